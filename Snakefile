@@ -1,0 +1,17 @@
+# gmnrep: from raw datasets to the figures and tables of
+# "On the Internal Representations of Graph Metanetworks" (Yeom & Lee, 2025).
+# Settings: config.yaml (choose a smaller preset with --config preset=demo).
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/inrs.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_targets(),

@@ -1,0 +1,98 @@
+"""The pipeline's configuration: presets applied over the paper-scale settings, validated
+against the JSON schema plus the cross-key rules a schema cannot express.
+
+Every problem becomes one line naming its key, and all of them are reported at once.
+"""
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from . import splits
+from .errors import ConfigError
+from .sources import SOURCES
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """`base` with `override` laid over it: mappings merge key by key, anything else is replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def apply_preset(config: dict) -> dict:
+    presets = config.get("presets") or {}
+    name = config.get("preset", "paper")
+    if name not in presets:
+        raise ConfigError(f"preset: unknown preset {name!r}; known: {', '.join(presets) or '(none)'}")
+    resolved = deep_merge({k: v for k, v in config.items() if k != "presets"}, presets[name])
+    resolved["preset"] = name
+    return resolved
+
+
+def _key(path) -> str:
+    key = ""
+    for part in path:
+        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
+    return key or "(top level)"
+
+
+def schema_problems(config: dict, schema: dict) -> list[str]:
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    problems = []
+    for error in validator.iter_errors(config):
+        if error.validator == "additionalProperties" and not error.path:
+            problems.append(f"{error.message}")
+        else:
+            problems.append(f"{_key(error.absolute_path)}: {error.message}")
+    return sorted(set(problems))
+
+
+def consistency_problems(config: dict) -> list[str]:
+    """Rules across keys: every dataset has a recipe that exists, and splits leave training images."""
+    problems = []
+    inr, data = config["inr"], config["data"]
+    for name in config["datasets"]:
+        recipe = inr["recipe"].get(name)
+        if recipe is None:
+            problems.append(f"inr.recipe.{name}: missing; every configured dataset needs a recipe")
+        elif recipe not in inr["recipes"]:
+            problems.append(f"inr.recipe.{name}: recipe {recipe!r} is not defined in inr.recipes")
+        if name not in data["validation_size"]:
+            problems.append(f"data.validation_size.{name}: missing; every configured dataset needs one")
+            continue
+        source = SOURCES[name]
+        try:
+            splits.split_sizes(
+                source.num_official_train, source.num_official_test, data["validation_size"][name], data["digits_test_size"]
+            )
+        except ValueError as exc:
+            problems.append(f"data.validation_size.{name}: {exc}")
+    return problems
+
+
+def resolve(config: dict, schema_path: str | Path) -> dict:
+    """Apply the selected preset and validate; ConfigError with one line per problem."""
+    resolved = apply_preset(config)
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    problems = schema_problems(resolved, schema)
+    if not problems:
+        problems = consistency_problems(resolved)
+    if problems:
+        raise ConfigError(
+            f"invalid configuration (preset {resolved['preset']!r}):\n" + "\n".join(f"  {p}" for p in problems)
+        )
+    return resolved
+
+
+def config_hash(values) -> str:
+    """Stable hash of the configuration values a job used (canonical JSON, sha256)."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()

@@ -1,0 +1,38 @@
+# Raw archives -> verified local copies -> one HDF5 file of images, labels and splits.
+
+# Downloads run where the workflow is started: cluster nodes often have no internet.
+localrules:
+    fetch_raw,
+
+
+rule fetch_raw:
+    output:
+        f"{RAW}/{{dataset}}/{{filename}}",
+    log:
+        f"{LOGS}/fetch/{{dataset}}/{{filename}}.log",
+    resources:
+        mem_mb=500,
+        runtime=60,
+    conda:
+        ENV
+    script:
+        "../scripts/fetch_raw.py"
+
+
+rule prepare_data:
+    input:
+        raw_inputs,
+    output:
+        f"{RESULTS}/data/{{dataset}}.h5",
+    params:
+        settings=data_params,
+    log:
+        f"{LOGS}/data/{{dataset}}.log",
+    threads: 1
+    resources:
+        mem_mb=config["data_resources"]["mem_mb"],
+        runtime=config["data_resources"]["runtime"],
+    conda:
+        ENV
+    script:
+        "../scripts/prepare_data.py"

@@ -1,0 +1,44 @@
+# One SIREN per image, fitted in independent shards of `inr.shard_size` images.
+
+
+rule fit_inr_shard:
+    input:
+        f"{RESULTS}/data/{{dataset}}.h5",
+    output:
+        f"{RESULTS}/inrs/{{dataset}}/shard-{{shard}}.h5",
+    params:
+        settings=inr_params,
+    log:
+        f"{LOGS}/inrs/{{dataset}}/shard-{{shard}}.log",
+    threads: config["inr"]["threads"]
+    resources:
+        mem_mb=config["inr"]["resources"]["mem_mb"],
+        runtime=config["inr"]["resources"]["runtime"],
+        gpu=config["inr"]["resources"].get("gpu", 0),
+    conda:
+        ENV
+    script:
+        "../scripts/fit_inr_shard.py"
+
+
+rule summarize_inrs:
+    input:
+        inr_shard_files,
+    output:
+        report(
+            f"{RESULTS}/inrs/{{dataset}}/summary.csv",
+            caption="../report/inr_summary.rst",
+            category="INRs",
+            subcategory="{dataset}",
+        ),
+    params:
+        target_psnr=inr_target_psnr,
+    log:
+        f"{LOGS}/inrs/{{dataset}}/summary.log",
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    script:
+        "../scripts/summarize_inrs.py"
