@@ -31,9 +31,14 @@ def deep_merge(base: dict, override: dict) -> dict:
 def apply_preset(config: dict) -> dict:
     presets = config.get("presets") or {}
     name = config.get("preset", "paper")
-    if name not in presets:
+    if not isinstance(presets, dict):
+        raise ConfigError(f"presets: must be a mapping of preset name to overrides, got {type(presets).__name__}")
+    if not isinstance(name, str) or name not in presets:
         raise ConfigError(f"preset: unknown preset {name!r}; known: {', '.join(presets) or '(none)'}")
-    resolved = deep_merge({k: v for k, v in config.items() if k != "presets"}, presets[name])
+    overrides = presets[name] or {}  # an empty block in YAML loads as None
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"presets.{name}: must be a mapping of overrides, got {type(overrides).__name__}")
+    resolved = deep_merge({k: v for k, v in config.items() if k != "presets"}, overrides)
     resolved["preset"] = name
     return resolved
 
@@ -49,8 +54,10 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
     validator = jsonschema.validators.validator_for(schema)(schema)
     problems = []
     for error in validator.iter_errors(config):
-        if error.validator == "additionalProperties" and not error.path:
-            problems.append(f"{error.message}")
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            allowed = error.schema.get("properties", {})
+            for unknown in sorted(set(error.instance) - set(allowed)):
+                problems.append(f"{_key([*error.absolute_path, unknown])}: unknown key")
         else:
             problems.append(f"{_key(error.absolute_path)}: {error.message}")
     return sorted(set(problems))
@@ -79,9 +86,10 @@ def consistency_problems(config: dict) -> list[str]:
     return problems
 
 
-def resolve(config: dict, schema_path: str | Path) -> dict:
-    """Apply the selected preset and validate; ConfigError with one line per problem."""
-    resolved = apply_preset(config)
+def resolve(config: dict, schema_path: str | Path, command_line: dict | None = None) -> dict:
+    """Apply the selected preset, then the `--config` values of the command line (so they win
+    over the preset), and validate; ConfigError with one line per problem."""
+    resolved = deep_merge(apply_preset(config), {k: v for k, v in (command_line or {}).items() if k != "presets"})
     schema = yaml.safe_load(Path(schema_path).read_text())
     problems = schema_problems(resolved, schema)
     if not problems:

@@ -27,6 +27,8 @@ def read_idx(path: Path, member_name: str | None = None) -> np.ndarray:
         raise DataError(f"{path}: not an IDX file of unsigned bytes (bad magic number {data[:4].hex()})")
     ndim = data[3]
     header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{path}: IDX header announces {ndim} dimensions but the file ends after {len(data)} bytes")
     shape = tuple(int(d) for d in np.frombuffer(data, dtype=">i4", count=ndim, offset=4))
     expected = int(np.prod(shape))
     if len(data) - header != expected:
@@ -54,7 +56,11 @@ def read_cifar_batches(archive_path: Path, members: tuple[str, ...]) -> tuple[np
                     stream = archive.extractfile(member)
                 except KeyError:
                     raise DataError(f"{archive_path}: member {member} is missing") from None
+                if stream is None:
+                    raise DataError(f"{archive_path}: member {member} is not a file")
                 batch = pickle.load(stream, encoding="bytes")
+                if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+                    raise DataError(f"{archive_path}:{member}: not a CIFAR-10 batch (a dict with data and labels)")
                 data = np.asarray(batch[b"data"], dtype=np.uint8)
                 if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
                     raise DataError(f"{archive_path}:{member}: data has shape {data.shape}, expected (N, 3072)")

@@ -7,11 +7,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 # The library lives in src/; make it importable here and in every job, whatever the
-# software deployment (venv, conda env, cluster node).
+# software deployment (venv, conda env, cluster node). PYTHONPATH is provided to jobs,
+# not required from the user, so it is no case for the envvars directive.
 _SRC = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, _SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (_SRC, os.environ.get("PYTHONPATH")) if p
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
 from gmnrep import config as gmn_config
@@ -19,7 +20,9 @@ from gmnrep import dataset_file, shards, splits
 from gmnrep.sources import SOURCES
 
 _resolved = gmn_config.resolve(
-    config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+    config,
+    Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+    command_line=dict(workflow.config_settings.config),
 )
 config.clear()
 config.update(_resolved)

@@ -1,5 +1,6 @@
 # Raw archives -> verified local copies -> one HDF5 file of images, labels and splits.
 
+
 # Downloads run where the workflow is started: cluster nodes often have no internet.
 localrules:
     fetch_raw,
@@ -10,11 +11,11 @@ rule fetch_raw:
         f"{RAW}/{{dataset}}/{{filename}}",
     log:
         f"{LOGS}/fetch/{{dataset}}/{{filename}}.log",
+    conda:
+        ENV
     resources:
         mem_mb=500,
         runtime=60,
-    conda:
-        ENV
     script:
         "../scripts/fetch_raw.py"
 
@@ -24,15 +25,15 @@ rule prepare_data:
         raw_inputs,
     output:
         f"{RESULTS}/data/{{dataset}}.h5",
-    params:
-        settings=data_params,
     log:
         f"{LOGS}/data/{{dataset}}.log",
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=config["data_resources"]["mem_mb"],
         runtime=config["data_resources"]["runtime"],
-    conda:
-        ENV
+    params:
+        settings=data_params,
     script:
         "../scripts/prepare_data.py"

@@ -6,17 +6,17 @@ rule fit_inr_shard:
         f"{RESULTS}/data/{{dataset}}.h5",
     output:
         f"{RESULTS}/inrs/{{dataset}}/shard-{{shard}}.h5",
-    params:
-        settings=inr_params,
     log:
         f"{LOGS}/inrs/{{dataset}}/shard-{{shard}}.log",
+    conda:
+        ENV
     threads: config["inr"]["threads"]
     resources:
         mem_mb=config["inr"]["resources"]["mem_mb"],
         runtime=config["inr"]["resources"]["runtime"],
         gpu=config["inr"]["resources"].get("gpu", 0),
-    conda:
-        ENV
+    params:
+        settings=inr_params,
     script:
         "../scripts/fit_inr_shard.py"
 
@@ -31,14 +31,14 @@ rule summarize_inrs:
             category="INRs",
             subcategory="{dataset}",
         ),
-    params:
-        target_psnr=inr_target_psnr,
     log:
         f"{LOGS}/inrs/{{dataset}}/summary.log",
+    conda:
+        ENV
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        ENV
+    params:
+        target_psnr=inr_target_psnr,
     script:
         "../scripts/summarize_inrs.py"

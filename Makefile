@@ -1,0 +1,39 @@
+# Set-up and entry points. A second run skips the install in seconds (stamp file).
+#   make demo   - install, then run the whole DAG at demo scale (digits, offline)
+#   make test   - install, then the test suite (what CI runs)
+#   make smoke  - the CI-sized DAG (digits + Fashion-MNIST subset)
+#   make lint   - snakemake --lint and snakefmt --check
+
+PYTHON ?= python3
+CORES ?= 2
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# torch goes in first, pinned, on its own: a loose torch requirement pulls GBs of CUDA wheels.
+TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
+
+.PHONY: install demo smoke test lint clean-demo
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check '$(TORCH)'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --config preset=demo
+
+smoke: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --config preset=smoke
+
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check .
+
+clean-demo:
+	rm -rf results/demo logs/demo

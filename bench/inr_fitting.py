@@ -1,0 +1,265 @@
+"""Benchmark: INRs per second of the project's batched SIREN fitter against a plain
+one-INR-at-a-time PyTorch loop, in one run, on the same images.
+
+What is measured
+----------------
+(a) batched: ``gmnrep.inr_fitting.fit_inrs`` (stacked weights, hand-written backward, one Adam
+    over the stack, converged INRs dropped from the stack), on the first ``--n-batched`` images.
+(b) loop: for each of the first ``--n-loop`` images (a prefix of the batched images), a
+    ``torch.nn.Module`` SIREN built from ``nn.Linear`` layers, loaded with the SAME initial
+    weights as the batched fitter gives that image (``gmnrep.siren.init_params(recipe, C, seed,
+    [index])``), ``torch.optim.Adam(lr=recipe.lr)``, MSE loss on ``gmnrep.siren.image_targets`` at
+    ``gmnrep.siren.coordinate_grid``, and the project's early-stop rule: stop at the first step
+    whose PSNR >= recipe.target_psnr (evaluated before that step's update), else after
+    ``max_steps`` updates. Autograd does the backward pass.
+
+The loop fits fewer images than the batched fitter because it is slow; what is compared is the
+rate per INR (INRs/s), so the two image counts need not match. The mean number of steps can
+differ between the loop's prefix and the full batched set (on digits, where INRs stop early), so
+the rate per INR-step is printed as well.
+
+The loop is given its best plain configuration: it is timed with torch.set_num_threads(1) and
+(2), each with the default torch.optim.Adam (per-tensor for-loop on CPU) and with
+torch.optim.Adam(fused=True); the fastest of these is reported (and named). The batched fitter is
+timed with 1 and 2 threads and its best is reported. Every timed configuration is repeated
+``--repeats`` times and the fastest repetition counts (the machine is shared and noisy).
+Before any timing, each configuration runs once on 2 images for 3 steps (warm-up), so one-time
+costs (thread pool start, first allocations, lazy initialisation) are excluded.
+
+Correctness check: on the loop's images, the batched fitter's PSNRs and the loop's PSNRs must
+agree within 0.05 dB on average (the max abs difference is printed); otherwise a WARNING is
+printed.
+
+Image sets (``--images``): ``digits`` (scikit-learn's 8x8 digits, read with
+gmnrep.formats.read_digits), ``fashion_mnist`` (28x28, from
+/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz via gmnrep.formats.read_idx), or
+``both`` (default). Recipe: the DWSNets one (SIREN 2->32->32->1, w0 30, "dwsnets" init, output
+offset 0.5, targets in [0,1], Adam lr 5e-4, target PSNR 40 dB); ``--steps`` overrides max_steps
+(default 1000 for digits, 200 for Fashion-MNIST, where no INR reaches 40 dB and one-at-a-time
+fitting of 1000 steps is very slow).
+
+Run (from the repository root)::
+
+    .venv/bin/python bench/inr_fitting.py
+    .venv/bin/python bench/inr_fitting.py --images digits --n-batched 1797 --n-loop 32
+    .venv/bin/python bench/inr_fitting.py --images fashion_mnist --steps 1000 --n-loop 2
+"""
+
+import argparse
+import math
+import os
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gmnrep.formats import digits_source_file, read_digits, read_idx
+from gmnrep.inr_fitting import fit_inrs
+from gmnrep.siren import SirenRecipe, coordinate_grid, image_targets, init_params
+
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
+SEED = 0
+THREADS = (1, 2)
+PSNR_TOLERANCE_DB = 0.05
+
+# The DWSNets recipe (config.yaml: inr.recipes.dwsnets); max_steps is set per image set.
+DWSNETS = SirenRecipe(
+    hidden=(32, 32),
+    w0=30.0,
+    init="dwsnets",
+    output_offset=0.5,
+    target_range=(0.0, 1.0),
+    lr=5e-4,
+    max_steps=1000,
+    target_psnr=40.0,
+)
+
+DEFAULTS = {  # image set -> (steps, n_batched, n_loop)
+    "digits": (1000, 512, 16),
+    "fashion_mnist": (200, 256, 4),
+}
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_images(name: str) -> np.ndarray:
+    if name == "digits":
+        images, _ = read_digits(digits_source_file())
+        return images
+    return read_idx(FASHION_MNIST)
+
+
+class Siren(nn.Module):
+    """Plain SIREN: sin(w0 * Linear(x)) hidden layers, a linear last layer, plus the output offset."""
+
+    def __init__(self, recipe: SirenRecipe, out_features: int):
+        super().__init__()
+        sizes = recipe.layer_sizes(out_features)
+        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        self.w0 = recipe.w0
+        self.offset = recipe.output_offset
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers[:-1]:
+            x = torch.sin(self.w0 * layer(x))
+        return self.layers[-1](x) + self.offset
+
+
+def fit_one(image: np.ndarray, index: int, recipe: SirenRecipe, seed: int, coords: torch.Tensor, fused: bool):
+    """Fit one SIREN to one image with nn.Module + torch.optim.Adam; returns (psnr, steps)."""
+    target = image_targets(image[None], recipe)[0]  # (P, C)
+    model = Siren(recipe, target.shape[-1])
+    initial = init_params(recipe, target.shape[-1], seed, [index])
+    with torch.no_grad():
+        for layer, (w, b) in zip(model.layers, initial):
+            layer.weight.copy_(w[0])
+            layer.bias.copy_(b[0])
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=fused or None)
+    peak = recipe.data_range**2
+    for step in range(recipe.max_steps + 1):
+        loss = F.mse_loss(model(coords), target)
+        # Same float32 arithmetic as the project: 10 log10(range^2 / mse) >= target.
+        psnr = (10 * torch.log10(peak / loss.detach())).item()
+        if psnr >= recipe.target_psnr or step == recipe.max_steps:
+            return psnr, step
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    raise AssertionError("unreachable")
+
+
+def run_loop(images: np.ndarray, recipe: SirenRecipe, fused: bool):
+    coords = coordinate_grid(*images.shape[1:3])
+    results = [fit_one(images[i], i, recipe, SEED, coords, fused) for i in range(len(images))]
+    return np.array([r[0] for r in results]), np.array([r[1] for r in results])
+
+
+def run_batched(images: np.ndarray, recipe: SirenRecipe, batch_size: int):
+    result = fit_inrs(images, np.arange(len(images)), recipe, SEED, batch_size, "cpu")
+    return result.psnr, result.steps
+
+
+def timed(fn, repeats: int):
+    """Run fn() `repeats` times; return the fastest wall time and the last result."""
+    best, result = math.inf, None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def bench_set(name: str, args) -> dict:
+    steps_default, n_batched_default, n_loop_default = DEFAULTS[name]
+    steps = args.steps if args.steps is not None else steps_default
+    n_batched = args.n_batched if args.n_batched is not None else n_batched_default
+    n_loop = args.n_loop if args.n_loop is not None else n_loop_default
+    all_images = load_images(name)
+    n_batched = min(n_batched, len(all_images))
+    n_loop = min(n_loop, n_batched)
+    images = np.ascontiguousarray(all_images[:n_batched])
+    loop_images = images[:n_loop]  # a prefix of the batched images (same indices, same inits)
+    recipe = replace(DWSNETS, max_steps=steps)
+    warm_recipe = replace(recipe, max_steps=3)
+    size = "x".join(str(s) for s in images.shape[1:])
+
+    print(f"\n=== {name}: {size} images, steps cap {steps}, batched on {n_batched}, loop on {n_loop} "
+          f"(first {n_loop} of the batched images), batch_size {args.batch_size}, best of {args.repeats} ===")
+
+    runs = {}
+    for threads in THREADS:
+        torch.set_num_threads(threads)
+        run_batched(images[:2], warm_recipe, args.batch_size)  # warm-up, untimed
+        seconds, (psnr, steps_taken) = timed(lambda: run_batched(images, recipe, args.batch_size), args.repeats)
+        runs[("batched", threads)] = (seconds, psnr, steps_taken, n_batched)
+        for fused in (False, True):
+            run_loop(loop_images[:2], warm_recipe, fused)  # warm-up, untimed
+            seconds, (psnr, steps_taken) = timed(lambda: run_loop(loop_images, recipe, fused), args.repeats)
+            runs[("loop-fused" if fused else "loop", threads)] = (seconds, psnr, steps_taken, n_loop)
+
+    print(f"{'method':<26} {'threads':>7} {'INRs':>5} {'seconds':>8} {'INRs/s':>8} {'us/INR-step':>11} "
+          f"{'mean PSNR':>9} {'mean steps':>10}")
+    for (method, threads), (seconds, psnr, steps_taken, n) in runs.items():
+        label = {"batched": "batched fit_inrs", "loop": "loop, Adam (default)", "loop-fused": "loop, Adam(fused=True)"}[method]
+        inr_steps = max(int(steps_taken.sum()), 1)
+        print(f"{label:<26} {threads:>7} {n:>5} {seconds:>8.2f} {n / seconds:>8.2f} {seconds / inr_steps * 1e6:>11.1f} "
+              f"{psnr.mean():>9.2f} {steps_taken.mean():>10.1f}")
+
+    def best(methods):
+        key = min((k for k in runs if k[0] in methods), key=lambda k: runs[k][0] / runs[k][3])
+        return key, runs[key]
+
+    (b_method, b_threads), (b_sec, b_psnr, b_steps, _) = best({"batched"})
+    (l_method, l_threads), (l_sec, l_psnr, l_steps, _) = best({"loop", "loop-fused"})
+    b_rate, l_rate = n_batched / b_sec, n_loop / l_sec
+    b_step_rate, l_step_rate = b_steps.sum() / b_sec, l_steps.sum() / l_sec
+    print(f"best batched: {b_rate:.2f} INRs/s ({b_threads} thread{'s' * (b_threads > 1)}); "
+          f"best loop: {l_rate:.2f} INRs/s ({l_threads} thread{'s' * (l_threads > 1)}, "
+          f"{'Adam(fused=True)' if l_method == 'loop-fused' else 'default Adam'})")
+    print(f"ratio batched / one-at-a-time: {b_rate / l_rate:.2f}x per INR, {b_step_rate / l_step_rate:.2f}x per INR-step")
+
+    # Correctness: the loop's images are the first n_loop of the batched ones.
+    ok = True
+    for method in ("loop", "loop-fused"):
+        _, psnr, steps_taken, _ = runs[(method, l_threads)]
+        diff = np.abs(b_psnr[:n_loop] - psnr)
+        same_steps = int((b_steps[:n_loop] == steps_taken).sum())
+        print(f"check {method:<10}: PSNR |batched - loop| mean {diff.mean():.2e} dB, max {diff.max():.2e} dB; "
+              f"same stop step for {same_steps}/{n_loop}")
+        if not diff.mean() <= PSNR_TOLERANCE_DB:
+            ok = False
+            print(f"!!!!! WARNING: {name}: batched and one-at-a-time ({method}) PSNRs differ by {diff.mean():.3f} dB "
+                  f"on average (> {PSNR_TOLERANCE_DB} dB): the two fitters do not compute the same thing !!!!!")
+    return {
+        "images": name, "size": size, "steps": steps, "n_batched": n_batched, "n_loop": n_loop,
+        "b_rate": b_rate, "b_threads": b_threads, "l_rate": l_rate, "l_threads": l_threads,
+        "l_fused": l_method == "loop-fused", "ratio": b_rate / l_rate, "step_ratio": b_step_rate / l_step_rate,
+        "b_psnr": float(b_psnr.mean()), "l_psnr": float(l_psnr.mean()), "ok": ok,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", choices=["digits", "fashion_mnist", "both"], default="both")
+    parser.add_argument("--steps", type=int, default=None, help="max_steps (default 1000 digits, 200 fashion_mnist)")
+    parser.add_argument("--n-batched", type=int, default=None, help="images for the batched fitter (default 512 digits, 256 fashion_mnist)")
+    parser.add_argument("--n-loop", type=int, default=None, help="images for the loop, a prefix of those (default 16 digits, 4 fashion_mnist)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=1, help="time each configuration this many times, keep the fastest")
+    args = parser.parse_args()
+
+    print(f"torch {torch.__version__}; default threads {torch.get_num_threads()} (timed with {THREADS}); "
+          f"os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}")
+    print(f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}; float32; seed {SEED}; "
+          "warm-up (2 images, 3 steps) before each timed configuration is excluded from the timings")
+    print("INRs/s compares per-INR rates: the loop fits fewer images (a prefix of the batched ones).")
+
+    names = ["digits", "fashion_mnist"] if args.images == "both" else [args.images]
+    rows = [bench_set(name, args) for name in names]
+
+    print("\n=== summary (best thread setting of each; rates per INR) ===")
+    header = (f"{'images':<14} {'size':>6} {'steps cap':>9} {'batched INRs/s (thr)':>21} {'loop INRs/s (thr)':>22} "
+              f"{'ratio':>7} {'per-step':>8} {'PSNR batched / loop':>20}")
+    print(header)
+    for r in rows:
+        loop = f"{r['l_rate']:.2f} ({r['l_threads']}{', fused' if r['l_fused'] else ''})"
+        print(f"{r['images']:<14} {r['size']:>6} {r['steps']:>9} {r['b_rate']:>15.2f} ({r['b_threads']}) {loop:>22} "
+              f"{r['ratio']:>6.1f}x {r['step_ratio']:>7.1f}x {r['b_psnr']:>9.2f} / {r['l_psnr']:<8.2f}"
+              f"{'' if r['ok'] else '  WARNING: PSNR mismatch'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""config.py against the real config.yaml and JSON schema."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gmnrep import config as cfg
+from gmnrep.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "config.yaml"
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@pytest.fixture(scope="module")
+def _raw_config():
+    return yaml.safe_load(CONFIG.read_text())
+
+
+@pytest.fixture
+def raw(_raw_config):
+    """A fresh, mutable copy of config.yaml as Snakemake loads it."""
+    return copy.deepcopy(_raw_config)
+
+
+def problems_of(config) -> list[str]:
+    """The problem lines of the ConfigError that resolving `config` raises."""
+    with pytest.raises(ConfigError) as info:
+        cfg.resolve(config, SCHEMA)
+    lines = str(info.value).splitlines()
+    assert lines[0].startswith("invalid configuration (preset ")
+    return [line.strip() for line in lines[1:]]
+
+
+# --- presets ---------------------------------------------------------------------------------
+
+
+def test_config_defines_the_expected_presets(raw):
+    assert {"paper", "demo", "smoke"} <= set(raw["presets"])
+    assert raw["preset"] == "paper"
+
+
+def test_every_preset_resolves(raw):
+    for name in raw["presets"]:
+        resolved = cfg.resolve({**raw, "preset": name}, SCHEMA)
+        assert resolved["preset"] == name
+        assert "presets" not in resolved
+
+
+def test_paper_preset_is_the_file_as_is(raw):
+    resolved = cfg.resolve(raw, SCHEMA)
+    assert resolved == {k: v for k, v in raw.items() if k != "presets"}
+    assert resolved["datasets"] == ["mnist", "fashion_mnist", "cifar10"]
+
+
+def test_presets_write_to_distinct_folders(raw):
+    resolved = {name: cfg.resolve({**raw, "preset": name}, SCHEMA) for name in raw["presets"]}
+    for key in ("results", "logs"):
+        folders = [Path(r[key]) for r in resolved.values()]
+        assert len(set(folders)) == len(folders), f"presets share a {key} folder: {folders}"
+    # results and logs never coincide across presets either
+    all_folders = [Path(r[k]) for r in resolved.values() for k in ("results", "logs")]
+    assert len(set(all_folders)) == len(all_folders)
+
+
+def test_smoke_preset_overrides_only_what_it_names(raw):
+    smoke = cfg.resolve({**raw, "preset": "smoke"}, SCHEMA)
+    paper = cfg.resolve(raw, SCHEMA)
+    assert smoke["datasets"] == ["digits", "fashion_mnist"]  # list replaced, not merged
+    assert smoke["inr"]["recipes"]["dwsnets"]["max_steps"] == 150
+    # the rest of the recipe, and the other recipe, come from the paper settings
+    for key, value in paper["inr"]["recipes"]["dwsnets"].items():
+        if key != "max_steps":
+            assert smoke["inr"]["recipes"]["dwsnets"][key] == value
+    assert smoke["inr"]["recipes"]["nfn"] == paper["inr"]["recipes"]["nfn"]
+    assert smoke["data"] == paper["data"]
+    assert smoke["raw_dir"] == paper["raw_dir"]
+
+
+def test_unknown_preset(raw):
+    raw["preset"] = "nope"
+    with pytest.raises(ConfigError) as info:
+        cfg.resolve(raw, SCHEMA)
+    message = str(info.value)
+    assert message.startswith("preset:")
+    assert "'nope'" in message and "paper" in message and "demo" in message
+
+
+def test_resolve_does_not_modify_its_input(raw):
+    before = copy.deepcopy(raw)
+    cfg.resolve({**raw, "preset": "smoke"}, SCHEMA)
+    assert raw == before
+
+
+def test_empty_preset_block_is_no_override(raw):
+    raw["presets"]["paper"] = None  # what `paper:` with nothing after it loads as
+    assert cfg.resolve(raw, SCHEMA)["results"] == raw["results"]
+
+
+# --- deep_merge ------------------------------------------------------------------------------
+
+
+def test_deep_merge_semantics():
+    base = {"a": {"x": 1, "y": {"p": 1, "q": 2}}, "l": [1, 2, 3], "s": "keep", "d": {"k": 1}}
+    override = {"a": {"y": {"q": 20, "r": 30}, "z": 3}, "l": [9], "d": 5, "new": {"n": 1}}
+    merged = cfg.deep_merge(base, override)
+    assert merged == {
+        "a": {"x": 1, "y": {"p": 1, "q": 20, "r": 30}, "z": 3},
+        "l": [9],  # lists are replaced, not concatenated
+        "s": "keep",
+        "d": 5,  # a scalar replaces a mapping
+        "new": {"n": 1},
+    }
+    assert cfg.deep_merge({"a": 1}, {"a": {"b": 2}}) == {"a": {"b": 2}}  # and a mapping replaces a scalar
+    assert cfg.deep_merge(base, {}) == base
+
+
+def test_deep_merge_does_not_alias_or_mutate():
+    base = {"a": {"b": [1]}, "c": [1]}
+    override = {"c": [2], "d": {"e": [3]}}
+    merged = cfg.deep_merge(base, override)
+    merged["a"]["b"].append(99)
+    merged["c"].append(99)
+    merged["d"]["e"].append(99)
+    assert base == {"a": {"b": [1]}, "c": [1]}
+    assert override == {"c": [2], "d": {"e": [3]}}
+
+
+# --- one line per problem, naming the key ----------------------------------------------------
+
+
+def test_wrong_type(raw):
+    raw["inr"]["shard_size"] = "abc"
+    (line,) = problems_of(raw)
+    assert line.startswith("inr.shard_size:")
+    assert "'abc'" in line and "integer" in line
+
+
+def test_wrong_type_inside_a_preset(raw):
+    raw["preset"] = "demo"
+    raw["presets"]["demo"]["inr"]["shard_size"] = "abc"
+    (line,) = problems_of(raw)
+    assert line.startswith("inr.shard_size:")
+
+
+def test_unknown_dataset(raw):
+    raw["datasets"] = ["mnist", "svhn"]
+    (line,) = problems_of(raw)
+    assert line.startswith("datasets[1]:")
+    assert "'svhn'" in line
+
+
+def test_unknown_top_level_key(raw):
+    raw["shard_size"] = 10
+    (line,) = problems_of(raw)
+    assert line == "shard_size: unknown key"
+
+
+def test_unknown_nested_key(raw):
+    raw["inr"]["shardsize"] = 10
+    (line,) = problems_of(raw)
+    assert line == "inr.shardsize: unknown key"
+
+
+def test_out_of_range_value(raw):
+    raw["data"]["split_seed"] = -1
+    (line,) = problems_of(raw)
+    assert line.startswith("data.split_seed:")
+
+
+def test_undefined_recipe(raw):
+    raw["inr"]["recipe"]["mnist"] = "nope"
+    (line,) = problems_of(raw)
+    assert line.startswith("inr.recipe.mnist:")
+    assert "'nope'" in line
+
+
+def test_missing_recipe_for_a_configured_dataset(raw):
+    del raw["inr"]["recipe"]["cifar10"]
+    (line,) = problems_of(raw)
+    assert line.startswith("inr.recipe.cifar10:")
+
+
+def test_validation_size_leaving_no_training_images(raw):
+    raw["datasets"] = ["digits"]
+    raw["data"]["validation_size"]["digits"] = 5000
+    (line,) = problems_of(raw)
+    assert line.startswith("data.validation_size.digits:")
+    assert "no training images" in line
+
+
+def test_validation_size_of_an_unused_dataset_is_not_checked(raw):
+    raw["data"]["validation_size"]["digits"] = 5000  # digits is not among the paper datasets
+    cfg.resolve(raw, SCHEMA)
+
+
+def test_missing_validation_size_for_a_configured_dataset(raw):
+    del raw["data"]["validation_size"]["mnist"]
+    (line,) = problems_of(raw)
+    assert line.startswith("data.validation_size.mnist:")
+
+
+def test_several_schema_problems_give_several_lines(raw):
+    raw["inr"]["shard_size"] = "abc"
+    raw["datasets"] = ["mnist", "svhn"]
+    raw["data"]["split_seed"] = -1
+    raw["unknown_key"] = 1
+    lines = problems_of(raw)
+    assert len(lines) == 4
+    assert sum(line.startswith("inr.shard_size:") for line in lines) == 1
+    assert sum(line.startswith("datasets[1]:") for line in lines) == 1
+    assert sum(line.startswith("data.split_seed:") for line in lines) == 1
+    assert sum(line == "unknown_key: unknown key" for line in lines) == 1
+
+
+def test_several_consistency_problems_give_several_lines(raw):
+    raw["datasets"] = ["mnist", "digits"]
+    raw["inr"]["recipe"]["mnist"] = "nope"
+    raw["data"]["validation_size"]["digits"] = 5000
+    lines = problems_of(raw)
+    assert len(lines) == 2
+    assert any(line.startswith("inr.recipe.mnist:") for line in lines)
+    assert any(line.startswith("data.validation_size.digits:") for line in lines)
+
+
+# --- config_hash -----------------------------------------------------------------------------
+
+
+def test_config_hash_stable_under_key_order(raw):
+    resolved = cfg.resolve(raw, SCHEMA)
+    reordered = {key: resolved[key] for key in reversed(list(resolved))}
+    reordered["inr"] = {key: resolved["inr"][key] for key in reversed(list(resolved["inr"]))}
+    assert list(reordered) != list(resolved)
+    assert cfg.config_hash(reordered) == cfg.config_hash(resolved)
+    assert cfg.config_hash(copy.deepcopy(resolved)) == cfg.config_hash(resolved)
+    assert len(cfg.config_hash(resolved)) == 64
+
+
+def test_config_hash_changes_with_a_value(raw):
+    resolved = cfg.resolve(raw, SCHEMA)
+    changed = copy.deepcopy(resolved)
+    changed["inr"]["recipes"]["dwsnets"]["lr"] = 1e-3
+    assert cfg.config_hash(changed) != cfg.config_hash(resolved)
+    assert cfg.config_hash({"a": 1}) != cfg.config_hash({"a": 2})
+    assert cfg.config_hash({"a": [1, 2]}) != cfg.config_hash({"a": [2, 1]})  # list order matters

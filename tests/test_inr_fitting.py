@@ -1,0 +1,93 @@
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from gmnrep import siren
+from gmnrep.inr_fitting import fit_batch, fit_inrs
+
+
+def fit_one_at_a_time(image, index, recipe, seed, dtype):
+    """Reference: one INR, autograd, torch.optim.Adam, the same early-stop rule."""
+    coords = siren.coordinate_grid(*image.shape[:2], dtype)
+    targets = siren.image_targets(image[None], recipe, dtype)
+    params = [
+        (w.clone().requires_grad_(), b.clone().requires_grad_())
+        for w, b in siren.init_params(recipe, targets.shape[-1], seed, [index], dtype)
+    ]
+    optimizer = torch.optim.Adam([t for pair in params for t in pair], lr=recipe.lr)
+    for step in range(recipe.max_steps + 1):
+        mse = (siren.forward(params, coords, recipe) - targets).pow(2).mean()
+        psnr = 10 * torch.log10(recipe.data_range**2 / mse.detach())
+        if psnr >= recipe.target_psnr or step == recipe.max_steps:
+            return [(w.detach()[0], b.detach()[0]) for w, b in params], float(psnr), step
+        optimizer.zero_grad()
+        mse.backward()
+        optimizer.step()
+
+
+def test_batched_fitting_equals_one_at_a_time_in_float64(digits, dwsnets_recipe):
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, max_steps=150, target_psnr=30.0)
+    indices = np.arange(6)
+    batched = fit_batch(images[:6], indices, recipe, seed=7, dtype=torch.float64)
+    steps = []
+    for i in indices:
+        weights, psnr, step = fit_one_at_a_time(images[i], int(i), recipe, 7, torch.float64)
+        steps.append(step)
+        assert batched.steps[i] == step
+        assert batched.psnr[i] == pytest.approx(psnr, abs=1e-6)
+        for (w, b), (bw, bb) in zip(weights, batched.weights):
+            # the shard stores float32: compare at float32 resolution
+            np.testing.assert_allclose(bw[i], w.numpy().astype(np.float32), rtol=0, atol=1e-7)
+            np.testing.assert_allclose(bb[i], b.numpy().astype(np.float32), rtol=0, atol=1e-7)
+    assert min(steps) < recipe.max_steps  # early stopping was exercised...
+    assert max(steps) > min(steps)  # ...while others went on
+
+
+def test_a_converged_inr_stops_changing_while_others_continue(digits, dwsnets_recipe):
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, max_steps=200, target_psnr=30.0)
+    result = fit_batch(images[:8], np.arange(8), recipe, seed=0)
+    first = int(np.argmin(result.steps))
+    assert result.steps[first] < result.steps.max()
+    # the same INR fitted alone for exactly its step count, with no early stop, ends at the same weights
+    alone = fit_batch(
+        images[first : first + 1],
+        np.array([first]),
+        dataclasses.replace(recipe, max_steps=int(result.steps[first]), target_psnr=float("inf")),
+        seed=0,
+    )
+    for (w, b), (aw, ab) in zip(result.weights, alone.weights):
+        np.testing.assert_allclose(w[first], aw[0], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(b[first], ab[0], rtol=0, atol=1e-6)
+    assert result.psnr[first] >= recipe.target_psnr
+
+
+def test_result_does_not_depend_on_the_batch_size(digits, dwsnets_recipe):
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, max_steps=40)
+    indices = np.arange(10, 20)
+    a = fit_inrs(images[indices], indices, recipe, seed=1, batch_size=10)
+    b = fit_inrs(images[indices], indices, recipe, seed=1, batch_size=3)
+    np.testing.assert_array_equal(a.steps, b.steps)
+    np.testing.assert_allclose(a.psnr, b.psnr, atol=1e-4)
+    for (w, bias), (w2, bias2) in zip(a.weights, b.weights):
+        np.testing.assert_allclose(w, w2, atol=1e-5)
+        np.testing.assert_allclose(bias, bias2, atol=1e-5)
+
+
+def test_fitting_improves_psnr_and_reaches_the_target_on_digits(digits, dwsnets_recipe):
+    images, _ = digits
+    result = fit_inrs(images[:32], np.arange(32), dwsnets_recipe, seed=0, batch_size=32)
+    assert (result.psnr >= 40.0).mean() > 0.9
+    assert (result.steps < dwsnets_recipe.max_steps).mean() > 0.9
+    assert [w.dtype for w, _ in result.weights] == [np.float32] * 3
+
+
+def test_a_diverging_fit_stops_with_a_clear_error(digits, dwsnets_recipe):
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, lr=1e30, max_steps=50)
+    with pytest.raises(FloatingPointError, match="non-finite INR loss .* image indices"):
+        fit_batch(images[:4], np.arange(100, 104), recipe, seed=0)

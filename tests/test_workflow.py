@@ -1,0 +1,115 @@
+"""End to end: Snakemake itself on the real workflow, in a scratch working directory."""
+
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import FASHION_DIR, REPO, snakemake_cmd
+from gmnrep import dataset_file, shards
+
+pytestmark = pytest.mark.e2e
+
+
+def run(args, cwd, check=True):
+    proc = subprocess.run(snakemake_cmd(*args), cwd=cwd, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def smoke_args(workdir, *extra):
+    return [
+        "--directory", str(workdir), "--configfile", str(REPO / "config.yaml"),
+        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
+    ]
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    if not FASHION_DIR.is_dir():
+        pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
+    workdir = tmp_path_factory.mktemp("smoke")
+    proc = run(smoke_args(workdir, "--cores", "2"), cwd=workdir)
+    return workdir, proc
+
+
+def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke_run):
+    workdir, _ = smoke_run
+    results = workdir / "results/smoke"
+    for dataset, n_images in [("digits", 1797), ("fashion_mnist", 70000)]:
+        data, attrs = dataset_file.read(results / f"data/{dataset}.h5")
+        assert len(data) == n_images
+        paths = sorted((results / f"inrs/{dataset}").glob("shard-*.h5"))
+        assert [p.name for p in paths] == ["shard-0.h5", "shard-1.h5"]
+        loaded = [shards.read(p) for p in paths]
+        index = np.concatenate([s.image_index for s in loaded])
+        assert len(index) == 80 and len(np.unique(index)) == 80  # 48 + 16 + 16, each once
+        split = np.concatenate([s.split for s in loaded])
+        assert np.bincount(split, minlength=3).tolist() == [48, 16, 16]
+        np.testing.assert_array_equal(np.concatenate([s.label for s in loaded]), data.labels[index])
+        assert all(np.isfinite(s.psnr).all() and (s.steps <= 150).all() for s in loaded)
+        assert (results / f"inrs/{dataset}/summary.csv").is_file()
+        assert (workdir / f"logs/smoke/inrs/{dataset}/shard-0.log").read_text().count("done in") == 1
+    # Debian's recompressed copy was accepted and recorded
+    with h5py.File(results / "data/fashion_mnist.h5") as f:
+        assert "f4a8712d7a061bf5bd6d2ca38dc4d50a" in f.attrs["source_content_md5"]
+        assert "train-images-idx3-ubyte.gz" in f.attrs["source_files"]
+
+
+def test_a_finished_run_plans_nothing(smoke_run):
+    workdir, _ = smoke_run
+    proc = run(smoke_args(workdir, "--dry-run"), cwd=workdir)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_paper_scale_dry_run_lists_download_data_and_14_mnist_shards(tmp_path):
+    proc = run(
+        ["results/inrs/mnist/summary.csv", "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"),
+         "--dry-run", "--quiet", "rules"],
+        cwd=tmp_path,
+    )
+    counts = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    assert counts == {"fetch_raw": 4, "prepare_data": 1, "fit_inr_shard": 14, "summarize_inrs": 1, "total": 20}
+
+
+def test_bad_config_is_refused_before_any_job_with_the_key_named(tmp_path):
+    proc = run(
+        ["--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--dry-run",
+         "--config", "preset=smoke", "datasets=[mnst]", "inr={'shard_size': 'big'}"],
+        cwd=tmp_path, check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "datasets[0]: 'mnst' is not one of" in out
+    assert "inr.shard_size: 'big' is not of type 'integer'" in out
+    assert not any(tmp_path.glob("results*"))
+
+
+def test_presets_write_to_separate_folders(tmp_path):
+    outputs = {}
+    for preset in ("paper", "demo", "smoke"):
+        proc = run(
+            ["--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--dry-run",
+             "--config", f"preset={preset}", "datasets=[digits]"],
+            cwd=tmp_path,
+        )
+        outputs[preset] = {line.split()[1] for line in proc.stdout.splitlines() if line.strip().startswith("output:")}
+    assert outputs["paper"] and outputs["demo"] and outputs["smoke"]
+    assert not outputs["paper"] & outputs["demo"] and not outputs["demo"] & outputs["smoke"]
+    assert not outputs["paper"] & outputs["smoke"]
+
+
+def test_snakemake_lint_and_snakefmt_are_clean():
+    lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    fmt = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "."], cwd=REPO, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
