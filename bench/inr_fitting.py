@@ -95,11 +95,11 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def load_images(name: str) -> np.ndarray:
+def load_images(name: str, fashion_mnist: Path) -> np.ndarray:
     if name == "digits":
         images, _ = read_digits(digits_source_file())
         return images
-    return read_idx(FASHION_MNIST)
+    return read_idx(fashion_mnist)
 
 
 class Siren(nn.Module):
@@ -118,10 +118,10 @@ class Siren(nn.Module):
         return self.layers[-1](x) + self.offset
 
 
-def fit_one(image: np.ndarray, index: int, recipe: SirenRecipe, seed: int, coords: torch.Tensor, fused: bool):
+def fit_one(image: np.ndarray, index: int, recipe: SirenRecipe, seed: int, coords: torch.Tensor, fused: bool, device: str):
     """Fit one SIREN to one image with nn.Module + torch.optim.Adam; returns (psnr, steps)."""
-    target = image_targets(image[None], recipe)[0]  # (P, C)
-    model = Siren(recipe, target.shape[-1])
+    target = image_targets(image[None], recipe)[0].to(device)  # (P, C)
+    model = Siren(recipe, target.shape[-1]).to(device)
     initial = init_params(recipe, target.shape[-1], seed, [index])
     with torch.no_grad():
         for layer, (w, b) in zip(model.layers, initial):
@@ -141,14 +141,14 @@ def fit_one(image: np.ndarray, index: int, recipe: SirenRecipe, seed: int, coord
     raise AssertionError("unreachable")
 
 
-def run_loop(images: np.ndarray, recipe: SirenRecipe, fused: bool):
-    coords = coordinate_grid(*images.shape[1:3])
-    results = [fit_one(images[i], i, recipe, SEED, coords, fused) for i in range(len(images))]
+def run_loop(images: np.ndarray, recipe: SirenRecipe, fused: bool, device: str = "cpu"):
+    coords = coordinate_grid(*images.shape[1:3]).to(device)
+    results = [fit_one(images[i], i, recipe, SEED, coords, fused, device) for i in range(len(images))]
     return np.array([r[0] for r in results]), np.array([r[1] for r in results])
 
 
-def run_batched(images: np.ndarray, recipe: SirenRecipe, batch_size: int):
-    result = fit_inrs(images, np.arange(len(images)), recipe, SEED, batch_size, "cpu")
+def run_batched(images: np.ndarray, recipe: SirenRecipe, batch_size: int, device: str = "cpu"):
+    result = fit_inrs(images, np.arange(len(images)), recipe, SEED, batch_size, device)
     return result.psnr, result.steps
 
 
@@ -167,7 +167,7 @@ def bench_set(name: str, args) -> dict:
     steps = args.steps if args.steps is not None else steps_default
     n_batched = args.n_batched if args.n_batched is not None else n_batched_default
     n_loop = args.n_loop if args.n_loop is not None else n_loop_default
-    all_images = load_images(name)
+    all_images = load_images(name, args.fashion_mnist)
     n_batched = min(n_batched, len(all_images))
     n_loop = min(n_loop, n_batched)
     images = np.ascontiguousarray(all_images[:n_batched])
@@ -182,12 +182,14 @@ def bench_set(name: str, args) -> dict:
     runs = {}
     for threads in THREADS:
         torch.set_num_threads(threads)
-        run_batched(images[:2], warm_recipe, args.batch_size)  # warm-up, untimed
-        seconds, (psnr, steps_taken) = timed(lambda: run_batched(images, recipe, args.batch_size), args.repeats)
+        run_batched(images[:2], warm_recipe, args.batch_size, args.device)  # warm-up, untimed
+        seconds, (psnr, steps_taken) = timed(
+            lambda: run_batched(images, recipe, args.batch_size, args.device), args.repeats
+        )
         runs[("batched", threads)] = (seconds, psnr, steps_taken, n_batched)
         for fused in (False, True):
-            run_loop(loop_images[:2], warm_recipe, fused)  # warm-up, untimed
-            seconds, (psnr, steps_taken) = timed(lambda: run_loop(loop_images, recipe, fused), args.repeats)
+            run_loop(loop_images[:2], warm_recipe, fused, args.device)  # warm-up, untimed
+            seconds, (psnr, steps_taken) = timed(lambda: run_loop(loop_images, recipe, fused, args.device), args.repeats)
             runs[("loop-fused" if fused else "loop", threads)] = (seconds, psnr, steps_taken, n_loop)
 
     print(f"{'method':<26} {'threads':>7} {'INRs':>5} {'seconds':>8} {'INRs/s':>8} {'us/INR-step':>11} "
@@ -239,8 +241,12 @@ def main() -> None:
     parser.add_argument("--n-loop", type=int, default=None, help="images for the loop, a prefix of those (default 16 digits, 4 fashion_mnist)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=1, help="time each configuration this many times, keep the fastest")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where both fitters run")
+    parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="train-images-idx3-ubyte.gz to read")
     args = parser.parse_args()
 
+    if args.device.startswith("cuda"):
+        print(f"device: {torch.cuda.get_device_name(args.device)}")
     print(f"torch {torch.__version__}; default threads {torch.get_num_threads()} (timed with {THREADS}); "
           f"os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}")
     print(f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}; float32; seed {SEED}; "

@@ -119,11 +119,13 @@ def mse_and_grads(params: Params, coords: torch.Tensor, targets: torch.Tensor, r
     autograd because it is the inner loop of INR fitting and runs about 1.8x faster this way.
     """
     batch = targets.shape[0]
+    w0 = recipe.w0
     inputs = [coords.expand(batch, -1, -1)]
-    derivatives = []  # w0 * cos(w0 z_l): d a_l / d z_l
+    cosines = []  # cos(w0 z_l); d a_l / d z_l = w0 cos(w0 z_l)
     for w, b in params[:-1]:
-        z = torch.baddbmm(b.unsqueeze(1), inputs[-1], w.transpose(1, 2)).mul_(recipe.w0)
-        derivatives.append(torch.cos(z).mul_(recipe.w0))
+        # w0 (b + a W^T) in one pass: baddbmm scales both terms itself
+        z = torch.baddbmm(b.unsqueeze(1), inputs[-1], w.transpose(1, 2), beta=w0, alpha=w0)
+        cosines.append(torch.cos(z))
         inputs.append(z.sin_())
     w, b = params[-1]
     residual = torch.baddbmm(b.unsqueeze(1), inputs[-1], w.transpose(1, 2)).add_(recipe.output_offset).sub_(targets)
@@ -133,7 +135,10 @@ def mse_and_grads(params: Params, coords: torch.Tensor, targets: torch.Tensor, r
     for layer in range(len(params) - 1, -1, -1):
         grads.append((torch.bmm(upstream.transpose(1, 2), inputs[layer]), upstream.sum(1)))
         if layer > 0:
-            upstream = torch.bmm(upstream, params[layer][0]).mul_(derivatives[layer - 1])
+            # w0 (upstream W) * cos: the w0 rides on the matrix product instead of its own pass
+            upstream = torch.baddbmm(
+                cosines[layer - 1], upstream, params[layer][0], beta=0.0, alpha=w0
+            ).mul_(cosines[layer - 1])
     return mse, grads[::-1]
 
 
