@@ -63,6 +63,15 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
     return sorted(set(problems))
 
 
+def dataset_split_sizes(config: dict, dataset: str) -> dict[str, int]:
+    """Train / val / test sizes of `dataset` under `config`, known before any data is read."""
+    source = SOURCES[dataset]
+    data = config["data"]
+    return splits.split_sizes(
+        source.num_official_train, source.num_official_test, data["validation_size"][dataset], data["digits_test_size"]
+    )
+
+
 def consistency_problems(config: dict) -> list[str]:
     """Rules across keys: every dataset has a recipe that exists, and splits leave training images."""
     problems = []
@@ -76,11 +85,8 @@ def consistency_problems(config: dict) -> list[str]:
         if name not in data["validation_size"]:
             problems.append(f"data.validation_size.{name}: missing; every configured dataset needs one")
             continue
-        source = SOURCES[name]
         try:
-            splits.split_sizes(
-                source.num_official_train, source.num_official_test, data["validation_size"][name], data["digits_test_size"]
-            )
+            dataset_split_sizes(config, name)
         except ValueError as exc:
             problems.append(f"data.validation_size.{name}: {exc}")
     return problems

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .siren import Params, SirenRecipe, coordinate_grid, image_targets, init_params, mse_and_grads
+from .siren import Params, SirenRecipe, coordinate_grid, image_targets, init_params, mse_and_grads, psnr_from_mse
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -71,7 +71,7 @@ def fit_batch(
         if not torch.isfinite(per_inr_mse).all():
             bad = image_indices[active[~torch.isfinite(per_inr_mse)].cpu().numpy()]
             raise FloatingPointError(f"non-finite INR loss at step {step} for image indices {bad[:10].tolist()}")
-        psnr = 10 * torch.log10(recipe.data_range**2 / per_inr_mse)
+        psnr = psnr_from_mse(per_inr_mse, recipe.data_range)
         done = psnr >= recipe.target_psnr
         if step == recipe.max_steps:
             done = torch.ones_like(done)

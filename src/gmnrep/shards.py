@@ -38,9 +38,13 @@ class Shard:
     attrs: dict
 
 
+def shards_needed(num_images: int, shard_size: int) -> int:
+    return max(1, math.ceil(num_images / shard_size))
+
+
 def shard_count(split_sizes: dict[str, int], limits: dict | None, shard_size: int) -> int:
     """Number of shards, known from the configuration alone so that the DAG can be built before any data exists."""
-    return max(1, math.ceil(sum(splits.subset_sizes(split_sizes, limits).values()) / shard_size))
+    return shards_needed(sum(splits.subset_sizes(split_sizes, limits).values()), shard_size)
 
 
 def shard_members(selected: np.ndarray, shard: int, shard_size: int) -> np.ndarray:
@@ -76,7 +80,7 @@ def fit_shard(
     siren_recipe = SirenRecipe.from_config(recipe)
     data, _ = dataset_file.read(data_path)
     selected = splits.select_subset(data.split, subset, subset_seed)
-    expected = max(1, math.ceil(len(selected) / shard_size))
+    expected = shards_needed(len(selected), shard_size)
     if expected != num_shards:
         raise DataError(
             f"{data_path}: its selected images make {expected} shards of {shard_size}, but the workflow "

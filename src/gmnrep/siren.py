@@ -144,5 +144,8 @@ def mse_and_grads(params: Params, coords: torch.Tensor, targets: torch.Tensor, r
 
 def psnr(outputs: torch.Tensor, targets: torch.Tensor, data_range: float) -> torch.Tensor:
     """Per-INR PSNR in dB: 10 log10(range^2 / MSE), MSE over all pixels and channels."""
-    mse = (outputs - targets).pow(2).flatten(1).mean(1)
+    return psnr_from_mse((outputs - targets).pow(2).flatten(1).mean(1), data_range)
+
+
+def psnr_from_mse(mse: torch.Tensor, data_range: float) -> torch.Tensor:
     return 10 * torch.log10(data_range**2 / mse)

@@ -16,7 +16,7 @@ os.environ.update(
 )
 
 from gmnrep import config as gmn_config
-from gmnrep import dataset_file, shards, splits
+from gmnrep import dataset_file, shards
 from gmnrep.sources import SOURCES
 
 _resolved = gmn_config.resolve(
@@ -41,19 +41,11 @@ wildcard_constraints:
     filename="|".join(RAW_FILES).replace(".", r"\."),
 
 
-def split_sizes(dataset):
-    source = SOURCES[dataset]
-    return splits.split_sizes(
-        source.num_official_train,
-        source.num_official_test,
-        config["data"]["validation_size"][dataset],
-        config["data"]["digits_test_size"],
-    )
-
-
 def num_shards(dataset):
     return shards.shard_count(
-        split_sizes(dataset), config["inr"]["subset"], config["inr"]["shard_size"]
+        gmn_config.dataset_split_sizes(config, dataset),
+        config["inr"]["subset"],
+        config["inr"]["shard_size"],
     )
 
 
