@@ -9,6 +9,7 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/inrs.smk"
+include: "workflow/rules/train.smk"
 
 
 rule all:

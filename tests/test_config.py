@@ -245,3 +245,102 @@ def test_config_hash_changes_with_a_value(raw):
     assert cfg.config_hash(changed) != cfg.config_hash(resolved)
     assert cfg.config_hash({"a": 1}) != cfg.config_hash({"a": 2})
     assert cfg.config_hash({"a": [1, 2]}) != cfg.config_hash({"a": [2, 1]})  # list order matters
+
+
+# --- models ----------------------------------------------------------------------------------
+
+
+def test_paper_models_are_five_seeds_of_three_architectures(raw):
+    models = cfg.resolve(raw, SCHEMA)["models"]
+    assert models["architectures"] == ["gmn", "mlp", "cnn"]
+    assert models["seeds"] == [0, 1, 2, 3, 4]
+    assert cfg.representation_layer_counts(models) == {
+        "models.gmn.network.blocks": 5, "models.mlp.network.hidden": 5, "models.cnn.network.channels": 5,
+    }
+
+
+@pytest.mark.parametrize("preset", ["demo", "smoke"])
+def test_small_presets_train_all_architectures_with_equal_layer_counts(raw, preset):
+    models = cfg.resolve({**raw, "preset": preset}, SCHEMA)["models"]
+    assert models["architectures"] == ["gmn", "mlp", "cnn"]
+    counts = cfg.representation_layer_counts(models)
+    assert len(counts) == 3 and len(set(counts.values())) == 1
+    gmn, mlp, cnn = (models[arch]["network"] for arch in ("gmn", "mlp", "cnn"))
+    assert gmn["blocks"] == len(mlp["hidden"]) == len(cnn["channels"])
+    assert len(models["seeds"]) >= 2  # a std over seeds needs two
+
+
+def test_different_representation_layer_counts(raw):
+    raw["models"]["mlp"]["network"]["hidden"] = [256, 256, 256]
+    (line,) = problems_of(raw)
+    assert line.startswith("models:")
+    assert "models.mlp.network.hidden gives 4" in line
+    assert "models.gmn.network.blocks gives 5" in line
+    assert "models.cnn.network.channels gives 5" in line
+
+
+def test_different_layer_counts_inside_a_preset(raw):
+    raw["preset"] = "smoke"
+    raw["presets"]["smoke"]["models"]["gmn"]["network"]["blocks"] = 2
+    (line,) = problems_of(raw)
+    assert line.startswith("models:") and "models.gmn.network.blocks gives 3" in line
+
+
+def test_layer_counts_of_unused_architectures_are_not_compared(raw):
+    raw["models"]["architectures"] = ["gmn", "cnn"]
+    raw["models"]["mlp"]["network"]["hidden"] = [256]
+    resolved = cfg.resolve(raw, SCHEMA)
+    assert cfg.representation_layer_counts(resolved["models"]) == {
+        "models.gmn.network.blocks": 5, "models.cnn.network.channels": 5,
+    }
+
+
+def test_unknown_architecture(raw):
+    raw["models"]["architectures"] = ["gmn", "mlp", "cnn", "transformer"]
+    (line,) = problems_of(raw)
+    assert line.startswith("models.architectures[3]:")
+    assert "'transformer'" in line
+
+
+def test_negative_seed(raw):
+    raw["models"]["seeds"] = [0, -1]
+    (line,) = problems_of(raw)
+    assert line.startswith("models.seeds[1]:")
+    assert "-1" in line
+
+
+def test_repeated_seed(raw):
+    raw["models"]["seeds"] = [0, 1, 1]
+    (line,) = problems_of(raw)
+    assert line.startswith("models.seeds:")
+
+
+def test_unknown_key_in_a_network(raw):
+    raw["models"]["gmn"]["network"]["layers"] = 4
+    raw["models"]["cnn"]["network"]["kernel"] = 5
+    assert problems_of(raw) == ["models.cnn.network.kernel: unknown key", "models.gmn.network.layers: unknown key"]
+
+
+def test_unknown_key_in_training_settings(raw):
+    raw["models"]["mlp"]["training"]["momentum"] = 0.9
+    assert problems_of(raw) == ["models.mlp.training.momentum: unknown key"]
+
+
+def test_unknown_readout(raw):
+    raw["models"]["gmn"]["network"]["readout"] = "median"
+    (line,) = problems_of(raw)
+    assert line.startswith("models.gmn.network.readout:")
+    assert "'median'" in line
+
+
+@pytest.mark.parametrize("dropout", [1.0, -0.1])
+def test_dropout_out_of_range(raw, dropout):
+    raw["models"]["mlp"]["network"]["dropout"] = dropout
+    (line,) = problems_of(raw)
+    assert line.startswith("models.mlp.network.dropout:")
+
+
+def test_missing_network_key(raw):
+    del raw["models"]["cnn"]["network"]["channels"]
+    (line,) = problems_of(raw)
+    assert line.startswith("models.cnn.network:") and "'channels'" in line

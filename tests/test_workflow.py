@@ -1,5 +1,7 @@
 """End to end: Snakemake itself on the real workflow, in a scratch working directory."""
 
+import csv
+import json
 import subprocess
 import sys
 
@@ -8,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import FASHION_DIR, REPO, snakemake_cmd
-from gmnrep import dataset_file, shards
+from gmnrep import checkpoints, dataset_file, shards
 
 pytestmark = pytest.mark.e2e
 
@@ -59,16 +61,38 @@ def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke
         assert "train-images-idx3-ubyte.gz" in f.attrs["source_files"]
 
 
+def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_run):
+    workdir, _ = smoke_run
+    results = workdir / "results/smoke"
+    for dataset in ("digits", "fashion_mnist"):
+        for arch in ("gmn", "mlp", "cnn"):
+            for seed in (0, 1):
+                model, payload = checkpoints.load(results / f"models/{dataset}/{arch}/seed-{seed}.pt")
+                assert payload["arch"] == arch and payload["info"]["seed"] == seed
+                assert model.num_layers == 5
+                metrics = json.loads((results / f"models/{dataset}/{arch}/seed-{seed}.metrics.json").read_text())
+                assert len(metrics["history"]) == 2 and metrics["samples"] == {"train": 48, "val": 16, "test": 16}
+                assert metrics["device"] == "cpu" and metrics["wall_time_s"] > 0
+                log = workdir / f"logs/smoke/models/{dataset}/{arch}/seed-{seed}.log"
+                assert f"{dataset}/{arch}/seed-{seed}" in log.read_text()
+    with open(results / "tables/table1.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["dataset"], r["architecture"], r["seeds"]) for r in rows] == [
+        (d, a, "2") for d in ("fashion_mnist", "digits") for a in ("gmn", "mlp", "cnn")
+    ]
+    assert (results / "tables/table1.md").read_text().count("\n") == 8
+    assert "\\begin{tabular}" in (results / "tables/table1.tex").read_text()
+
+
 def test_a_finished_run_plans_nothing(smoke_run):
     workdir, _ = smoke_run
     proc = run(smoke_args(workdir, "--dry-run"), cwd=workdir)
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_paper_scale_dry_run_lists_download_data_and_14_mnist_shards(tmp_path):
+def planned_jobs(tmp_path, *targets) -> dict[str, int]:
     proc = run(
-        ["results/inrs/mnist/summary.csv", "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"),
-         "--dry-run", "--quiet", "rules"],
+        [*targets, "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--dry-run", "--quiet", "rules"],
         cwd=tmp_path,
     )
     counts = {}
@@ -76,7 +100,19 @@ def test_paper_scale_dry_run_lists_download_data_and_14_mnist_shards(tmp_path):
         parts = line.split()
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_paper_scale_dry_run_lists_download_data_and_14_mnist_shards(tmp_path):
+    counts = planned_jobs(tmp_path, "results/inrs/mnist/summary.csv")
     assert counts == {"fetch_raw": 4, "prepare_data": 1, "fit_inr_shard": 14, "summarize_inrs": 1, "total": 20}
+
+
+def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(tmp_path):
+    counts = planned_jobs(tmp_path)
+    assert counts["train_model"] == 45 and counts["table1"] == 1
+    # MNIST and Fashion-MNIST: 70k INRs in 14 shards each; CIFAR-10: 60k in 12
+    assert counts["fit_inr_shard"] == 14 + 14 + 12 and counts["prepare_data"] == 3
 
 
 def test_bad_config_is_refused_before_any_job_with_the_key_named(tmp_path):

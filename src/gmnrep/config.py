@@ -72,9 +72,27 @@ def dataset_split_sizes(config: dict, dataset: str) -> dict[str, int]:
     )
 
 
+def representation_layer_counts(models: dict) -> dict[str, int]:
+    """L of each configured architecture: its hidden blocks plus the penultimate layer."""
+    blocks = {
+        "gmn": ("models.gmn.network.blocks", models["gmn"]["network"]["blocks"]),
+        "mlp": ("models.mlp.network.hidden", len(models["mlp"]["network"]["hidden"])),
+        "cnn": ("models.cnn.network.channels", len(models["cnn"]["network"]["channels"])),
+    }
+    return {blocks[arch][0]: blocks[arch][1] + 1 for arch in models["architectures"]}
+
+
 def consistency_problems(config: dict) -> list[str]:
-    """Rules across keys: every dataset has a recipe that exists, and splits leave training images."""
+    """Rules across keys: every dataset has a recipe that exists, splits leave training images,
+    and every architecture exposes the same number of representation layers."""
+    counts = representation_layer_counts(config["models"])
     problems = []
+    if len(set(counts.values())) > 1:
+        problems.append(
+            "models: architectures expose different numbers of representation layers ("
+            + ", ".join(f"{key} gives {count}" for key, count in counts.items())
+            + "); make them equal"
+        )
     inr, data = config["inr"], config["data"]
     for name in config["datasets"]:
         recipe = inr["recipe"].get(name)

@@ -22,6 +22,7 @@ class SirenRecipe:
     init "dwsnets": every layer U(+-sqrt(6/fan_in)/w0), zero biases (the DWSNets INR datasets).
     init "siren": the original SIREN init: first layer U(+-1/fan_in), later layers
     U(+-sqrt(6/fan_in)/w0), biases U(+-1/sqrt(fan_in)) as torch.nn.Linear does (NFN's CIFAR-10 INRs).
+    shared_init: every INR starts from the same draw (seed only) instead of its own (seed, image).
     """
 
     hidden: tuple[int, ...]
@@ -32,6 +33,7 @@ class SirenRecipe:
     lr: float
     max_steps: int
     target_psnr: float
+    shared_init: bool = False
 
     @classmethod
     def from_config(cls, values: dict) -> "SirenRecipe":
@@ -44,6 +46,7 @@ class SirenRecipe:
             lr=float(values["lr"]),
             max_steps=int(values["max_steps"]),
             target_psnr=float(values["target_psnr"]),
+            shared_init=bool(values.get("shared_init", False)),
         )
 
     def as_attrs(self) -> dict:
@@ -86,7 +89,7 @@ def init_params(recipe: SirenRecipe, out_features: int, seed: int, image_indices
     sizes = recipe.layer_sizes(out_features)
     per_layer = [([], []) for _ in sizes[1:]]
     for index in np.asarray(image_indices).tolist():
-        g = _inr_generator(seed, index)
+        g = _inr_generator(seed, 0 if recipe.shared_init else index)
         for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             if recipe.init == "siren" and layer == 0:
                 bound = 1.0 / fan_in

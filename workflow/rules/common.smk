@@ -17,6 +17,7 @@ os.environ.update(
 
 from gmnrep import config as gmn_config
 from gmnrep import dataset_file, shards
+from gmnrep.checkpoints import ARCHITECTURES
 from gmnrep.sources import SOURCES
 
 _resolved = gmn_config.resolve(
@@ -38,6 +39,8 @@ RAW_FILES = sorted({raw.name for s in SOURCES.values() for raw in s.files})
 wildcard_constraints:
     dataset="|".join(SOURCES),
     shard=r"\d+",
+    arch="|".join(ARCHITECTURES),
+    seed=r"\d+",
     filename="|".join(RAW_FILES).replace(".", r"\."),
 
 
@@ -94,8 +97,36 @@ def inr_target_psnr(wildcards):
     return inr["recipes"][inr["recipe"][wildcards.dataset]]["target_psnr"]
 
 
-def final_targets():
+def model_resource(name):
+    def resource(wildcards):
+        return config["models"][wildcards.arch]["resources"].get(name, 0)
+
+    return resource
+
+
+def training_params(wildcards):
+    models = config["models"]
+    return {
+        "dataset": wildcards.dataset,
+        "arch": wildcards.arch,
+        "seed": int(wildcards.seed),
+        "network": models[wildcards.arch]["network"],
+        "training": models[wildcards.arch]["training"],
+        "device": models["device"],
+    }
+
+
+def all_model_metrics(wildcards):
     return expand(
-        [f"{RESULTS}/data/{{dataset}}.h5", f"{RESULTS}/inrs/{{dataset}}/summary.csv"],
+        f"{RESULTS}/models/{{dataset}}/{{arch}}/seed-{{seed}}.metrics.json",
         dataset=DATASETS,
+        arch=config["models"]["architectures"],
+        seed=config["models"]["seeds"],
     )
+
+
+def final_targets():
+    return [
+        *expand(f"{RESULTS}/inrs/{{dataset}}/summary.csv", dataset=DATASETS),
+        f"{RESULTS}/tables/table1.csv",
+    ]

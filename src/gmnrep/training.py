@@ -1,0 +1,210 @@
+"""Training one model (GMN on INR weights, MLP or CNN on images) for one seed.
+
+Every architecture sees the same samples: the INRs of a dataset's shards, and for the image
+networks the images those INRs were fitted to (found through each INR's image_index), with the
+INRs' train / val / test split. The seed fixes initialisation, data order and dropout, so the same
+job on the same hardware writes the same weights. The model kept is the one of the epoch with the
+best validation accuracy (ties: lower validation loss); its test accuracy is the one reported.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from . import checkpoints, dataset_file, shards
+from .atomic import atomic_path
+from .config import config_hash
+from .errors import DataError
+from .param_graph import Weights
+from .sources import SOURCES
+from .splits import SPLIT_NAMES
+
+
+@dataclass
+class Samples:
+    inputs: torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
+    labels: torch.Tensor  # (n,) int64
+    split: np.ndarray  # (n,) 0 train, 1 val, 2 test
+    image_index: np.ndarray  # (n,) row of each sample's image in the dataset file
+
+    def take(self, rows: torch.Tensor) -> torch.Tensor | Weights:
+        if isinstance(self.inputs, torch.Tensor):
+            return self.inputs[rows]
+        return [(w[rows], b[rows]) for w, b in self.inputs]
+
+    def to(self, device: torch.device) -> "Samples":
+        inputs = self.inputs.to(device) if isinstance(self.inputs, torch.Tensor) else [
+            (w.to(device), b.to(device)) for w, b in self.inputs
+        ]
+        return Samples(inputs, self.labels.to(device), self.split, self.image_index)
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+
+
+def load_samples(arch: str, data_path: Path, shard_paths: list[Path]) -> Samples:
+    """The INRs of `shard_paths` (for a GMN), or their images in `data_path` (for MLP and CNN)."""
+    if not shard_paths:
+        raise DataError(f"no INR shards given for {data_path}")
+    parts = [shards.read(p) for p in shard_paths]
+    sizes = {tuple(w.shape for w, _ in part.weights) for part in parts}
+    if len({tuple(s[1:] for s in shape) for shape in sizes}) > 1:
+        raise DataError(f"shards {', '.join(map(str, shard_paths))} hold SIRENs of different architectures")
+    image_index = np.concatenate([p.image_index for p in parts])
+    labels = torch.from_numpy(np.concatenate([p.label for p in parts]).astype(np.int64))
+    split = np.concatenate([p.split for p in parts])
+    if arch == "gmn":
+        inputs = [
+            (torch.from_numpy(np.concatenate([p.weights[i][0] for p in parts])),
+             torch.from_numpy(np.concatenate([p.weights[i][1] for p in parts])))
+            for i in range(len(parts[0].weights))
+        ]
+        return Samples(inputs, labels, split, image_index)
+    data, _ = dataset_file.read(data_path)
+    if image_index.max(initial=-1) >= len(data):
+        raise DataError(f"{data_path}: has {len(data)} images, but the shards refer to image {image_index.max()}")
+    if not np.array_equal(data.labels[image_index], labels.numpy()):
+        raise DataError(f"{data_path}: labels differ from those recorded in the shards; rebuild the shards")
+    return Samples(torch.from_numpy(data.images[image_index]), labels, split, image_index)
+
+
+def model_kwargs(arch: str, network: dict, dataset: str, samples: Samples) -> dict:
+    """Constructor arguments of `arch` from its `network` settings and the data it will see."""
+    kwargs = {**network, "num_classes": SOURCES[dataset].num_classes}
+    if arch == "gmn":
+        kwargs["layer_sizes"] = (samples.inputs[0][0].shape[2], *(w.shape[1] for w, _ in samples.inputs))
+    else:
+        kwargs["image_shape"] = tuple(samples.inputs.shape[1:])
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+
+
+def _batches(rows: torch.Tensor, batch_size: int):
+    return (rows[i : i + batch_size] for i in range(0, len(rows), batch_size))
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, samples: Samples, rows: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over `rows`."""
+    model.eval()
+    loss, correct = 0.0, 0
+    for batch in _batches(rows, batch_size):
+        logits = model(samples.take(batch))
+        labels = samples.labels[batch]
+        loss += F.cross_entropy(logits, labels, reduction="sum").item()
+        correct += (logits.argmax(1) == labels).sum().item()
+    return loss / len(rows), correct / len(rows)
+
+
+@dataclass
+class TrainingResult:
+    state_dict: dict
+    history: list[dict]
+    best_epoch: int
+    seconds: float
+    num_parameters: int
+
+
+def train(
+    arch: str, kwargs: dict, samples: Samples, settings: TrainingSettings, seed: int, device: torch.device, name: str
+) -> TrainingResult:
+    """Train a fresh `arch` model; raises FloatingPointError (naming `name`) on a non-finite loss."""
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    model = checkpoints.build(arch, kwargs)
+    rows = {s: torch.from_numpy(np.flatnonzero(samples.split == code)).to(device) for s, code in SPLIT_NAMES.items()}
+    for split_name, split_rows in rows.items():
+        if len(split_rows) == 0:
+            raise DataError(f"{name}: no {split_name} samples in the shards")
+    if arch == "gmn":
+        model.set_input_statistics([(w[rows["train"].cpu()], b[rows["train"].cpu()]) for w, b in samples.inputs])
+    model.to(device)
+    samples = samples.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    order = torch.Generator().manual_seed(seed)
+    history, best, best_state = [], None, None
+    progress = tqdm(range(1, settings.epochs + 1), desc=name, unit="epoch")
+    for epoch in progress:
+        model.train()
+        shuffled = rows["train"][torch.randperm(len(rows["train"]), generator=order).to(device)]
+        loss_sum, correct = 0.0, 0
+        for step, batch in enumerate(_batches(shuffled, settings.batch_size)):
+            logits = model(samples.take(batch))
+            loss = F.cross_entropy(logits, samples.labels[batch])
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{name}: loss is {loss.item()} at epoch {epoch}, batch {step}; no checkpoint written")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(batch)
+            correct += (logits.argmax(1) == samples.labels[batch]).sum().item()
+        record = {"epoch": epoch, "train_loss": loss_sum / len(shuffled), "train_acc": correct / len(shuffled)}
+        for split_name in ("val", "test"):
+            loss_value, acc = evaluate(model, samples, rows[split_name], settings.batch_size)
+            if not np.isfinite(loss_value):
+                raise FloatingPointError(f"{name}: {split_name} loss is {loss_value} after epoch {epoch}; no checkpoint written")
+            record.update({f"{split_name}_loss": loss_value, f"{split_name}_acc": acc})
+        history.append(record)
+        if best is None or (record["val_acc"], -record["val_loss"]) > (best["val_acc"], -best["val_loss"]):
+            best = record
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        progress.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.3f}")
+    num_parameters = sum(p.numel() for p in model.parameters())
+    return TrainingResult(best_state, history, best["epoch"], time.perf_counter() - start, num_parameters)
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def train_and_save(
+    data_path: Path,
+    shard_paths: list[Path],
+    model_path: Path,
+    metrics_path: Path,
+    *,
+    dataset: str,
+    arch: str,
+    seed: int,
+    network: dict,
+    training: dict,
+    device: str = "auto",
+) -> dict:
+    """Train `arch` with `seed` on the dataset's INR samples; write the checkpoint and its metrics."""
+    target = shards.resolve_device(device)
+    if target.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    samples = load_samples(arch, data_path, shard_paths)
+    kwargs = model_kwargs(arch, network, dataset, samples)
+    settings = TrainingSettings(**training)
+    result = train(arch, kwargs, samples, settings, seed, target, f"{dataset}/{arch}/seed-{seed}")
+    best = result.history[result.best_epoch - 1]
+    info = {"dataset": dataset, "seed": seed, "best_epoch": result.best_epoch, "training": training}
+    info["config_hash"] = config_hash({"network": network, "training": training, "seed": seed})
+    metrics = {
+        **info,
+        "arch": arch,
+        "test_acc": best["test_acc"],
+        "val_acc": best["val_acc"],
+        "samples": {name: int((samples.split == code).sum()) for name, code in SPLIT_NAMES.items()},
+        "num_parameters": result.num_parameters,
+        "device": device_name(target),
+        "wall_time_s": round(result.seconds, 3),
+        "history": result.history,
+    }
+    checkpoints.save(model_path, arch, kwargs, result.state_dict, info)
+    with atomic_path(metrics_path) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    return metrics
