@@ -425,3 +425,13 @@ def test_configured_networks_build_for_every_dataset_with_equal_layer_counts(pre
             if arch == "gmn":
                 model.set_input_statistics(weights)
             check_representations(model, inputs, 2, expected, source.num_classes)
+
+
+def test_training_jobs_can_keep_freed_memory_on_glibc():
+    import platform
+
+    from gmnrep.allocator import keep_freed_memory
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is a glibc interface")
+    assert keep_freed_memory() is True

@@ -27,6 +27,8 @@ The dense form is the default: it needs no graph at all and is measured faster
 (bench/gmn_throughput.py); tests check that both forms compute the same function.
 """
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -142,12 +144,16 @@ class GMN(nn.Module):
         `inputs`: a weight stack (run in `self.form`) or a GraphBatch (run in the edge-index form).
         """
         if isinstance(inputs, GraphBatch):
-            pooled = self._edge_index_form(inputs)
+            pooled = self.edge_index_pooled(inputs)
         elif self.form == "dense":
             pooled = self._dense_form(inputs)
         else:
             device = inputs[0][0].device
-            pooled = self._edge_index_form(GraphBatch.from_dgl(build_graphs(inputs)).to(device))
+            pooled = self.edge_index_pooled(GraphBatch.from_dgl(build_graphs(inputs)).to(device))
+        return self.head_outputs(pooled)
+
+    def head_outputs(self, pooled: list[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and all representation layers from the pooled features after each block."""
         penultimate = self.head(pooled[-1])
         return self.classifier(self.dropout(penultimate)), [*pooled, penultimate]
 
@@ -164,12 +170,16 @@ class GMN(nn.Module):
         standardised = (weight - mean[pair]) / std[pair]
         return self.weight_encoder(standardised[..., None]) + self.pair_embedding.weight[pair]
 
-    def _edge_index_form(self, graph: GraphBatch) -> list[torch.Tensor]:
+    def edge_index_pooled(self, graph: GraphBatch, run_block: Callable | None = None) -> list[torch.Tensor]:
+        """Pooled node features after each block, computed on the edge list of `graph`.
+
+        `run_block(block, h, e) -> (h, e)` replaces `block.forward_edges` (gmn_dgl runs the
+        blocks through DGL with it)."""
         h = self._encode_nodes(graph.node_bias, graph.node_layer, graph.node_position)
         e = self._encode_edges(graph.edge_weight, graph.edge_layer)
         pooled = []
         for block in self.blocks:
-            h, e = block.forward_edges(h, e, graph)
+            h, e = run_block(block, h, e) if run_block else block.forward_edges(h, e, graph)
             pooled.append(self._pool_edge_index(h, graph))
         return pooled
 
