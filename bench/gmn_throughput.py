@@ -46,10 +46,8 @@ Run (from the repository root)::
 import argparse
 import copy
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +56,7 @@ from gmnrep.allocator import keep_freed_memory
 from gmnrep.gmn import GMN
 from gmnrep.gmn_dgl import dgl_representations
 from gmnrep.siren import SirenRecipe, init_params
+from machine import cpu_model  # bench/machine.py, beside this script
 
 SEED = 0
 LAYER_SIZES = (2, 32, 32, 1)
@@ -80,15 +79,6 @@ def _project(model: GMN, weights, form: str) -> torch.Tensor:
     model.form = form
     return model(weights)
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def realistic_weights(batch: int, device: str):

@@ -48,7 +48,6 @@ Run (from the repository root)::
 import argparse
 import math
 import os
-import platform
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -61,6 +60,7 @@ from torch import nn
 from gmnrep.formats import digits_source_file, read_digits, read_idx
 from gmnrep.inr_fitting import fit_inrs
 from gmnrep.siren import SirenRecipe, coordinate_grid, image_targets, init_params
+from machine import cpu_model  # bench/machine.py, beside this script
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 SEED = 0
@@ -84,15 +84,6 @@ DEFAULTS = {  # image set -> (steps, n_batched, n_loop)
     "fashion_mnist": (200, 256, 4),
 }
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def load_images(name: str, fashion_mnist: Path) -> np.ndarray:

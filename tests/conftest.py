@@ -25,6 +25,18 @@ def dwsnets_recipe():
     )
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny tensors: more threads only add synchronisation, and on a busy machine OpenMP's waiting
+    threads made such tests up to 100x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def snakemake_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), *args]
 

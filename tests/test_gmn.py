@@ -9,17 +9,9 @@ from gmnrep.siren import SirenRecipe, init_params
 
 MNIST_SIREN = (2, 32, 32, 1)
 CIFAR_SIREN = (2, 32, 32, 3)
+pytestmark = pytest.mark.usefixtures("one_thread")
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny tensors: a second thread only adds synchronisation, and on a busy machine OpenMP's
-    # waiting threads make these tests up to 100x slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def siren_weights(sizes, n, seed=0, dtype=torch.float32):

@@ -25,16 +25,9 @@ NETWORKS = {
     "mlp": {"hidden": [16, 16], "penultimate": 8, "dropout": 0.3},
     "cnn": {"channels": [4, 4], "penultimate": 8, "dropout": 0.3},
 }
+pytestmark = pytest.mark.usefixtures("one_thread")
 TRAINING = {"epochs": 4, "batch_size": 8, "lr": 1e-2, "weight_decay": 0.01}
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Tiny tensors: more threads only add synchronisation (and another job shares the machine).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def random_weights(n: int, sizes=SIREN, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
