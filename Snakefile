@@ -10,6 +10,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/inrs.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/activations.smk"
+include: "workflow/rules/cka.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gmnrep import tables
+from gmnrep import activations, pairs, tables
 from gmnrep.errors import DataError
 
 
@@ -181,3 +181,291 @@ def test_an_unknown_dataset_in_metrics_is_refused(tmp_path):
     path.write_text(json.dumps({"dataset": "svhn", "arch": "gmn", "seed": 0, "test_acc": 0.5}))
     with pytest.raises(DataError, match="unknown dataset 'svhn'"):
         tables.read_metrics(path)
+
+
+# --- Table 2 ----------------------------------------------------------------------------------
+# Synthetic inputs in the pipeline's formats: a CKA table per model pair (gmnrep.pairs) and an
+# activation dump per model. test_figures.py builds on the same writers.
+
+ARCHS = ["gmn", "mlp", "cnn"]
+SEEDS = [0, 1, 2]
+NUM_LAYERS = 5
+NUM_CLASSES = 10
+
+
+def known_cka(pairing_number: int, pair_number: int) -> np.ndarray:
+    """CKA(l, a) of the pair_number-th pair of a pairing: 0.1 pairing + 0.01 l + 0.001 a + 0.02 pair,
+    so that over three pairs the mean is the pair_number = 1 value and the std is 0.02."""
+    l, a = np.meshgrid(np.arange(1, NUM_LAYERS + 1), np.arange(1, NUM_LAYERS + 1), indexing="ij")
+    return 0.1 * pairing_number + 0.01 * l + 0.001 * a + 0.02 * pair_number
+
+
+def write_cka_table(path, dataset, pair, cka, estimator="linear", probe_size=10):
+    (arch_a, seed_a), (arch_b, seed_b) = pair
+    rows = [
+        {
+            "dataset": dataset, "model_a": f"{arch_a}-{seed_a}", "model_b": f"{arch_b}-{seed_b}",
+            "layer_a": l + 1, "layer_b": a + 1, "cka": cka[l, a], "estimator": estimator, "probe_size": probe_size,
+        }
+        for l, a in np.ndindex(*cka.shape)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tables.to_csv(rows))
+    return path
+
+
+def write_cka_tables(folder, dataset, archs=ARCHS, seeds=SEEDS) -> list:
+    """The CKA table of every model pair, at results/cka/{dataset}/{pair}.csv, with known_cka values."""
+    paths, numbers = [], {}
+    for pair in pairs.model_pairs(archs, seeds):
+        name = pairs.pairing(pair)
+        numbers[name] = numbers.get(name, -1) + 1
+        cka = known_cka(tables.PAIRINGS.index(name), numbers[name])
+        paths.append(write_cka_table(folder / dataset / f"{pairs.pair_name(pair)}.csv", dataset, pair, cka))
+    return paths
+
+
+def write_dump(path, dataset, arch, seed, image_index, label, predicted):
+    """An activation dump whose logits predict `predicted`."""
+    n = len(image_index)
+    logits = np.full((n, NUM_CLASSES), -1.0, dtype=np.float32)
+    logits[np.arange(n), predicted] = 3.0
+    rng = np.random.default_rng(seed)
+    dump = activations.ActivationDump(
+        layers=[rng.normal(size=(n, 4)).astype(np.float32) for _ in range(NUM_LAYERS)],
+        image_index=np.asarray(image_index, dtype=np.int64),
+        label=np.asarray(label, dtype=np.int64),
+        logits=logits,
+        attrs={"dataset": dataset, "arch": arch, "seed": seed, "num_layers": NUM_LAYERS},
+    )
+    activations.write(path, dump)
+    return path
+
+
+PROBE_INDEX = np.array([3, 4, 8, 9, 15, 16, 23, 42, 43, 50])
+PROBE_LABEL = np.arange(10) % NUM_CLASSES
+
+
+def wrong_on(label, positions):
+    predicted = label.copy()
+    predicted[list(positions)] = (label[list(positions)] + 1) % NUM_CLASSES
+    return predicted
+
+
+def agreement_dumps(folder, dataset, seeds=SEEDS) -> list:
+    """GMN seed s is wrong on the first s + 1 samples, MLPs are always right, CNNs wrong on the last one.
+    Agreement: GMN-GMN pairs 0.9, 0.9, 0.8; GMN-MLP 0.9, 0.8, 0.7; GMN-CNN 0.8, 0.7, 0.6 (a shared
+    wrong answer is the same class); MLP-CNN 0.9; MLP-MLP and CNN-CNN 1."""
+    wrong = {"gmn": lambda s: range(s + 1), "mlp": lambda s: [], "cnn": lambda s: [9]}
+    return [
+        write_dump(
+            folder / dataset / arch / f"seed-{seed}.h5", dataset, arch, seed,
+            PROBE_INDEX, PROBE_LABEL, wrong_on(PROBE_LABEL, wrong[arch](seed)),
+        )
+        for arch in ARCHS
+        for seed in seeds
+    ]
+
+
+@pytest.fixture
+def similarity_inputs(tmp_path):
+    datasets = ["digits", "mnist"]
+    cka = {d: write_cka_tables(tmp_path / "cka", d) for d in datasets}
+    dumps = {d: agreement_dumps(tmp_path / "activations", d) for d in datasets}
+    return cka, dumps
+
+
+def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similarity_inputs):
+    cka, dumps = similarity_inputs
+    rows = tables.similarity_rows(cka, dumps, layers=[3, 4])
+    assert [(r["dataset"], r["pairing"]) for r in rows] == [
+        (d, p) for d in ("mnist", "digits") for p in ("gmn-gmn", "mlp-mlp", "cnn-cnn", "gmn-mlp", "gmn-cnn", "mlp-cnn")
+    ]
+    by_key = {(r["dataset"], r["pairing"]): r for r in rows}
+    for (dataset, name), row in by_key.items():
+        number = tables.PAIRINGS.index(name)
+        assert row["pairs"] == 3
+        for l in (3, 4):
+            assert row[f"cka_{l}_{l}_mean"] == pytest.approx(0.1 * number + 0.011 * l + 0.02, abs=1e-4)
+            assert row[f"cka_{l}_{l}_std"] == pytest.approx(0.02, abs=1e-4)
+    expected_agreement = {
+        "gmn-gmn": [0.9, 0.9, 0.8], "mlp-mlp": [1, 1, 1], "cnn-cnn": [1, 1, 1],
+        "gmn-mlp": [0.9, 0.8, 0.7], "gmn-cnn": [0.8, 0.7, 0.6], "mlp-cnn": [0.9, 0.9, 0.9],
+    }
+    for name, values in expected_agreement.items():
+        row = by_key["digits", name]
+        assert row["agreement_mean"] == pytest.approx(np.mean(values), abs=1e-4)
+        assert row["agreement_std"] == pytest.approx(np.std(values, ddof=1), abs=1e-4)
+    assert by_key["mnist", "gmn-gmn"]["pair_list"] == "gmn-0__gmn-1 gmn-1__gmn-2 gmn-2__gmn-0"
+    assert by_key["mnist", "mlp-cnn"]["pair_list"] == "mlp-0__cnn-0 mlp-1__cnn-1 mlp-2__cnn-2"
+
+
+def test_similarity_rows_for_another_layer_and_a_single_seed(tmp_path):
+    # One seed: no pairs within an architecture and one pair per cross pairing (std 0).
+    cka = {"digits": write_cka_tables(tmp_path / "cka", "digits", seeds=[7])}
+    dumps = {"digits": agreement_dumps(tmp_path / "activations", "digits", seeds=[7])}
+    rows = tables.similarity_rows(cka, dumps, layers=[5])
+    assert [r["pairing"] for r in rows] == ["gmn-mlp", "gmn-cnn", "mlp-cnn"]
+    assert list(rows[0]) == [
+        "dataset", "pairing", "pairs", "cka_5_5_mean", "cka_5_5_std", "agreement_mean", "agreement_std", "pair_list",
+    ]
+    for row, agreement in zip(rows, [0.2, 0.1, 0.9]):  # GMN seed 7 is wrong on 8 of the 10 samples
+        number = tables.PAIRINGS.index(row["pairing"])
+        assert row["pairs"] == 1 and row["cka_5_5_std"] == 0.0 and row["agreement_std"] == 0.0
+        assert row["cka_5_5_mean"] == pytest.approx(0.1 * number + 0.055, abs=1e-4)
+        assert row["agreement_mean"] == pytest.approx(agreement)
+
+
+def test_write_similarity_table_writes_csv_markdown_and_latex(similarity_inputs, tmp_path):
+    cka, dumps = similarity_inputs
+    out = tmp_path / "tables"
+    csv_path, md_path, tex_path = out / "table2.csv", out / "table2.md", out / "table2.tex"
+    rows = tables.write_similarity_table(cka, dumps, [3, 4], csv_path, md_path, tex_path)
+    assert rows == tables.similarity_rows(cka, dumps, [3, 4])
+
+    parsed = list(csv.DictReader(io.StringIO(csv_path.read_text())))
+    assert len(parsed) == 12 and list(parsed[0]) == list(rows[0])
+    assert parsed[0]["dataset"] == "mnist" and parsed[0]["pairing"] == "gmn-gmn" and parsed[0]["pairs"] == "3"
+    assert float(parsed[0]["cka_3_3_mean"]) == pytest.approx(0.053)
+    assert float(parsed[0]["agreement_std"]) == pytest.approx(0.0577)
+
+    markdown = md_path.read_text().splitlines()
+    assert markdown[:2] == [
+        "| Dataset | Pairing | CKA(3, 3) | CKA(4, 4) | Prediction agreement | Pairs |",
+        "|---|---|---|---|---|---|",
+    ]
+    assert markdown[2] == "| MNIST | GMN-GMN | 0.053 ± 0.020 | 0.064 ± 0.020 | 0.867 ± 0.058 | 3 |"
+    assert markdown[7] == "| MNIST | MLP-CNN | 0.553 ± 0.020 | 0.564 ± 0.020 | 0.900 ± 0.000 | 3 |"
+    assert markdown[8].startswith("| Digits | GMN-GMN |") and len(markdown) == 14
+
+    latex = tex_path.read_text()
+    assert latex.startswith("\\begin{tabular}{llrrrr}\n") and latex.endswith("\\end{tabular}\n")
+    assert "Dataset & Pairing & CKA(3, 3) & CKA(4, 4) & Prediction agreement & Pairs \\\\\n" in latex
+    assert "MNIST & GMN-MLP & $0.353 \\pm 0.020$ & $0.364 \\pm 0.020$ & $0.800 \\pm 0.100$ & 3 \\\\\n" in latex
+    assert "±" not in latex
+    assert sorted(p.name for p in out.iterdir()) == ["table2.csv", "table2.md", "table2.tex"]
+
+
+def edit_rows(path, edit):
+    rows = list(csv.DictReader(io.StringIO(path.read_text())))
+    path.write_text(tables.to_csv(edit(rows)))
+
+
+def set_cell(column, value, row=0):
+    def edit(rows):
+        rows[row][column] = value
+        return rows
+
+    return edit
+
+
+def drop_column(column):
+    return lambda rows: [{k: v for k, v in r.items() if k != column} for r in rows]
+
+
+BAD_CKA_TABLES = {
+    "missing column": (drop_column("cka"), "lacks column\\(s\\) cka"),
+    "value above 1": (set_cell("cka", "1.5", row=7), r"CKA\(2, 3\) = 1.5 is not a number in \[0, 1\]"),
+    "NaN": (set_cell("cka", "nan", row=24), r"CKA\(5, 5\) = nan"),
+    "negative": (set_cell("cka", "-0.01"), r"CKA\(1, 1\) = -0.01"),
+    "not a number": (set_cell("cka", "high"), "not a number"),
+    "another dataset": (lambda rows: [{**r, "dataset": "mnist"} for r in rows], "of dataset 'mnist'"),
+    "two datasets": (set_cell("dataset", "mnist"), "column dataset must hold one value"),
+    "a layer twice": (set_cell("layer_b", "2"), "5 x 5 grid"),
+    "a missing layer": (lambda rows: rows[:-1], "5 x 5 grid"),
+    "bad model": (lambda rows: [{**r, "model_a": "resnet-0"} for r in rows], "model 'resnet-0'"),
+}
+
+
+@pytest.mark.parametrize("problem", BAD_CKA_TABLES)
+def test_bad_cka_tables_are_refused_naming_the_file(similarity_inputs, tmp_path, problem):
+    cka, dumps = similarity_inputs
+    edit, message = BAD_CKA_TABLES[problem]
+    bad = cka["digits"][4]
+    edit_rows(bad, edit)
+    outputs = [tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex"]
+    with pytest.raises(DataError, match=message) as info:
+        tables.write_similarity_table(cka, dumps, [3, 4], *outputs)
+    assert str(bad) in str(info.value)
+    assert not any(p.exists() for p in outputs)
+
+
+def test_cka_values_within_rounding_of_the_bounds_are_accepted(tmp_path):
+    cka = np.full((2, 3), 1 + 1e-12)
+    cka[0, 0] = -1e-12
+    path = write_cka_table(tmp_path / "t.csv", "digits", (("gmn", 0), ("mlp", 0)), cka)
+    table = tables.read_cka_table(path, "digits")
+    assert table.cka.shape == (2, 3) and table.pairing == "gmn-mlp" and table.name == "gmn-0__mlp-0"
+
+
+def test_a_table_of_the_architectures_in_another_order_is_read_transposed(tmp_path):
+    cka = np.arange(6).reshape(2, 3) / 10  # 2 MLP layers x 3 GMN layers
+    path = write_cka_table(tmp_path / "mlp-0__gmn-0.csv", "digits", (("mlp", 0), ("gmn", 0)), cka)
+    table = tables.read_cka_table(path, "digits")
+    assert (table.model_a, table.model_b, table.pairing) == (("gmn", 0), ("mlp", 0), "gmn-mlp")
+    np.testing.assert_array_equal(table.cka, cka.T)
+
+
+def test_short_rows_are_refused_naming_the_file(tmp_path):
+    path = write_cka_table(tmp_path / "t.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((2, 2), 0.5))
+    path.write_text(path.read_text() + "digits,gmn-0,mlp-0,3\n")
+    with pytest.raises(DataError, match="not a number") as info:
+        tables.read_cka_table(path, "digits")
+    assert str(path) in str(info.value)
+
+
+def test_matched_layers_beyond_either_model_are_refused_naming_the_file(tmp_path):
+    path = write_cka_table(tmp_path / "gmn-0__mlp-0.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((5, 3), 0.5))
+    dumps = agreement_dumps(tmp_path, "digits", seeds=[0])
+    tables.similarity_rows({"digits": [path]}, {"digits": dumps}, layers=[3])
+    with pytest.raises(DataError, match=r"layer\(s\) 4 requested, but both gmn-0 and mlp-0 have layers 1..3") as info:
+        tables.similarity_rows({"digits": [path]}, {"digits": dumps}, layers=[3, 4])
+    assert str(path) in str(info.value)
+
+
+def test_cka_tables_of_one_dataset_must_be_distinct_pairs_with_one_estimator(tmp_path):
+    pair = (("gmn", 0), ("mlp", 0))
+    first = write_cka_table(tmp_path / "a.csv", "digits", pair, np.full((5, 5), 0.5))
+    again = write_cka_table(tmp_path / "b.csv", "digits", pair, np.full((5, 5), 0.5))
+    with pytest.raises(DataError, match=f"pair gmn-0__mlp-0 is also in {first}"):
+        tables.read_cka_tables([first, again], "digits")
+    other_pair = (("gmn", 1), ("mlp", 1))
+    other = write_cka_table(tmp_path / "c.csv", "digits", other_pair, np.full((5, 5), 0.5), estimator="minibatch")
+    with pytest.raises(DataError, match="estimator 'minibatch'") as info:
+        tables.read_cka_tables([first, other], "digits")
+    assert str(other) in str(info.value)
+
+
+def test_cka_tables_of_one_pairing_must_share_their_layers(tmp_path):
+    small = write_cka_table(tmp_path / "a.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((5, 5), 0.5))
+    large = write_cka_table(tmp_path / "b.csv", "digits", (("gmn", 1), ("mlp", 1)), np.full((5, 6), 0.5))
+    with pytest.raises(DataError, match="5 x 6 layers, but") as info:
+        tables.by_pairing(tables.read_cka_tables([small, large], "digits"))
+    assert str(large) in str(info.value)
+
+
+def test_dumps_listing_other_probe_samples_are_refused_naming_the_file(tmp_path):
+    dumps = agreement_dumps(tmp_path, "digits", seeds=[0, 1])
+    reversed_label = PROBE_LABEL[::-1]
+    reordered = write_dump(tmp_path / "odd.h5", "digits", "cnn", 5, PROBE_INDEX[::-1], reversed_label, reversed_label)
+    with pytest.raises(DataError, match="differ from those of") as info:
+        tables.read_predictions([*dumps, reordered], "digits")
+    assert str(reordered) in str(info.value) and str(dumps[0]) in str(info.value)
+    with pytest.raises(DataError, match="mlp-1 is also dumped in"):
+        tables.read_predictions([*dumps, dumps[3]], "digits")
+    with pytest.raises(DataError, match="a dump of dataset 'digits', but was given for 'mnist'"):
+        tables.read_predictions(dumps, "mnist")
+
+
+def test_a_pair_without_dumps_is_refused_naming_its_cka_table(tmp_path):
+    cka = write_cka_tables(tmp_path / "cka", "digits")
+    dumps = [p for p in agreement_dumps(tmp_path / "activations", "digits") if "cnn" not in str(p)]
+    with pytest.raises(DataError, match="no activation dump of cnn-0") as info:
+        tables.similarity_rows({"digits": cka}, {"digits": dumps})
+    assert "cnn-0__cnn-1.csv" in str(info.value)
+
+
+def test_inputs_for_different_datasets_are_refused(similarity_inputs):
+    cka, dumps = similarity_inputs
+    with pytest.raises(DataError, match="different datasets"):
+        tables.similarity_rows(cka, {"digits": dumps["digits"]})

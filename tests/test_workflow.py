@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import FASHION_DIR, REPO, snakemake_cmd
-from gmnrep import checkpoints, dataset_file, shards
+from gmnrep import activations, checkpoints, dataset_file, shards
 
 pytestmark = pytest.mark.e2e
 
@@ -84,6 +84,30 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
     assert "\\begin{tabular}" in (results / "tables/table1.tex").read_text()
 
 
+def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run):
+    workdir, _ = smoke_run
+    results = workdir / "results/smoke"
+    for dataset in ("digits", "fashion_mnist"):
+        dumps = [activations.read(results / f"activations/{dataset}/{a}/seed-{s}.h5") for a in ("gmn", "mlp", "cnn") for s in (0, 1)]
+        assert all(len(d.layers) == 5 and len(d.image_index) == 16 for d in dumps)
+        assert all(np.array_equal(d.image_index, dumps[0].image_index) for d in dumps)
+        tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv"))
+        assert tables == sorted(
+            ["gmn-0__gmn-1.csv", "mlp-0__mlp-1.csv", "cnn-0__cnn-1.csv"]
+            + [f"{a}-{s}__{b}-{s}.csv" for a, b in (("gmn", "mlp"), ("gmn", "cnn"), ("mlp", "cnn")) for s in (0, 1)]
+        )
+        with open(results / f"cka/{dataset}/gmn-0__mlp-0.csv") as f:
+            rows = list(csv.DictReader(f))
+        assert len(rows) == 25 and {r["probe_size"] for r in rows} == {"16"}
+        assert all(0 <= float(r["cka"]) <= 1 + 1e-9 for r in rows)
+    for figure in ("fig2", "fig3", "fig4"):
+        assert (results / f"figures/{figure}.pdf").read_bytes().startswith(b"%PDF")
+    with open(results / "tables/table2.csv") as f:
+        assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
+    with open(results / "tables/fig4_counts.csv") as f:
+        assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
+
+
 def test_a_finished_run_plans_nothing(smoke_run):
     workdir, _ = smoke_run
     proc = run(smoke_args(workdir, "--dry-run"), cwd=workdir)
@@ -113,6 +137,14 @@ def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(tmp_p
     assert counts["train_model"] == 45 and counts["table1"] == 1
     # MNIST and Fashion-MNIST: 70k INRs in 14 shards each; CIFAR-10: 60k in 12
     assert counts["fit_inr_shard"] == 14 + 14 + 12 and counts["prepare_data"] == 3
+
+
+def test_paper_scale_dry_run_of_figure_2_lists_every_job_from_download_to_figure(tmp_path):
+    counts = planned_jobs(tmp_path, "results/figures/fig2.pdf")
+    assert counts == {
+        "fetch_raw": 4, "prepare_data": 1, "fit_inr_shard": 14, "train_model": 15, "dump_activations": 15,
+        "prepare_cka": 15, "cka_pair": 30, "cka_figure": 1, "total": 95,
+    }
 
 
 def test_bad_config_is_refused_before_any_job_with_the_key_named(tmp_path):

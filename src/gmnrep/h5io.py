@@ -15,10 +15,10 @@ SCHEMA_VERSION = 1
 
 
 def _attr_value(value):
-    # h5py rejects some str subclasses (e.g. torch's version string) and all dicts/lists of mixed types.
+    # h5py rejects some str subclasses (e.g. torch's version string), None, and dicts/lists of mixed types.
     if isinstance(value, str):
         return str(value)
-    if isinstance(value, (Mapping, list, tuple)):
+    if value is None or isinstance(value, (Mapping, list, tuple)):
         return json.dumps(value, sort_keys=True)
     return value
 

@@ -16,7 +16,7 @@ os.environ.update(
 )
 
 from gmnrep import config as gmn_config
-from gmnrep import dataset_file, shards
+from gmnrep import dataset_file, pairs, shards
 from gmnrep.checkpoints import ARCHITECTURES
 from gmnrep.sources import SOURCES
 
@@ -40,7 +40,12 @@ wildcard_constraints:
     dataset="|".join(SOURCES),
     shard=r"\d+",
     arch="|".join(ARCHITECTURES),
+    arch_a="|".join(ARCHITECTURES),
+    arch_b="|".join(ARCHITECTURES),
     seed=r"\d+",
+    seed_a=r"\d+",
+    seed_b=r"\d+",
+    figure="fig2|fig3",
     filename="|".join(RAW_FILES).replace(".", r"\."),
 
 
@@ -85,11 +90,14 @@ def inr_params(wildcards):
     }
 
 
-def inr_shard_files(wildcards):
+def shard_files(dataset):
     return expand(
-        f"{RESULTS}/inrs/{wildcards.dataset}/shard-{{shard}}.h5",
-        shard=range(num_shards(wildcards.dataset)),
+        f"{RESULTS}/inrs/{dataset}/shard-{{shard}}.h5", shard=range(num_shards(dataset))
     )
+
+
+def inr_shard_files(wildcards):
+    return shard_files(wildcards.dataset)
 
 
 def inr_target_psnr(wildcards):
@@ -125,8 +133,105 @@ def all_model_metrics(wildcards):
     )
 
 
+def activation_params(wildcards):
+    settings = config["activations"]
+    return {
+        "probe_size": settings["probe_size"],
+        "probe_seed": settings["probe_seed"],
+        "batch_size": settings["batch_size"],
+        "device": settings["device"],
+    }
+
+
+def cka_params(wildcards):
+    settings = config["cka"]
+    return {
+        "estimator": settings["estimator"],
+        "minibatch_size": settings["minibatch_size"],
+        "seed": settings["seed"],
+    }
+
+
+def model_ids(dataset, pattern):
+    models = config["models"]
+    return expand(
+        pattern, dataset=dataset, arch=models["architectures"], seed=models["seeds"]
+    )
+
+
+def activation_dumps(datasets):
+    """{dataset: [activation dumps of every model]}"""
+    return {
+        d: model_ids(d, f"{RESULTS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.h5")
+        for d in datasets
+    }
+
+
+def cka_tables(datasets):
+    """{dataset: [the CKA table of every compared model pair]}"""
+    models = config["models"]
+    compared = pairs.model_pairs(models["architectures"], models["seeds"])
+    return {
+        d: [f"{RESULTS}/cka/{d}/{pairs.pair_name(pair)}.csv" for pair in compared]
+        for d in datasets
+    }
+
+
+def flat(mapping):
+    return [path for paths in mapping.values() for path in paths]
+
+
+def figure_tables(wildcards):
+    return cka_tables(config["figures"][wildcards.figure])
+
+
+def figure_table_files(wildcards):
+    return flat(figure_tables(wildcards))
+
+
+def sample_figure_inputs(wildcards):
+    datasets = config["figures"]["fig4"]
+    return {
+        "dumps": flat(activation_dumps(datasets)),
+        "data": expand(f"{RESULTS}/data/{{dataset}}.h5", dataset=datasets),
+        "shards": [shard for d in datasets for shard in shard_files(d)],
+    }
+
+
+def sample_figure_params(wildcards):
+    datasets = config["figures"]["fig4"]
+    return {
+        "dumps": activation_dumps(datasets),
+        "data": {d: f"{RESULTS}/data/{d}.h5" for d in datasets},
+        "shards": {d: shard_files(d) for d in datasets},
+        "examples": config["figures"]["fig4_examples"],
+    }
+
+
+def table2_inputs(wildcards):
+    return {
+        "tables": flat(cka_tables(DATASETS)),
+        "dumps": flat(activation_dumps(DATASETS)),
+    }
+
+
+def table2_params(wildcards):
+    return {
+        "tables": cka_tables(DATASETS),
+        "dumps": activation_dumps(DATASETS),
+        "layers": config["cka"]["figure_layers"],
+    }
+
+
 def final_targets():
+    figures = [
+        f"{RESULTS}/figures/{name}.pdf"
+        for name in ("fig2", "fig3", "fig4")
+        if config["figures"][name]
+    ]
     return [
         *expand(f"{RESULTS}/inrs/{{dataset}}/summary.csv", dataset=DATASETS),
         f"{RESULTS}/tables/table1.csv",
+        f"{RESULTS}/tables/table2.csv",
+        *figures,
     ]
