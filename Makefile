@@ -1,5 +1,5 @@
 # Set-up and entry points. A second run skips the install in seconds (stamp file).
-#   make demo   - install, then run the whole DAG at demo scale (digits, offline)
+#   make demo   - install, then run the whole DAG at demo scale (digits, offline) and its HTML report
 #   make test   - install, then the test suite (what CI runs)
 #   make smoke  - the CI-sized DAG (digits + Fashion-MNIST subset)
 #   make lint   - snakemake --lint and snakefmt --check
@@ -24,6 +24,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config preset=demo
+	$(BIN)/snakemake --config preset=demo --report results/demo/report.html
 
 smoke: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config preset=smoke

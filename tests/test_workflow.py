@@ -108,6 +108,15 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
         assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
 
 
+def test_the_report_holds_every_figure_and_table(smoke_run):
+    workdir, _ = smoke_run
+    report = workdir / "report.html"
+    run(smoke_args(workdir, "--report", str(report)), cwd=workdir)
+    html = report.read_text(errors="replace")
+    for name in ("fig2.pdf", "fig3.pdf", "fig4.pdf", "fig4_counts.csv", "table1.csv", "table2.csv", "summary.csv"):
+        assert name in html, name
+
+
 def test_a_finished_run_plans_nothing(smoke_run):
     workdir, _ = smoke_run
     proc = run(smoke_args(workdir, "--dry-run"), cwd=workdir)

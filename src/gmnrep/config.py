@@ -97,10 +97,6 @@ def consistency_problems(config: dict) -> list[str]:
     for layer in config["cka"]["figure_layers"]:
         if layer > num_layers:
             problems.append(f"cka.figure_layers: layer {layer} is beyond the {num_layers} representation layers")
-    for figure in ("fig2", "fig3", "fig4"):
-        for name in config["figures"][figure]:
-            if name not in config["datasets"]:
-                problems.append(f"figures.{figure}: dataset {name!r} is not in datasets")
     inr, data = config["inr"], config["data"]
     for name in config["datasets"]:
         recipe = inr["recipe"].get(name)

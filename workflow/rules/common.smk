@@ -181,8 +181,12 @@ def flat(mapping):
     return [path for paths in mapping.values() for path in paths]
 
 
+def figure_datasets(figure):
+    return [d for d in config["figures"][figure] if d in DATASETS]
+
+
 def figure_tables(wildcards):
-    return cka_tables(config["figures"][wildcards.figure])
+    return cka_tables(figure_datasets(wildcards.figure))
 
 
 def figure_table_files(wildcards):
@@ -190,7 +194,7 @@ def figure_table_files(wildcards):
 
 
 def sample_figure_inputs(wildcards):
-    datasets = config["figures"]["fig4"]
+    datasets = figure_datasets("fig4")
     return {
         "dumps": flat(activation_dumps(datasets)),
         "data": expand(f"{RESULTS}/data/{{dataset}}.h5", dataset=datasets),
@@ -199,7 +203,7 @@ def sample_figure_inputs(wildcards):
 
 
 def sample_figure_params(wildcards):
-    datasets = config["figures"]["fig4"]
+    datasets = figure_datasets("fig4")
     return {
         "dumps": activation_dumps(datasets),
         "data": {d: f"{RESULTS}/data/{d}.h5" for d in datasets},
@@ -227,7 +231,7 @@ def final_targets():
     figures = [
         f"{RESULTS}/figures/{name}.pdf"
         for name in ("fig2", "fig3", "fig4")
-        if config["figures"][name]
+        if figure_datasets(name)
     ]
     return [
         *expand(f"{RESULTS}/inrs/{{dataset}}/summary.csv", dataset=DATASETS),
