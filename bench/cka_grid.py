@@ -31,7 +31,7 @@ gmn-mlp, gmn-cnn, mlp-cnn: the seed-0 pair) and its time is extrapolated to the 
 multiplying by 5. That is exact in expectation: the five pairs of a kind have identical shapes and
 the same work. The agreement check then covers those six pairs. Side (b) always runs the full grid.
 
-For each thread count of ``--threads`` (default 1 and 2; both torch's and numpy's BLAS are limited),
+For each thread count of ``--threads`` (default 1 and 2: numpy's BLAS threads, which do all the work),
 the sides take turns ``--repeats`` times (round robin, so that load from other processes on a
 shared machine falls on both alike); the median counts, and each side's best thread count is
 reported with the ratio (a) / (b).
@@ -45,12 +45,12 @@ Run (from the repository root)::
 
 import argparse
 import os
+from collections import defaultdict
 import resource
 import statistics
 import time
 
 import numpy as np
-import torch
 from threadpoolctl import threadpool_limits
 
 from gmnrep import cka
@@ -94,10 +94,19 @@ def scratch_grid(models, pairs, estimator: str, batch_size: int) -> dict:
     return {(a, b): np.array([[one(X, Y) for Y in models[b]] for X in models[a]]) for a, b in pairs}
 
 
-def prepared_grid(models, pairs, estimator: str, batch_size: int) -> dict:
-    operands = {model: [cka.prepare(X, estimator, batch_size if estimator == "minibatch" else None)
-                        for X in layers] for model, layers in models.items()}
-    return {(a, b): cka.cka_matrix(operands[a], operands[b]) for a, b in pairs}
+def prepared_grid(models, pairs, estimator: str, batch_size: int, phases: defaultdict) -> dict:
+    """The grid from prepared operands; adds the seconds of each phase (preparing an architecture's
+    models, the pairs of one kind) to `phases`."""
+    operands, grid = {}, {}
+    for model, layers in models.items():
+        start = time.perf_counter()
+        operands[model] = [cka.prepare(X, estimator, batch_size if estimator == "minibatch" else None) for X in layers]
+        phases[f"prepare {model[0]}"] += time.perf_counter() - start
+    for a, b in pairs:
+        start = time.perf_counter()
+        grid[a, b] = cka.cka_matrix(operands[a], operands[b])
+        phases[f"pairs {a[0]}-{b[0]}"] += time.perf_counter() - start
+    return grid
 
 
 def timed(fn, *args):
@@ -133,17 +142,17 @@ def run_size(n: int, args, threads: list[int]) -> None:
               f"{', '.join(f'{a[0]}{a[1]}-{b[0]}{b[1]}' for a, b in scratch_pairs)}), time x {scale:g} "
               f"= extrapolated to all {len(pairs)} pairs (pairs of a kind have identical shapes)")
 
-    sides = {"(a) from scratch": lambda: scratch_grid(models, scratch_pairs, args.estimator, args.batch_size),
-             "(b) prepared": lambda: prepared_grid(models, pairs, args.estimator, args.batch_size)}
+    phases = {t: defaultdict(float) for t in threads}  # (b)'s seconds by phase, summed over the repeats
+    sides = {"(a) from scratch": lambda t: scratch_grid(models, scratch_pairs, args.estimator, args.batch_size),
+             "(b) prepared": lambda t: prepared_grid(models, pairs, args.estimator, args.batch_size, phases[t])}
     seconds = {(name, t): [] for name in sides for t in threads}
     grids = {}
     print(f"\n{'side':<18} {'threads':>7} {'repeat':>6} {'seconds':>9}  (a: x{scale:g} extrapolated)")
     for t in threads:
-        torch.set_num_threads(t)
         with threadpool_limits(t):
             for repeat in range(args.repeats):  # round robin: load from elsewhere hits both sides alike
                 for name, side in sides.items():
-                    elapsed, grids[name] = timed(side)
+                    elapsed, grids[name] = timed(side, t)
                     elapsed *= scale if name.startswith("(a)") else 1
                     seconds[name, t].append(elapsed)
                     print(f"{name:<18} {t:>7} {repeat:>6} {elapsed:>9.2f}", flush=True)
@@ -156,14 +165,19 @@ def run_size(n: int, args, threads: list[int]) -> None:
         print(f"!!!!! WARNING: the two sides disagree by {diff:.1e} (>= {AGREEMENT}) !!!!!")
 
     print(f"\n=== N = {n}: median of {args.repeats}, best thread setting of each ===")
-    best = {}
+    best, best_threads = {}, {}
     for name in sides:
         median, t = min((statistics.median(seconds[name, t]), t) for t in threads)
-        best[name] = median
-        note = f" (extrapolated from {len(scratch_pairs)} of {len(pairs)} pairs)" if subset and name.startswith("(a)") else ""
+        best[name], best_threads[name] = median, t
+        extrapolated = subset and name.startswith("(a)")
+        note = f" (extrapolated from {len(scratch_pairs)} of {len(pairs)} pairs)" if extrapolated else ""
         print(f"{name:<18} {median:>9.2f} s  ({t} thread{'s' * (t > 1)}){note}")
     print(f"ratio (a) / (b): {best['(a) from scratch'] / best['(b) prepared']:.1f}x   (goal of the issue: >= 10x)")
-    print(f"peak resident memory of this process so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.1f} GB")
+    t = best_threads["(b) prepared"]
+    print(f"(b) by phase, mean of the {args.repeats} runs with {t} thread{'s' * (t > 1)}: "
+          + ", ".join(f"{phase} {seconds_ / args.repeats:.2f} s" for phase, seconds_ in phases[t].items()))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+    print(f"peak resident memory of this process so far: {peak:.1f} GB")
 
 
 def main() -> None:
@@ -173,14 +187,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000,10000", help="comma-separated probe sample counts N")
     parser.add_argument("--estimator", choices=cka.ESTIMATORS, default="linear")
     parser.add_argument("--batch-size", type=int, default=1000, help="minibatch estimator: samples per minibatch")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per side and thread count; the median counts")
-    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts to try (torch and BLAS)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="timed runs per side and thread count; the median counts")
+    parser.add_argument("--threads", default="1,2", help="comma-separated BLAS thread counts to try")
     parser.add_argument("--subset-above", type=int, default=5000,
                         help="for N above this, time (a) on one model pair per kind and extrapolate")
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
-    print(f"numpy {np.__version__}, torch {torch.__version__}; os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}; "
+    print(f"numpy {np.__version__}; os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}; "
           f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; float64")
     for n in (int(size) for size in args.sizes.split(",")):
         run_size(n, args, threads)

@@ -110,7 +110,8 @@ def test_values_in_range():
 def test_minibatch_estimate_can_be_negative():
     # Unbiased HSIC can be negative for unrelated features, and so can the estimate (documented).
     rng = np.random.default_rng(0)
-    values = [cka.minibatch_cka(rng.standard_normal((40, 2)), rng.standard_normal((40, 2)), 10, seed) for seed in range(20)]
+    values = [cka.minibatch_cka(rng.standard_normal((40, 2)), rng.standard_normal((40, 2)), 10, seed)
+              for seed in range(20)]
     assert min(values) < 0
 
 
@@ -166,7 +167,8 @@ def test_wide_rank_deficient_factor_drops_null_directions():
 def test_cka_matrix_equals_pairwise_values():
     rng = np.random.default_rng(3)
     a_layers = [rng.standard_normal((50, d)) for d in (3, 20, 70)]
-    b_layers = [a_layers[1] @ rng.standard_normal((20, 8)) + rng.standard_normal((50, 8)), rng.standard_normal((50, 60))]
+    b_layers = [a_layers[1] @ rng.standard_normal((20, 8)) + rng.standard_normal((50, 8)),
+                rng.standard_normal((50, 60))]
     for estimator, batch_size in [("linear", None), ("minibatch", 10)]:
         a_ops = [cka.prepare(X, estimator, batch_size) for X in a_layers]
         b_ops = [cka.prepare(Y, estimator, batch_size) for Y in b_layers]
@@ -320,6 +322,8 @@ def test_torch_tensors_equal_numpy_arrays():
     assert cka.linear_cka(torch.from_numpy(X), torch.from_numpy(Y)) == cka.linear_cka(X, Y)
     assert cka.linear_cka(X32, Y) == cka.linear_cka(X32.numpy().astype(np.float64), Y)
     assert cka.minibatch_cka(torch.from_numpy(X), Y, 10) == cka.minibatch_cka(X, Y, 10)
+    X16 = torch.from_numpy(X).to(torch.bfloat16)
+    assert cka.linear_cka(X16, Y) == cka.linear_cka(X16.double().numpy(), Y)
     assert cka.cka(cka.prepare(X32.requires_grad_()), cka.prepare(torch.from_numpy(Y))) == cka.cka(
         cka.prepare(X32.detach().numpy()), cka.prepare(Y))
 

@@ -34,9 +34,9 @@ maximization"), for a batch of b samples and diagonal-zeroed Grams K~, L~ (K~ = 
     HSIC_1(K, L) = [tr(K~ L~) + (1^T K~ 1)(1^T L~ 1) / ((b-1)(b-2)) - 2/(b-2) 1^T K~ L~ 1] / (b(b-3))
 
 It needs b >= 4 (the b(b-3) denominator). HSIC_1 is invariant to shifting the features, so the
-batches need no centring (we centre over all n samples anyway, for round-off). Averaging the
-unbiased estimates over batches makes the estimate converge to population CKA as n grows, for any
-fixed batch size. HSIC_1(K, K) >= 0 (it is a squared norm of the U-centred Gram, Szekely & Rizzo
+batches need no centring (we centre over all n samples anyway, for round-off). The mean of the
+batches' unbiased estimates is an unbiased estimate of HSIC, so the ratio converges to population
+CKA as n grows, for any fixed batch size. HSIC_1(K, K) >= 0 (it is a squared norm of the U-centred Gram, Szekely & Rizzo
 2014), and by Cauchy-Schwarz the estimate lies in [-1, 1]; it can be slightly negative for
 unrelated features.
 
@@ -59,7 +59,7 @@ that depends on one layer only is done once by `prepare`, which returns an `Oper
 - ``linear``: a factor F (n x r, float64) with F F^T = K, the Gram matrix of the centred X, and the
   self term ||F^T F||_F = ||K||_F. When X has at most n non-constant columns, F is the centred X
   itself (r = d). Otherwise F comes from K (rank at most n - 1): the centred Cholesky factor of
-  K + c 1 1^T (r = n) when K has rank n - 1, as wide layers of real networks do; else (lower rank)
+  K + c 1 1^T (r = n) when K has rank n - 1, as for generic data; else (lower rank)
   U sqrt(Lambda) from an eigendecomposition K = U Lambda U^T, keeping the eigenvalues above
   max(Lambda) * n * machine epsilon (the others are 0 up to round-off), so r = rank(K). Details in
   `_linear_factor`. A pair then costs ||F_a^T F_b||_F^2, n * r_a * r_b multiply-adds:
@@ -84,8 +84,10 @@ term are recomputed from the Grams on loading (cheap: k * b^2). Memory of an ope
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -107,7 +109,7 @@ class DegenerateCKAError(CKAInputError):
 
 def _as_matrix(X, name: str) -> np.ndarray:
     if isinstance(X, torch.Tensor):
-        X = X.detach().cpu().numpy()
+        X = X.detach().to("cpu", torch.float64).numpy()  # also for dtypes numpy lacks (bfloat16)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise CKAInputError(f"{name} must be 2-D (samples x features), got shape {X.shape}")
@@ -143,10 +145,9 @@ def _centred_pair(X, Y) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _squared_frobenius_of_product(A: np.ndarray, B: np.ndarray) -> float:
-    """||A^T B||_F^2. torch's BLAS (MKL) runs this general product ~15% faster than numpy's here;
-    the symmetric X^T X products stay in numpy, whose matmul calls syrk (half the work)."""
-    product = torch.from_numpy(A).T @ torch.from_numpy(B)
-    return float(torch.linalg.vector_norm(product) ** 2)
+    """||A^T B||_F^2. All products stay in numpy's BLAS: torch's was no faster for large products
+    here and up to 2x slower for small ones, where the two libraries' thread pools take turns."""
+    return float(np.linalg.norm(A.T @ B) ** 2)
 
 
 def _require_positive(self_term: float, name: str) -> float:
@@ -298,8 +299,8 @@ def minibatch_cka(X, Y, batch_size: int, seed: int = 0) -> float:
     if _feature_form_cost(b, d1, d2) <= _gram_form_cost(b, d1, d2):
         cross, self_x, self_y = _minibatch_feature_form(X_batches, Y_batches)
     else:
-        x_operand = MinibatchOperand(_zero_diagonal_grams(X_batches), X.shape[0], seed)
-        y_operand = MinibatchOperand(_zero_diagonal_grams(Y_batches), Y.shape[0], seed)
+        x_operand = MinibatchOperand(_zero_diagonal_grams(X_batches), X.shape[0], int(seed))
+        y_operand = MinibatchOperand(_zero_diagonal_grams(Y_batches), Y.shape[0], int(seed))
         cross = _minibatch_cross_matrix([x_operand], [y_operand])[0, 0]
         self_x, self_y = x_operand.self_term, y_operand.self_term
     return float(cross / np.sqrt(_require_positive(self_x, "X") * _require_positive(self_y, "Y")))
@@ -314,19 +315,17 @@ def _estimator_name(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-@dataclass(frozen=True, eq=False)
-class Operand:
-    """The per-layer part of CKA for one representation; built by `prepare`, paired by `cka`."""
+class Operand(ABC):
+    """The per-layer part of CKA for one representation of n samples; built by `prepare`, paired
+    by `cka` and `cka_matrix`. A `LinearOperand` or a `MinibatchOperand`."""
 
-    estimator = ""
+    estimator: ClassVar[str]
+    array_keys: ClassVar[tuple[str, ...]]  # what from_arrays needs besides "estimator"
+    n: int
 
-    @property
-    def n(self) -> int:
-        raise NotImplementedError
-
+    @abstractmethod
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """Plain numpy arrays (scalars 0-d) for HDF5; the estimator's name under "estimator" as bytes."""
-        raise NotImplementedError
+        """numpy arrays (scalars 0-d) for HDF5, the estimator's name under "estimator" (0-d bytes)."""
 
     @staticmethod
     def from_arrays(arrays: Mapping[str, object]) -> Operand:
@@ -343,8 +342,9 @@ class Operand:
             raise DataError(f"CKA operand arrays ({estimator}) lack {', '.join(missing)}")
         return kind._from_arrays(arrays)
 
+    @abstractmethod
     def _compatibility(self) -> tuple:
-        raise NotImplementedError
+        """What two operands must share to be paired."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -386,7 +386,7 @@ class MinibatchOperand(Operand):
     with `seed`; row_sums (k x b), totals (k) and self_term (mean_i HSIC_1(K_i, K_i)) follow from them."""
 
     grams: np.ndarray
-    n_samples: int
+    n: int
     seed: int
     row_sums: np.ndarray = field(init=False)
     totals: np.ndarray = field(init=False)
@@ -400,13 +400,7 @@ class MinibatchOperand(Operand):
         totals = row_sums.sum(axis=1)
         object.__setattr__(self, "row_sums", row_sums)
         object.__setattr__(self, "totals", totals)
-        self_sum = _mean_hsic1(float(self.grams.ravel() @ self.grams.ravel()), float(totals @ totals),
-                               float(row_sums.ravel() @ row_sums.ravel()), self.batch_size)
-        object.__setattr__(self, "self_term", self_sum / self.grams.shape[0])
-
-    @property
-    def n(self) -> int:
-        return self.n_samples
+        object.__setattr__(self, "self_term", float(_minibatch_cross_matrix([self], [self])[0, 0]))
 
     @property
     def batch_size(self) -> int:
@@ -414,7 +408,7 @@ class MinibatchOperand(Operand):
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {"estimator": np.array(self.estimator.encode()), "grams": self.grams,
-                "n": np.asarray(self.n_samples, dtype=np.int64), "seed": np.asarray(self.seed, dtype=np.int64)}
+                "n": np.asarray(self.n, dtype=np.int64), "seed": np.asarray(self.seed, dtype=np.int64)}
 
     @classmethod
     def _from_arrays(cls, arrays: Mapping[str, object]) -> MinibatchOperand:
@@ -446,7 +440,9 @@ def prepare(X, estimator: str = "linear", batch_size: int | None = None, seed: i
     X = _centred_varying_columns(_as_matrix(X, "X"), "X")
     if estimator == "linear":
         if batch_size is not None:
-            raise CKAInputError(f"batch_size is for the minibatch estimator only; linear CKA got batch_size={batch_size}")
+            raise CKAInputError(
+                f"batch_size is for the minibatch estimator only; linear CKA got batch_size={batch_size}"
+            )
         factor, self_term = _linear_factor(X)
         return LinearOperand(np.ascontiguousarray(factor), _require_positive(self_term, "X"))
     if batch_size is None:
@@ -474,20 +470,24 @@ def _check_compatible(a_operands: Sequence[Operand], b_operands: Sequence[Operan
 
 
 def _linear_cross_matrix(a_operands: Sequence[LinearOperand], b_operands: Sequence[LinearOperand]) -> np.ndarray:
-    """||F_a^T F_b||_F^2 for every pair."""
+    """||F_a^T F_b||_F^2 for every pair. One product per pair: concatenating a model's factors into
+    one product per model pair was no faster (the copy costs what the larger product saves)."""
     return np.array([[_squared_frobenius_of_product(a.factor, b.factor) for b in b_operands] for a in a_operands])
 
 
-def _minibatch_cross_matrix(a_operands: Sequence[MinibatchOperand], b_operands: Sequence[MinibatchOperand]) -> np.ndarray:
-    """mean_i HSIC_1(K_i, L_i) for every pair, from the stored batch Grams and their sums."""
-    def stacked(operands, part):
-        return np.stack([getattr(operand, part).ravel() for operand in operands])
+def _minibatch_cross_matrix(
+    a_operands: Sequence[MinibatchOperand], b_operands: Sequence[MinibatchOperand]
+) -> np.ndarray:
+    """mean_i HSIC_1(K_i, L_i) for every pair, from the stored batch Grams and their sums. One dot
+    product per pair: stacking the Grams for one matrix product was 2-7x slower (the copy)."""
+    def parts(a: MinibatchOperand, b: MinibatchOperand) -> tuple[float, float, float]:
+        # tr(K~ L~) = <K~, L~>_F, the Grams being symmetric
+        return (float(a.grams.ravel() @ b.grams.ravel()), float(a.totals @ b.totals),
+                float(a.row_sums.ravel() @ b.row_sums.ravel()))
 
-    traces = stacked(a_operands, "grams") @ stacked(b_operands, "grams").T  # tr(K~ L~) = <K~, L~>_F: symmetric
-    totals = stacked(a_operands, "totals") @ stacked(b_operands, "totals").T
-    row_sums = stacked(a_operands, "row_sums") @ stacked(b_operands, "row_sums").T
+    sums = np.array([[parts(a, b) for b in b_operands] for a in a_operands])
     k = a_operands[0].grams.shape[0]
-    return _mean_hsic1(traces, totals, row_sums, a_operands[0].batch_size) / k
+    return _mean_hsic1(sums[..., 0], sums[..., 1], sums[..., 2], a_operands[0].batch_size) / k
 
 
 def cka_matrix(a_operands: Sequence[Operand], b_operands: Sequence[Operand]) -> np.ndarray:
