@@ -13,7 +13,8 @@ same seed s; each model pair gives a 5 x 5 matrix of CKA values (25 layer pairs)
 Features: random but shaped like activations: relu(Z W + noise / 2) in float32, where Z (N x 32) is
 shared by all models (the probe inputs) and W (32 x width) is drawn per model and layer, so that
 CKA values are spread over (0, 1) and every layer has its full rank min(N - 1, width). Timing
-depends on the shapes only (and the rank, which is full here, as for real activations).
+depends on the shapes only (and the rank, full here; real activations can only be cheaper: dead
+ReLU units are constant columns, which CKA leaves out).
 
 Two sides (``--estimator linear``, the default):
 (a) from scratch: ``gmnrep.cka.linear_cka(X, Y)`` for every layer pair of every model pair; it picks
@@ -25,8 +26,8 @@ With ``--estimator minibatch`` the same with ``minibatch_cka(X, Y, --batch-size,
 
 Before the summary, the two grids are compared: max |difference| must be below 1e-8 (else a WARNING).
 
-Grids with N above ``--subset-above`` (default 5000) take too long from scratch (~10 min and more on
-2 cores): side (a) then runs one model pair of each of the six kinds (gmn-gmn, mlp-mlp, cnn-cnn,
+Grids with N above ``--subset-above`` (default 5000) take too long from scratch (N = 10000: ~17 min
+per run on these 2 cores): side (a) then runs one model pair of each of the six kinds (gmn-gmn, mlp-mlp, cnn-cnn,
 gmn-mlp, gmn-cnn, mlp-cnn: the seed-0 pair) and its time is extrapolated to the 30 pairs by
 multiplying by 5. That is exact in expectation: the five pairs of a kind have identical shapes and
 the same work. The agreement check then covers those six pairs. Side (b) always runs the full grid.
@@ -45,10 +46,10 @@ Run (from the repository root)::
 
 import argparse
 import os
-from collections import defaultdict
 import resource
 import statistics
 import time
+from collections import defaultdict
 
 import numpy as np
 from threadpoolctl import threadpool_limits

@@ -108,9 +108,14 @@ class DegenerateCKAError(CKAInputError):
 
 
 def _as_matrix(X, name: str) -> np.ndarray:
+    """X as a checked 2-D numpy array of floats, kept in its own float dtype: float32 activations are
+    checked at half the memory traffic and converted to float64 once, by `_centred_varying_columns`."""
     if isinstance(X, torch.Tensor):
-        X = X.detach().to("cpu", torch.float64).numpy()  # also for dtypes numpy lacks (bfloat16)
-    X = np.asarray(X, dtype=np.float64)
+        X = X.detach().cpu()
+        X = (X.float() if X.dtype == torch.bfloat16 else X).numpy()  # numpy lacks bfloat16; float32 holds it
+    X = np.asarray(X)
+    if not np.issubdtype(X.dtype, np.floating):
+        X = X.astype(np.float64)
     if X.ndim != 2:
         raise CKAInputError(f"{name} must be 2-D (samples x features), got shape {X.shape}")
     if X.shape[0] == 0:
@@ -121,8 +126,8 @@ def _as_matrix(X, name: str) -> np.ndarray:
 
 
 def _centred_varying_columns(X: np.ndarray, name: str) -> np.ndarray:
-    """X (from `_as_matrix`) minus its column means, without the constant columns; refuses X if
-    every column is constant."""
+    """X (from `_as_matrix`) in float64 minus its column means, without the constant columns;
+    refuses X if every column is constant."""
     # Constant columns are found exactly (max == min); centring them by their computed mean could
     # leave round-off instead of zeros.
     varying = X.max(axis=0) != X.min(axis=0)
@@ -131,8 +136,9 @@ def _centred_varying_columns(X: np.ndarray, name: str) -> np.ndarray:
             f"every feature of {name} (shape {X.shape}) is constant over the samples: after centring {name} "
             f"is zero, its similarity with itself is 0 and CKA is undefined (0/0)"
         )
-    X = X[:, varying] if not varying.all() else X
-    return X - X.mean(axis=0)
+    centred = (X if varying.all() else X[:, varying]).astype(np.float64)  # a copy, ours to change
+    centred -= centred.mean(axis=0)
+    return centred
 
 
 def _centred_pair(X, Y) -> tuple[np.ndarray, np.ndarray]:
