@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from gmnrep import activations, pairs, similarity
+from gmnrep import activation_dump, activations, pairs, similarity
 from gmnrep.errors import DataError
 from gmnrep.splits import TEST
 
@@ -32,7 +32,7 @@ def test_every_dump_lists_the_same_test_samples_in_increasing_image_index(tiny, 
     _, _, data, parts = tiny
     indices = np.concatenate([p.image_index for p in parts])
     test = np.sort(indices[np.concatenate([p.split for p in parts]) == TEST])
-    loaded = {arch: activations.read(path) for arch, path in dumps.items()}
+    loaded = {arch: activation_dump.read(path) for arch, path in dumps.items()}
     for dump in loaded.values():
         np.testing.assert_array_equal(dump.image_index, test)
         np.testing.assert_array_equal(dump.label, data.labels[test])
@@ -40,7 +40,7 @@ def test_every_dump_lists_the_same_test_samples_in_increasing_image_index(tiny, 
 
 
 def test_a_dump_holds_every_representation_layer_and_the_logits(dumps):
-    dump = activations.read(dumps["cnn"])
+    dump = activation_dump.read(dumps["cnn"])
     assert dump.attrs["num_layers"] == len(dump.layers) == 3  # two blocks and the penultimate layer
     n = len(dump.image_index)
     assert all(layer.dtype == np.float32 and layer.shape[0] == n for layer in dump.layers)
@@ -72,7 +72,7 @@ def test_a_dump_with_a_missing_layer_is_refused_naming_file_and_layer(dumps, tmp
 
     bad = _copy_without(dumps["mlp"], tmp_path / "bad.h5", drop_layer_2)
     with pytest.raises(DataError, match="layers/2") as info:
-        activations.read(bad)
+        activation_dump.read(bad)
     assert str(bad) in str(info.value)
 
 
@@ -82,7 +82,7 @@ def test_a_dump_with_nan_features_is_refused(dumps, tmp_path):
 
     bad = _copy_without(dumps["mlp"], tmp_path / "nan.h5", poison)
     with pytest.raises(DataError, match="layers/1 contains NaN"):
-        activations.read(bad)
+        activation_dump.read(bad)
 
 
 def test_the_paper_pairs():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import dataset_file, formats, shards, siren, splits
+from gmnrep import dataset_file, formats, shard_plan, shards, siren, splits
 from gmnrep.errors import DataError
 from gmnrep.siren import SirenRecipe
 
@@ -33,9 +33,9 @@ def test_shards_partition_the_selected_images():
     limits = {"train": 30, "val": 7, "test": None}
     selected = splits.select_subset(split, limits, seed=0)
     sizes = splits.split_sizes(1797, 0, 180, 360)
-    n = shards.shard_count(sizes, limits, shard_size=50)
+    n = shard_plan.shard_count(sizes, limits, shard_size=50)
     assert n == int(np.ceil((30 + 7 + 360) / 50))
-    members = [shards.shard_members(selected, k, 50) for k in range(n)]
+    members = [shard_plan.shard_members(selected, k, 50) for k in range(n)]
     assert all(len(m) > 0 for m in members)
     np.testing.assert_array_equal(np.concatenate(members), selected)
 

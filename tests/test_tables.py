@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gmnrep import activations, pairs, tables
+from gmnrep import activation_dump, pairs, tables
 from gmnrep.errors import DataError
 
 
@@ -231,14 +231,14 @@ def write_dump(path, dataset, arch, seed, image_index, label, predicted):
     logits = np.full((n, NUM_CLASSES), -1.0, dtype=np.float32)
     logits[np.arange(n), predicted] = 3.0
     rng = np.random.default_rng(seed)
-    dump = activations.ActivationDump(
+    dump = activation_dump.ActivationDump(
         layers=[rng.normal(size=(n, 4)).astype(np.float32) for _ in range(NUM_LAYERS)],
         image_index=np.asarray(image_index, dtype=np.int64),
         label=np.asarray(label, dtype=np.int64),
         logits=logits,
         attrs={"dataset": dataset, "arch": arch, "seed": seed, "num_layers": NUM_LAYERS},
     )
-    activations.write(path, dump)
+    activation_dump.write(path, dump)
     return path
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import FASHION_DIR, REPO, snakemake_cmd
-from gmnrep import activations, checkpoints, dataset_file, shards
+from gmnrep import activation_dump, checkpoints, dataset_file, shards
 
 pytestmark = pytest.mark.e2e
 
@@ -88,7 +88,7 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     workdir, _ = smoke_run
     results = workdir / "results/smoke"
     for dataset in ("digits", "fashion_mnist"):
-        dumps = [activations.read(results / f"activations/{dataset}/{a}/seed-{s}.h5") for a in ("gmn", "mlp", "cnn") for s in (0, 1)]
+        dumps = [activation_dump.read(results / f"activations/{dataset}/{a}/seed-{s}.h5") for a in ("gmn", "mlp", "cnn") for s in (0, 1)]
         assert all(len(d.layers) == 5 and len(d.image_index) == 16 for d in dumps)
         assert all(np.array_equal(d.image_index, dumps[0].image_index) for d in dumps)
         tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv"))

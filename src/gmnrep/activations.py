@@ -1,16 +1,12 @@
-"""Activation dumps: every representation layer of a trained model on a dataset's probe samples.
+"""Activation dumps: computing every representation layer of a trained model on a dataset's probe
+samples (the file itself: `activation_dump`).
 
 The probe samples are the test INRs of the dataset's shards (for image networks, their images),
 or a seeded subset of them, in increasing image index. They depend only on the shards and the
 probe settings, never on the model, so every dump of a dataset lists the same samples in the same
 order and CKA can compare any two dumps row by row.
-
-Contract (DESIGN.md): `layers/{l}` (N, d_l) float32 for l = 1..L, `image_index` (N,), `label`
-(N,), `logits` (N, classes) float32; attrs: dataset, arch, seed, num_layers, probe settings,
-the checkpoint it came from.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,23 +14,10 @@ import torch
 from tqdm import tqdm
 
 from . import checkpoints, training
+from .activation_dump import ActivationDump, write
 from .config import config_hash
 from .errors import DataError
-from .h5io import read_h5, write_h5
 from .splits import TEST
-
-
-@dataclass
-class ActivationDump:
-    layers: list[np.ndarray]  # layer l at index l - 1
-    image_index: np.ndarray
-    label: np.ndarray
-    logits: np.ndarray
-    attrs: dict
-
-    @property
-    def predictions(self) -> np.ndarray:
-        return self.logits.argmax(axis=1)
 
 
 def probe_rows(samples: training.Samples, probe_size: int | None, probe_seed: int) -> np.ndarray:
@@ -102,31 +85,3 @@ def dump(
     )
     write(output, result)
     return result
-
-
-def write(path: Path, dump_: ActivationDump) -> None:
-    arrays = {f"layers/{number}": layer for number, layer in enumerate(dump_.layers, start=1)}
-    arrays.update(image_index=dump_.image_index, label=dump_.label, logits=dump_.logits)
-    write_h5(path, arrays, dump_.attrs)
-
-
-def read(path: Path) -> ActivationDump:
-    """Read a dump, refusing one with a missing or misshapen layer, or non-finite values."""
-    arrays, attrs = read_h5(path, ("image_index", "label", "logits"))
-    try:
-        num_layers = int(attrs["num_layers"])
-    except (KeyError, TypeError, ValueError):
-        raise DataError(f"{path}: attribute num_layers is missing or unreadable") from None
-    layer_arrays, _ = read_h5(path, tuple(f"layers/{number}" for number in range(1, num_layers + 1)))
-    n = len(arrays["image_index"])
-    layers = []
-    for number in range(1, num_layers + 1):
-        layer = layer_arrays[f"layers/{number}"]
-        if layer.ndim != 2 or layer.shape[0] != n:
-            raise DataError(f"{path}: layers/{number} has shape {layer.shape}; expected ({n}, features)")
-        if not np.isfinite(layer).all():
-            raise DataError(f"{path}: layers/{number} contains NaN or infinite values")
-        layers.append(layer)
-    if arrays["logits"].shape[0] != n or arrays["label"].shape != (n,):
-        raise DataError(f"{path}: logits or label do not have one row per probe sample ({n})")
-    return ActivationDump(layers, arrays["image_index"], arrays["label"], arrays["logits"], attrs)

@@ -84,13 +84,13 @@ term are recomputed from the Grams on loading (cheap: k * b^2). Memory of an ope
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
-import torch
 
 from .errors import DataError, GmnrepError
 
@@ -110,7 +110,8 @@ class DegenerateCKAError(CKAInputError):
 def _as_matrix(X, name: str) -> np.ndarray:
     """X as a checked 2-D numpy array of floats, kept in its own float dtype: float32 activations are
     checked at half the memory traffic and converted to float64 once, by `_centred_varying_columns`."""
-    if isinstance(X, torch.Tensor):
+    torch = sys.modules.get("torch")  # X can only be a tensor if torch is loaded; CKA jobs never load it
+    if torch is not None and isinstance(X, torch.Tensor):
         X = X.detach().cpu()
         X = (X.float() if X.dtype == torch.bfloat16 else X).numpy()  # numpy lacks bfloat16; float32 holds it
     X = np.asarray(X)

@@ -1,7 +1,5 @@
-"""INR weight shards: which images a shard holds, fitting them, and the shard file.
-
-A dataset's selected images (all of them, or a seeded subset per split) are cut, in image
-order, into shards of `shard_size`. Shards are independent jobs.
+"""INR weight shards: fitting the images of one shard (see `shard_plan`) and the shard file.
+Shards are independent jobs.
 
 File contract (DESIGN.md): `weights/{i}/W` (n,out,in) and `weights/{i}/b` (n,out) float32 for
 layers i = 0..L-1 (input side first), `image_index`, `label`, `split`, `psnr` (dB), `steps`;
@@ -10,7 +8,6 @@ attrs: the recipe, layer sizes, seed, device, and whatever provenance the caller
 
 import csv
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from .config import config_hash
 from .errors import DataError
 from .h5io import read_h5, write_h5
 from .inr_fitting import fit_inrs
+from .shard_plan import shard_members, shards_needed
 from .siren import SirenRecipe
 
 
@@ -36,19 +34,6 @@ class Shard:
     psnr: np.ndarray
     steps: np.ndarray
     attrs: dict
-
-
-def shards_needed(num_images: int, shard_size: int) -> int:
-    return max(1, math.ceil(num_images / shard_size))
-
-
-def shard_count(split_sizes: dict[str, int], limits: dict | None, shard_size: int) -> int:
-    """Number of shards, known from the configuration alone so that the DAG can be built before any data exists."""
-    return shards_needed(sum(splits.subset_sizes(split_sizes, limits).values()), shard_size)
-
-
-def shard_members(selected: np.ndarray, shard: int, shard_size: int) -> np.ndarray:
-    return selected[shard * shard_size : (shard + 1) * shard_size]
 
 
 def resolve_device(device: str) -> torch.device:

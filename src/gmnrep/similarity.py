@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import activations, cka
+from . import activation_dump, cka
 from .atomic import atomic_path
 from .errors import DataError
 from .h5io import read_h5, write_h5
@@ -25,7 +25,7 @@ COLUMNS = ("dataset", "model_a", "model_b", "layer_a", "layer_b", "cka", "estima
 
 
 def write_operands(dump_path: Path, output: Path, *, estimator: str, minibatch_size: int, seed: int) -> None:
-    dump = activations.read(dump_path)
+    dump = activation_dump.read(dump_path)
     batch_size = minibatch_size if estimator == "minibatch" else None
     if batch_size is not None and batch_size > len(dump.image_index):
         raise DataError(f"{dump_path}: {len(dump.image_index)} probe samples, fewer than cka.minibatch_size {batch_size}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import activations
+from . import activation_dump
 from .atomic import atomic_path
 from .errors import DataError
 from .pairs import Model, pairing
@@ -320,7 +320,7 @@ def read_predictions(paths: list[Path], dataset: str) -> ProbePredictions:
         raise DataError(f"no activation dumps given for dataset {dataset!r}")
     by_model, seen, first = {}, {}, None
     for path in paths:
-        dump = activations.read(path)
+        dump = activation_dump.read(path)
         if dump.attrs.get("dataset") != dataset:
             raise DataError(f"{path}: a dump of dataset {dump.attrs.get('dataset')!r}, but was given for {dataset!r}")
         arch, seed = dump.attrs.get("arch"), dump.attrs.get("seed")

@@ -10,6 +10,8 @@ rule dump_activations:
         f"{RESULTS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.h5",
     log:
         f"{LOGS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.log",
+    group:
+        "representations"
     conda:
         ENV
     threads: config["models"]["threads"]

@@ -9,6 +9,8 @@ rule prepare_cka:
         f"{RESULTS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.h5",
     log:
         f"{LOGS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.log",
+    group:
+        "representations"
     conda:
         ENV
     resources:
@@ -28,6 +30,8 @@ rule cka_pair:
         f"{RESULTS}/cka/{{dataset}}/{{arch_a}}-{{seed_a}}__{{arch_b}}-{{seed_b}}.csv",
     log:
         f"{LOGS}/cka/{{dataset}}/{{arch_a}}-{{seed_a}}__{{arch_b}}-{{seed_b}}.log",
+    group:
+        "cka_pairs"
     conda:
         ENV
     resources:

@@ -16,8 +16,7 @@ os.environ.update(
 )
 
 from gmnrep import config as gmn_config
-from gmnrep import dataset_file, pairs, shards
-from gmnrep.checkpoints import ARCHITECTURES
+from gmnrep import dataset_file, pairs, shard_plan
 from gmnrep.sources import SOURCES
 
 _resolved = gmn_config.resolve(
@@ -35,13 +34,15 @@ DATASETS = config["datasets"]
 ENV = "../../envs/gmnrep.yaml"
 RAW_FILES = sorted({raw.name for s in SOURCES.values() for raw in s.files})
 
+ARCHITECTURE_PATTERN = "|".join(config["models"]["architectures"])
+
 
 wildcard_constraints:
     dataset="|".join(SOURCES),
     shard=r"\d+",
-    arch="|".join(ARCHITECTURES),
-    arch_a="|".join(ARCHITECTURES),
-    arch_b="|".join(ARCHITECTURES),
+    arch=ARCHITECTURE_PATTERN,
+    arch_a=ARCHITECTURE_PATTERN,
+    arch_b=ARCHITECTURE_PATTERN,
     seed=r"\d+",
     seed_a=r"\d+",
     seed_b=r"\d+",
@@ -50,7 +51,7 @@ wildcard_constraints:
 
 
 def num_shards(dataset):
-    return shards.shard_count(
+    return shard_plan.shard_count(
         gmn_config.dataset_split_sizes(config, dataset),
         config["inr"]["subset"],
         config["inr"]["shard_size"],

@@ -13,6 +13,8 @@ rule cka_figure:
         ),
     log:
         f"{LOGS}/figures/{{figure}}.log",
+    group:
+        "summaries"
     conda:
         ENV
     resources:
@@ -43,6 +45,8 @@ rule sample_figure:
         ),
     log:
         f"{LOGS}/figures/fig4.log",
+    group:
+        "summaries"
     conda:
         ENV
     resources:
@@ -67,6 +71,8 @@ rule table2:
         latex=f"{RESULTS}/tables/table2.tex",
     log:
         f"{LOGS}/tables/table2.log",
+    group:
+        "summaries"
     conda:
         ENV
     resources:

@@ -37,6 +37,8 @@ rule table1:
         latex=f"{RESULTS}/tables/table1.tex",
     log:
         f"{LOGS}/tables/table1.log",
+    group:
+        "summaries"
     conda:
         ENV
     resources:
