@@ -1,3 +1,5 @@
+import hashlib
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,3 +45,38 @@ def snakemake_cmd(*args: str) -> list[str]:
 
 def random_images(n: int, shape=(8, 8), seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, size=(n, *shape), dtype=np.uint8)
+
+
+def run(args, cwd, check=True, timeout=900):
+    """Snakemake on this repository's workflow; on failure the assertion shows the end of its output."""
+    proc = subprocess.run(snakemake_cmd(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+def smoke_args(workdir, *extra):
+    """The smoke preset in `workdir`, with its own raw folder (digits and Debian's Fashion-MNIST need no download)."""
+    return [
+        "--directory", str(workdir), "--configfile", str(REPO / "config.yaml"),
+        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
+    ]
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One local run of the smoke DAG, shared by the tests that read it (none may change it)."""
+    if not FASHION_DIR.is_dir():
+        pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
+    workdir = tmp_path_factory.mktemp("smoke")
+    proc = run(smoke_args(workdir, "--cores", "2"), cwd=workdir)
+    return workdir, proc
+
+
+def sha256_tree(root: Path) -> dict[str, str]:
+    """sha256 of every artifact under `root`, by path relative to it. Provenance records (audit/)
+    are left out: they hold each run's own times and host, so no two runs share them."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*")) if path.is_file() and "audit" not in path.relative_to(root).parts
+    }

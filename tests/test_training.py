@@ -131,7 +131,7 @@ def test_metrics_report_the_epoch_of_best_validation_accuracy(tiny, tmp_path, ar
     assert metrics["val_acc"] == best["val_acc"]
     assert metrics["dataset"] == DATASET and metrics["arch"] == arch and metrics["seed"] == 0
     assert metrics["device"] == "cpu"
-    assert isinstance(metrics["wall_time_s"], float) and metrics["wall_time_s"] >= 0.0
+    assert "wall_time_s" not in metrics  # timing lives in the log, so equal trainings give equal files
     assert metrics["training"] == {**TRAINING, "epochs": 6}
     assert metrics["num_parameters"] > 0
     split = np.concatenate([s.split for s in tiny[3]])

@@ -9,33 +9,10 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import FASHION_DIR, REPO, snakemake_cmd
+from conftest import REPO, run, smoke_args
 from gmnrep import activation_dump, checkpoints, dataset_file, shards
 
 pytestmark = pytest.mark.e2e
-
-
-def run(args, cwd, check=True):
-    proc = subprocess.run(snakemake_cmd(*args), cwd=cwd, capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-def smoke_args(workdir, *extra):
-    return [
-        "--directory", str(workdir), "--configfile", str(REPO / "config.yaml"),
-        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
-    ]
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    if not FASHION_DIR.is_dir():
-        pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
-    workdir = tmp_path_factory.mktemp("smoke")
-    proc = run(smoke_args(workdir, "--cores", "2"), cwd=workdir)
-    return workdir, proc
 
 
 def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke_run):
@@ -72,7 +49,7 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
                 assert model.num_layers == 5
                 metrics = json.loads((results / f"models/{dataset}/{arch}/seed-{seed}.metrics.json").read_text())
                 assert len(metrics["history"]) == 2 and metrics["samples"] == {"train": 48, "val": 16, "test": 16}
-                assert metrics["device"] == "cpu" and metrics["wall_time_s"] > 0
+                assert metrics["device"] == "cpu"
                 log = workdir / f"logs/smoke/models/{dataset}/{arch}/seed-{seed}.log"
                 assert f"{dataset}/{arch}/seed-{seed}" in log.read_text()
     with open(results / "tables/table1.csv") as f:

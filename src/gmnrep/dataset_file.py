@@ -72,11 +72,12 @@ def read(path: Path) -> tuple[LabelledImages, dict]:
 
 
 def _file_record(path: Path) -> dict:
+    """The file's name, not its path: the same raw files give the same dataset file wherever they lie."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 20):
             digest.update(chunk)
-    return {"file": str(path), "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+    return {"file": path.name, "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
 
 
 def prepare(raw: list[Path], output: Path, dataset: str, validation_size: int, test_size: int, seed: int) -> LabelledImages:

@@ -8,7 +8,6 @@ best validation accuracy (ties: lower validation loss); its test accuracy is the
 """
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,7 +111,6 @@ class TrainingResult:
     state_dict: dict
     history: list[dict]
     best_epoch: int
-    seconds: float
     num_parameters: int
 
 
@@ -120,7 +118,6 @@ def train(
     arch: str, kwargs: dict, samples: Samples, settings: TrainingSettings, seed: int, device: torch.device, name: str
 ) -> TrainingResult:
     """Train a fresh `arch` model; raises FloatingPointError (naming `name`) on a non-finite loss."""
-    start = time.perf_counter()
     torch.manual_seed(seed)
     model = checkpoints.build(arch, kwargs)
     rows = {s: torch.from_numpy(np.flatnonzero(samples.split == code)).to(device) for s, code in SPLIT_NAMES.items()}
@@ -161,7 +158,7 @@ def train(
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         progress.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.3f}")
     num_parameters = sum(p.numel() for p in model.parameters())
-    return TrainingResult(best_state, history, best["epoch"], time.perf_counter() - start, num_parameters)
+    return TrainingResult(best_state, history, best["epoch"], num_parameters)
 
 
 def device_name(device: torch.device) -> str:
@@ -201,7 +198,6 @@ def train_and_save(
         "samples": {name: int((samples.split == code).sum()) for name, code in SPLIT_NAMES.items()},
         "num_parameters": result.num_parameters,
         "device": device_name(target),
-        "wall_time_s": round(result.seconds, 3),
         "history": result.history,
     }
     checkpoints.save(model_path, arch, kwargs, result.state_dict, info)

@@ -75,8 +75,10 @@ JobAcctGatherType=jobacct_gather/linux
 AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStorageTRES=gres/gpu
+AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
 GresTypes=gpu
+# finished jobs stay visible to squeue for an hour, for --slurm-status-command squeue
 MinJobAge=3600
 SlurmdTimeout=60
 InactiveLimit=0
