@@ -1,3 +1,4 @@
+import json
 import os
 import sys
 from pathlib import Path
@@ -240,3 +241,13 @@ def final_targets():
         f"{RESULTS}/tables/table2.csv",
         *figures,
     ]
+
+
+def run_configfiles():
+    """The config files of this run (the Snakefile's and --configfile), as absolute paths."""
+    return [str(Path(p).resolve()) for p in workflow.configfiles]
+
+
+def run_config_args():
+    """This run's --config values as KEY=VALUE, values in JSON (which YAML, and gmnrep audit, read)."""
+    return [f"{k}={json.dumps(v)}" for k, v in workflow.config_settings.config.items()]

@@ -1,9 +1,9 @@
 from pathlib import Path
 
 from gmnrep import figures
-from gmnrep.runlog import job_log
+from snakemake_job import recorded
 
-with job_log(snakemake.log[0], f"figure {snakemake.output[0]}"):
+with recorded(snakemake, f"figure {snakemake.output[0]}"):
     figures.cka_figure(
         {d: [Path(p) for p in paths] for d, paths in snakemake.params.tables.items()},
         list(snakemake.params.layers),

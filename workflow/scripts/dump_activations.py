@@ -3,9 +3,9 @@ from pathlib import Path
 import torch
 
 from gmnrep import activations
-from gmnrep.runlog import job_log
+from snakemake_job import recorded
 
-with job_log(snakemake.log[0], f"activations {snakemake.output[0]}"):
+with recorded(snakemake, f"activations {snakemake.output[0]}"):
     torch.set_num_threads(snakemake.threads)
     activations.dump(
         Path(snakemake.input.model),

@@ -3,9 +3,9 @@ from pathlib import Path
 import torch
 
 from gmnrep import shards
-from gmnrep.runlog import job_log
+from snakemake_job import recorded
 
-with job_log(snakemake.log[0], f"fit {snakemake.output[0]}"):
+with recorded(snakemake, f"fit {snakemake.output[0]}"):
     torch.set_num_threads(snakemake.threads)
     shards.fit_shard(
         Path(snakemake.input[0]),

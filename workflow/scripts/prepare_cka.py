@@ -1,7 +1,7 @@
 from pathlib import Path
 
 from gmnrep import similarity
-from gmnrep.runlog import job_log
+from snakemake_job import recorded
 
-with job_log(snakemake.log[0], f"prepare CKA {snakemake.output[0]}"):
+with recorded(snakemake, f"prepare CKA {snakemake.output[0]}"):
     similarity.write_operands(Path(snakemake.input[0]), Path(snakemake.output[0]), **snakemake.params.settings)

@@ -1,10 +1,10 @@
 from pathlib import Path
 
 from gmnrep import figures
-from gmnrep.runlog import job_log
+from snakemake_job import recorded
 
 settings = snakemake.params.settings
-with job_log(snakemake.log[0], f"figure {snakemake.output.figure}"):
+with recorded(snakemake, f"figure {snakemake.output.figure}"):
     figures.sample_figure(
         {d: [Path(p) for p in paths] for d, paths in settings["dumps"].items()},
         {d: Path(p) for d, p in settings["data"].items()},

@@ -1,9 +1,9 @@
 from pathlib import Path
 
 from gmnrep import tables
-from gmnrep.runlog import job_log
+from snakemake_job import recorded
 
-with job_log(snakemake.log[0], f"table {snakemake.output.csv}"):
+with recorded(snakemake, f"table {snakemake.output.csv}"):
     tables.write_accuracy_table(
         [Path(p) for p in snakemake.input],
         Path(snakemake.output.csv),

@@ -4,9 +4,9 @@ import torch
 
 from gmnrep import training
 from gmnrep.allocator import keep_freed_memory
-from gmnrep.runlog import job_log
+from snakemake_job import recorded
 
-with job_log(snakemake.log[0], f"train {snakemake.output.model}"):
+with recorded(snakemake, f"train {snakemake.output.model}"):
     torch.set_num_threads(snakemake.threads)
     keep_freed_memory()
     training.train_and_save(

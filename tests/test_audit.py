@@ -1,0 +1,193 @@
+"""Provenance records and `gmnrep audit`: a finished smoke run audits clean, and each tampering is
+caught with the artifact named and a non-zero exit. The run uses a copy of the workflow, so that a
+test may change a rule script without touching the repository."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FASHION_DIR, REPO, run
+from gmnrep import audit, provenance
+
+RESULTS = "results/smoke"
+
+
+def test_a_job_record_holds_inputs_outputs_code_settings_and_environment(tmp_path):
+    source, target, script = tmp_path / "in.txt", tmp_path / "out.txt", tmp_path / "step.py"
+    source.write_text("input")
+    script.write_text("print('step')")
+    with provenance.recorded_job(
+        rule="step", wildcards={"dataset": "digits"}, inputs=[source], outputs=[target], params={"k": 1},
+        script=script, log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit",
+    ):
+        target.write_text("output")
+    record = provenance.read_record(tmp_path / "audit/jobs/step/dataset-digits.json")
+    assert record.job_id == "step[dataset=digits]"
+    assert record.inputs == [provenance.file_entry(source)] and record.outputs == [provenance.file_entry(target)]
+    assert record.params == {"k": 1} and record.script["sha256"] == provenance.sha256_file(script)
+    assert record.packages["torch"] and record.packages["snakemake"] and record.python
+    assert record.hardware["cpu"] and record.start <= record.end
+    manifest = provenance.write_manifest(tmp_path / "audit")
+    assert manifest["artifacts"] == {str(target): "step[dataset=digits]"}
+    assert json.loads((tmp_path / "audit/manifest.json").read_text()) == manifest
+
+
+def test_a_failed_job_leaves_no_record(tmp_path):
+    script = tmp_path / "step.py"
+    script.write_text("")
+    arguments = dict(
+        rule="step", wildcards={}, inputs=[], outputs=[], params={}, script=script,
+        log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit",
+    )
+    with provenance.recorded_job(**arguments):
+        pass
+    assert (tmp_path / "audit/jobs/step/job.json").is_file()
+    with pytest.raises(RuntimeError), provenance.recorded_job(**arguments):
+        raise RuntimeError("the job failed")
+    assert not (tmp_path / "audit/jobs/step/job.json").exists()
+
+
+@pytest.fixture(scope="module")
+def audited_run(tmp_path_factory):
+    """The smoke DAG run with a copy of the workflow (Snakefile, config, rules, scripts, library)."""
+    if not FASHION_DIR.is_dir():
+        pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
+    root = tmp_path_factory.mktemp("audit")
+    repo = root / "repo"
+    for name in ("workflow", "src", "envs"):
+        shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy2(REPO / name, repo / name)
+    workdir = root / "run"
+    workdir.mkdir()
+    run(audit_args(repo, workdir, "--cores", "2"), cwd=workdir)
+    return repo, workdir
+
+
+def audit_args(repo: Path, workdir: Path, *extra: str) -> list[str]:
+    return [
+        "-s", str(repo / "Snakefile"), "--directory", str(workdir), "--configfile", str(repo / "config.yaml"),
+        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
+    ]
+
+
+def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    command = [
+        sys.executable, "-m", "gmnrep.cli", "audit", "--snakefile", str(repo / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(repo / "config.yaml"), "--config", "preset=smoke", f"raw_dir={workdir}/raw", *config,
+        "--json", *extra,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
+def findings(proc) -> dict[str, dict]:
+    return {f["artifact"]: f for f in json.loads(proc.stdout)["artifacts"]}
+
+
+@pytest.fixture
+def tampered(audited_run, tmp_path):
+    """The finished run, restored (dates and Snakemake's records included) after the test tampers
+    with it. Tampering happens in place: the records name the run's own paths."""
+    repo, workdir = audited_run
+    backup = tmp_path / "backup"
+    shutil.copytree(workdir, backup, symlinks=True)
+    yield repo, workdir
+    shutil.rmtree(workdir)
+    shutil.copytree(backup, workdir, symlinks=True)
+
+
+def test_audit_of_a_finished_run_reports_every_artifact_ok(audited_run):
+    repo, workdir = audited_run
+    proc = gmnrep_audit(repo, workdir)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    assert report["ok"] and set(report["counts"]) == {"OK"}
+    stages = {f["stage"] for f in report["artifacts"]}
+    assert {"data", "inrs", "models", "activations", "cka", "figures", "tables"} <= stages
+    assert len(report["artifacts"]) > 80
+    manifest = json.loads((workdir / RESULTS / "audit/manifest.json").read_text())
+    model = manifest["jobs"][manifest["artifacts"][f"{RESULTS}/models/digits/gmn/seed-0.pt"]]
+    assert model["rule"] == "train_model" and model["wildcards"] == {"dataset": "digits", "arch": "gmn", "seed": "0"}
+    assert {Path(i["path"]).name for i in model["inputs"]} == {"digits.h5", "shard-0.h5", "shard-1.h5"}
+    assert model["params"]["settings"]["seed"] == 0 and len(model["params_hash"]) == 64
+
+
+def test_a_flipped_byte_in_a_shard_is_modified_and_everything_made_from_it_stale(tampered):
+    repo, workdir = tampered
+    shard = workdir / RESULTS / "inrs/digits/shard-0.h5"
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    shard.write_bytes(bytes(data))
+    proc = gmnrep_audit(repo, workdir)
+    assert proc.returncode == 1
+    found = findings(proc)
+    assert found[f"{RESULTS}/inrs/digits/shard-0.h5"]["status"] == "MODIFIED"
+    model = found[f"{RESULTS}/models/digits/gmn/seed-0.pt"]
+    assert model["status"] == "STALE" and f"input {RESULTS}/inrs/digits/shard-0.h5 changed since" in model["reason"]
+    assert found[f"{RESULTS}/models/fashion_mnist/gmn/seed-0.pt"]["status"] == "OK"
+
+
+def test_a_deleted_activation_dump_is_missing_and_its_cka_operands_stale(tampered):
+    repo, workdir = tampered
+    (workdir / RESULTS / "activations/digits/mlp/seed-0.h5").unlink()
+    proc = gmnrep_audit(repo, workdir, "--stage", "activations")
+    assert proc.returncode == 1
+    found = findings(proc)
+    assert found[f"{RESULTS}/activations/digits/mlp/seed-0.h5"]["status"] == "MISSING"
+    assert {f["status"] for a, f in found.items() if "mlp/seed-0" not in a} == {"OK"}
+    operands = findings(gmnrep_audit(repo, workdir, "--stage", "cka", "--dataset", "digits"))
+    assert operands[f"{RESULTS}/cka/digits/operands/mlp-0.h5"]["status"] == "STALE"
+    assert all(f["artifact"].startswith(f"{RESULTS}/cka/digits/") for f in operands.values())
+
+
+def test_an_edited_cka_setting_makes_the_cka_stage_stale_as_snakemake_says(tampered):
+    repo, workdir = tampered
+    proc = gmnrep_audit(repo, workdir, config=("cka={'estimator': 'minibatch'}",))
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    found = findings(proc)
+    operands = found[f"{RESULTS}/cka/digits/operands/gmn-0.h5"]
+    assert operands["status"] == "STALE" and "Params have changed since last execution" in operands["reason"]
+    assert found[f"{RESULTS}/tables/table2.csv"]["status"] == "STALE"
+    assert found[f"{RESULTS}/models/digits/gmn/seed-0.pt"]["status"] == "OK"
+    assert found[f"{RESULTS}/activations/digits/gmn/seed-0.h5"]["status"] == "OK"
+
+
+def test_a_changed_rule_script_makes_its_artifacts_stale(tampered):
+    repo, workdir = tampered
+    script = repo / "workflow/scripts/cka_pair.py"
+    original = workdir.parent / "cka_pair.py.orig"
+    shutil.copy2(script, original)
+    script.write_text(script.read_text() + "# changed\n")
+    try:
+        proc = gmnrep_audit(repo, workdir, "--stage", "cka")
+    finally:
+        shutil.copy2(original, script)  # with its date: Snakemake judges scripts by modification time
+    assert proc.returncode == 1
+    found = findings(proc)
+    pair = found[f"{RESULTS}/cka/digits/gmn-0__mlp-0.csv"]
+    assert pair["status"] == "STALE"
+    assert f"rule script {script} changed since" in pair["reason"]
+    assert "Snakemake would recompute it: Code has changed since last execution" in pair["reason"]
+    assert found[f"{RESULTS}/cka/digits/operands/gmn-0.h5"]["status"] == "OK"
+
+
+def test_audit_is_also_a_snakemake_target(audited_run):
+    repo, workdir = audited_run
+    proc = run(audit_args(repo, workdir, "--cores", "1", "audit"), cwd=workdir)
+    log = (workdir / "logs/smoke/audit/audit.log").read_text()
+    assert "artifacts:" in log and "STALE" not in log and "MISSING" not in log, log[-3000:]
+    assert proc.returncode == 0
+
+
+def test_the_report_includes_the_manifest_summary(audited_run):
+    repo, workdir = audited_run
+    summary = (workdir / RESULTS / "audit/summary.csv").read_text().splitlines()
+    assert summary[0].startswith("stage,artifacts,jobs,bytes,git_commits")
+    assert [line.split(",")[0] for line in summary[1:8]] == list(audit.STAGES)
+    report = workdir / "report.html"
+    run(audit_args(repo, workdir, "--report", str(report)), cwd=workdir)
+    assert "summary.csv" in report.read_text(errors="replace")

@@ -1,0 +1,45 @@
+# Provenance: every job leaves a record under {results}/audit/jobs/ (workflow/scripts/snakemake_job.py);
+# audit_manifest gathers them at the end of a run, `snakemake audit` (or `gmnrep audit`) checks them.
+
+
+localrules:
+    audit_manifest,
+    audit,
+
+
+rule audit_manifest:
+    input:
+        final_targets(),
+    output:
+        manifest=f"{RESULTS}/audit/manifest.json",
+        summary=report(
+            f"{RESULTS}/audit/summary.csv",
+            caption="../report/audit.rst",
+            category="Audit",
+        ),
+    log:
+        f"{LOGS}/audit/manifest.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/audit_manifest.py"
+
+
+# A target without outputs, so it always runs: `snakemake audit --config preset=demo`.
+rule audit:
+    log:
+        f"{LOGS}/audit/audit.log",
+    conda:
+        ENV
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    params:
+        snakefile=workflow.main_snakefile,
+        configfiles=run_configfiles(),
+        config_args=run_config_args(),
+    script:
+        "../scripts/audit.py"
