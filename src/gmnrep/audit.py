@@ -15,18 +15,15 @@ record claims: made by hand or outside the workflow; reported, not a failure).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .atomic import atomic_path
 from .errors import GmnrepError
 from .provenance import sha256_file
+from .tables import to_csv, write_texts
 
 OK, MISSING, MODIFIED, STALE, UNRECORDED = "OK", "MISSING", "MODIFIED", "STALE", "UNRECORDED"
 FAILING = (MISSING, MODIFIED, STALE)
@@ -194,9 +191,4 @@ def summary_rows(manifest: dict, results: Path) -> list[dict]:
 
 
 def write_summary(path: Path, rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    with atomic_path(path) as tmp:
-        tmp.write_text(buffer.getvalue())
+    write_texts({path: to_csv(rows, SUMMARY_COLUMNS)})
