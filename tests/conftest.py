@@ -1,4 +1,6 @@
 import hashlib
+import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -73,6 +75,12 @@ def smoke_run(tmp_path_factory):
     return workdir, proc
 
 
+def largest_child_rss_mb() -> float:
+    """Peak resident memory of the largest process this test session has waited for, Snakemake's
+    jobs included (Linux reports it in KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def sha256_tree(root: Path) -> dict[str, str]:
     """sha256 of every artifact under `root`, by path relative to it. Provenance records (audit/)
     are left out: they hold each run's own times and host, so no two runs share them."""
@@ -80,3 +88,29 @@ def sha256_tree(root: Path) -> dict[str, str]:
         str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
         for path in sorted(root.rglob("*")) if path.is_file() and "audit" not in path.relative_to(root).parts
     }
+
+
+def copy_run_args(repo: Path, workdir: Path, *extra: str) -> list[str]:
+    """The smoke preset with the workflow copy at `repo` (see `workflow_copy_run`)."""
+    return [
+        "-s", str(repo / "Snakefile"), "--directory", str(workdir), "--configfile", str(repo / "config.yaml"),
+        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
+    ]
+
+
+@pytest.fixture(scope="session")
+def workflow_copy_run(tmp_path_factory):
+    """A second clean smoke run, made with a copy of the workflow (Snakefile, config, rules, scripts,
+    library) so that tests may change a rule script. Tests that tamper with it restore it."""
+    if not FASHION_DIR.is_dir():
+        pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
+    root = tmp_path_factory.mktemp("copy")
+    repo = root / "repo"
+    for name in ("workflow", "src", "envs"):
+        shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy2(REPO / name, repo / name)
+    workdir = root / "run"
+    workdir.mkdir()
+    run(copy_run_args(repo, workdir, "--cores", "2"), cwd=workdir)
+    return repo, workdir

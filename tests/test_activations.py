@@ -1,31 +1,50 @@
 """Activation dumps, the pairs compared, and CKA pair tables from dumps."""
 
 import csv
+import weakref
 
 import h5py
 import numpy as np
 import pytest
 
-from gmnrep import activation_dump, activations, pairs, similarity
+import torch
+
+from gmnrep import activation_dump, activations, checkpoints, pairs, shards, similarity, training
 from gmnrep.errors import DataError
 from gmnrep.splits import TEST
 
-from test_training import tiny, train  # noqa: F401  (fixture and helper shared with the training tests)
+from test_training import make_shard, tiny, train  # noqa: F401  (fixture and helpers shared with the training tests)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def dumps(tiny, tmp_path_factory):  # noqa: F811
+def models(tiny, tmp_path_factory):  # noqa: F811
+    root = tmp_path_factory.mktemp("models")
+    return {arch: train(tiny, root, arch, name=arch)[0] for arch in ("gmn", "mlp", "cnn")}
+
+
+@pytest.fixture(scope="module")
+def dumps(tiny, models, tmp_path_factory):  # noqa: F811
     root = tmp_path_factory.mktemp("dumps")
     data_path, shard_paths, _, _ = tiny
     result = {}
-    for arch in ("gmn", "mlp", "cnn"):
-        model_path, _, _ = train(tiny, root, arch, name=arch)
+    for arch, model_path in models.items():
         out = root / f"{arch}.h5"
         activations.dump(model_path, data_path, shard_paths, out, probe_size=None, probe_seed=0, batch_size=5)
         result[arch] = out
     return result
+
+
+@pytest.fixture(scope="module")
+def ordered_shards(tiny, tmp_path_factory):  # noqa: F811
+    """Four shards cut from the first 48 images in image order, as the workflow cuts them."""
+    root = tmp_path_factory.mktemp("ordered")
+    _, _, data, _ = tiny
+    paths = [root / f"shard-{k}.h5" for k in range(4)]
+    for k, path in enumerate(paths):
+        shards.write(path, make_shard(data, np.arange(12 * k, 12 * (k + 1)), seed=k))
+    return paths
 
 
 def test_every_dump_lists_the_same_test_samples_in_increasing_image_index(tiny, dumps):  # noqa: F811
@@ -57,6 +76,50 @@ def test_a_probe_subset_is_seeded_sorted_and_shared(tiny):  # noqa: F811
     assert len(rows) == 4 and np.all(np.diff(gmn.image_index[rows]) > 0)
     np.testing.assert_array_equal(rows, activations.probe_rows(mlp, 4, probe_seed=3))
     assert not np.array_equal(rows, activations.probe_rows(gmn, 4, probe_seed=4))
+
+
+@pytest.mark.parametrize("arch", ["gmn", "cnn"])
+@pytest.mark.parametrize("probe_size", [None, 5])
+@pytest.mark.parametrize("ordered", [False, True], ids=["shards-unordered", "shards-in-image-order"])
+def test_a_streamed_dump_equals_one_computed_from_all_samples_at_once(
+    tiny, models, ordered_shards, tmp_path, arch, probe_size, ordered  # noqa: F811
+):
+    data_path = tiny[0]
+    shard_paths = ordered_shards if ordered else tiny[1]
+    out = tmp_path / "dump.h5"
+    activations.dump(models[arch], data_path, shard_paths, out, probe_size=probe_size, probe_seed=1, batch_size=3)
+    streamed = activation_dump.read(out)
+
+    model, _ = checkpoints.load(models[arch], torch.device("cpu"))
+    samples = training.load_samples(arch, data_path, shard_paths)
+    rows = activations.probe_rows(samples, probe_size, probe_seed=1)
+    layers, logits = activations.compute(model, samples, rows, batch_size=3, name="reference")
+
+    shard_of_row = np.searchsorted(training.index_shards(data_path, shard_paths).starts, rows, side="right")
+    assert len(set(shard_of_row)) > 1  # precondition: the probe samples span shards
+    assert len(streamed.layers) == len(layers)
+    for got, expected in zip(streamed.layers, layers):
+        np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(streamed.logits, logits)
+    np.testing.assert_array_equal(streamed.image_index, samples.image_index[rows])
+    np.testing.assert_array_equal(streamed.label, samples.labels[rows].numpy())
+
+
+@pytest.mark.parametrize("arch", ["gmn", "mlp"])
+def test_a_dump_reads_each_shard_once_and_frees_it_before_the_next(
+    tiny, models, ordered_shards, tmp_path, monkeypatch, arch  # noqa: F811
+):
+    real_read, weight_refs, alive_at_read = shards.read, [], []
+
+    def read(path):
+        alive_at_read.append(sum(ref() is not None for ref in weight_refs))
+        shard = real_read(path)
+        weight_refs.extend(weakref.ref(array) for pair in shard.weights for array in pair)
+        return shard
+
+    monkeypatch.setattr(shards, "read", read)
+    activations.dump(models[arch], tiny[0], ordered_shards, tmp_path / "dump.h5", probe_size=None, probe_seed=0, batch_size=4)
+    assert alive_at_read == [0] * len(ordered_shards)
 
 
 def _copy_without(src, dst, damage):

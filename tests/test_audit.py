@@ -1,6 +1,6 @@
 """Provenance records and `gmnrep audit`: a finished smoke run audits clean, and each tampering is
-caught with the artifact named and a non-zero exit. The run uses a copy of the workflow, so that a
-test may change a rule script without touching the repository."""
+caught with the artifact named and a non-zero exit. The run is `workflow_copy_run`, made with a copy
+of the workflow, so that a test may change a rule script without touching the repository."""
 
 import json
 import shutil
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FASHION_DIR, REPO, run
+from conftest import copy_run_args, run
 from gmnrep import audit, provenance
 
 RESULTS = "results/smoke"
@@ -51,30 +51,6 @@ def test_a_failed_job_leaves_no_record(tmp_path):
     assert not (tmp_path / "audit/jobs/step/job.json").exists()
 
 
-@pytest.fixture(scope="module")
-def audited_run(tmp_path_factory):
-    """The smoke DAG run with a copy of the workflow (Snakefile, config, rules, scripts, library)."""
-    if not FASHION_DIR.is_dir():
-        pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
-    root = tmp_path_factory.mktemp("audit")
-    repo = root / "repo"
-    for name in ("workflow", "src", "envs"):
-        shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy2(REPO / name, repo / name)
-    workdir = root / "run"
-    workdir.mkdir()
-    run(audit_args(repo, workdir, "--cores", "2"), cwd=workdir)
-    return repo, workdir
-
-
-def audit_args(repo: Path, workdir: Path, *extra: str) -> list[str]:
-    return [
-        "-s", str(repo / "Snakefile"), "--directory", str(workdir), "--configfile", str(repo / "config.yaml"),
-        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
-    ]
-
-
 def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     command = [
         sys.executable, "-m", "gmnrep.cli", "audit", "--snakefile", str(repo / "Snakefile"), "--directory", str(workdir),
@@ -89,10 +65,10 @@ def findings(proc) -> dict[str, dict]:
 
 
 @pytest.fixture
-def tampered(audited_run, tmp_path):
+def tampered(workflow_copy_run, tmp_path):
     """The finished run, restored (dates and Snakemake's records included) after the test tampers
     with it. Tampering happens in place: the records name the run's own paths."""
-    repo, workdir = audited_run
+    repo, workdir = workflow_copy_run
     backup = tmp_path / "backup"
     shutil.copytree(workdir, backup, symlinks=True)
     yield repo, workdir
@@ -100,8 +76,8 @@ def tampered(audited_run, tmp_path):
     shutil.copytree(backup, workdir, symlinks=True)
 
 
-def test_audit_of_a_finished_run_reports_every_artifact_ok(audited_run):
-    repo, workdir = audited_run
+def test_audit_of_a_finished_run_reports_every_artifact_ok(workflow_copy_run):
+    repo, workdir = workflow_copy_run
     proc = gmnrep_audit(repo, workdir)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(proc.stdout)
@@ -175,19 +151,19 @@ def test_a_changed_rule_script_makes_its_artifacts_stale(tampered):
     assert found[f"{RESULTS}/cka/digits/operands/gmn-0.h5"]["status"] == "OK"
 
 
-def test_audit_is_also_a_snakemake_target(audited_run):
-    repo, workdir = audited_run
-    proc = run(audit_args(repo, workdir, "--cores", "1", "audit"), cwd=workdir)
+def test_audit_is_also_a_snakemake_target(workflow_copy_run):
+    repo, workdir = workflow_copy_run
+    proc = run(copy_run_args(repo, workdir, "--cores", "1", "audit"), cwd=workdir)
     log = (workdir / "logs/smoke/audit/audit.log").read_text()
     assert "artifacts:" in log and "STALE" not in log and "MISSING" not in log, log[-3000:]
     assert proc.returncode == 0
 
 
-def test_the_report_includes_the_manifest_summary(audited_run):
-    repo, workdir = audited_run
+def test_the_report_includes_the_manifest_summary(workflow_copy_run):
+    repo, workdir = workflow_copy_run
     summary = (workdir / RESULTS / "audit/summary.csv").read_text().splitlines()
     assert summary[0].startswith("stage,artifacts,jobs,bytes,git_commits")
     assert [line.split(",")[0] for line in summary[1:8]] == list(audit.STAGES)
     report = workdir / "report.html"
-    run(audit_args(repo, workdir, "--report", str(report)), cwd=workdir)
+    run(copy_run_args(repo, workdir, "--report", str(report)), cwd=workdir)
     assert "summary.csv" in report.read_text(errors="replace")

@@ -50,8 +50,19 @@ def _key(path) -> str:
     return key or "(top level)"
 
 
+def _strict_validator(schema: dict):
+    """The schema's validator, except that an integer must be a Python int: JSON Schema also
+    counts 5000.0 as an integer, and a float shard size or batch size fails only in a job, as
+    a slice index or a tensor size."""
+    base = jsonschema.validators.validator_for(schema)
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
+    )
+    return jsonschema.validators.extend(base, type_checker=checker)(schema)
+
+
 def schema_problems(config: dict, schema: dict) -> list[str]:
-    validator = jsonschema.validators.validator_for(schema)(schema)
+    validator = _strict_validator(schema)
     problems = []
     for error in validator.iter_errors(config):
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -83,8 +94,9 @@ def representation_layer_counts(models: dict) -> dict[str, int]:
 
 
 def consistency_problems(config: dict) -> list[str]:
-    """Rules across keys: every dataset has a recipe that exists, splits leave training images,
-    and every architecture exposes the same number of representation layers."""
+    """Rules across keys: every dataset has a recipe that exists, its splits leave training and
+    validation images, the minibatch CKA estimator gets at least one minibatch of probe samples, and
+    every architecture exposes the same number of representation layers."""
     counts = representation_layer_counts(config["models"])
     problems = []
     if len(set(counts.values())) > 1:
@@ -108,10 +120,32 @@ def consistency_problems(config: dict) -> list[str]:
             problems.append(f"data.validation_size.{name}: missing; every configured dataset needs one")
             continue
         try:
-            dataset_split_sizes(config, name)
+            sizes = splits.subset_sizes(dataset_split_sizes(config, name), inr["subset"])
         except ValueError as exc:
             problems.append(f"data.validation_size.{name}: {exc}")
+            continue
+        # Training selects its epoch on the validation images and refuses an empty validation
+        # split, but only once the INRs are fitted: refuse it here, before any job runs.
+        if sizes["val"] == 0:
+            problems.append(f"data.validation_size.{name}: 0 leaves {name} no validation images; use at least 1")
+        problems += _minibatch_problems(config, name, sizes["test"])
     return problems
+
+
+def _minibatch_problems(config: dict, dataset: str, test_images: int) -> list[str]:
+    """The probe samples (test images, at most activations.probe_size) must fill one CKA minibatch;
+    the CKA jobs refuse fewer, but only after every model is trained."""
+    cka = config["cka"]
+    if cka["estimator"] != "minibatch":
+        return []
+    probe_size = config["activations"]["probe_size"]
+    probes = test_images if probe_size is None else min(probe_size, test_images)
+    if cka["minibatch_size"] <= probes:
+        return []
+    return [
+        f"cka.minibatch_size: {cka['minibatch_size']} is more than the {probes} probe samples of {dataset} "
+        f"(its test images, at most activations.probe_size); no minibatch could be filled"
+    ]
 
 
 def resolve(config: dict, schema_path: str | Path, command_line: dict | None = None) -> dict:

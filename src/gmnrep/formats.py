@@ -70,6 +70,8 @@ def read_cifar_batches(archive_path: Path, members: tuple[str, ...]) -> tuple[np
                     raise DataError(f"{archive_path}:{member}: {len(labels[-1])} labels for {len(images[-1])} images")
     except (EOFError, OSError, tarfile.TarError, zlib.error, pickle.UnpicklingError, KeyError) as exc:
         raise DataError(f"{archive_path}: cannot be read as CIFAR-10 python batches ({exc})") from None
+    except (ValueError, TypeError, OverflowError) as exc:  # data or labels that are not bytes / integers
+        raise DataError(f"{archive_path}: a batch holds data or labels that are not integers ({exc})") from None
     return np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels)
 
 
@@ -89,5 +91,8 @@ def read_digits(path: Path) -> tuple[np.ndarray, np.ndarray]:
     pixels = table[:, :64]
     if pixels.min() < 0 or pixels.max() > 16:
         raise DataError(f"{path}: pixel values outside 0..16")
+    labels = table[:, 64]
+    if not np.array_equal(labels, np.rint(labels)):  # astype would silently truncate 3.5 to class 3
+        raise DataError(f"{path}: labels (last column) must be whole numbers")
     images = np.rint(pixels * (255.0 / 16.0)).astype(np.uint8).reshape(-1, 8, 8)
-    return images, table[:, 64].astype(np.int64)
+    return images, labels.astype(np.int64)

@@ -35,8 +35,8 @@ def write_h5(path: str | Path, arrays: Mapping[str, np.ndarray], attrs: Mapping[
 
 
 def read_h5(path: str | Path, required: tuple[str, ...]) -> tuple[dict[str, np.ndarray], dict[str, object]]:
-    """Read every dataset in `required` and all attrs; DataError naming the file when it is unreadable,
-    has another schema version, or lacks a dataset."""
+    """Read every dataset in `required` and all attrs; DataError naming the file when it is unreadable
+    or damaged, has another schema version, or lacks a dataset."""
     try:
         with h5py.File(path, "r") as f:
             version = f.attrs.get("schema_version")
@@ -49,4 +49,7 @@ def read_h5(path: str | Path, required: tuple[str, ...]) -> tuple[dict[str, np.n
             attrs = dict(f.attrs)
     except OSError as exc:
         raise DataError(f"{path}: not a readable HDF5 file ({exc})") from None
+    except (KeyError, RuntimeError, ValueError) as exc:
+        # what h5py raises for damaged internal structures (B-trees, heaps, object headers)
+        raise DataError(f"{path}: corrupt HDF5 file ({exc}); rebuild it") from None
     return arrays, attrs

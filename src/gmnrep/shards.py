@@ -76,9 +76,16 @@ def fit_shard(
         raise DataError(f"{data_path}: shard {shard} of {num_shards} would be empty")
     target = resolve_device(device)
     with tqdm(total=len(members), desc=f"{shard_path.name}", unit="INR") as bar:
-        result = fit_inrs(
-            data.images[members], members, siren_recipe, seed, fit_batch_size[target.type], target, progress=bar.update
-        )
+        try:
+            result = fit_inrs(
+                data.images[members], members, siren_recipe, seed, fit_batch_size[target.type], target,
+                progress=bar.update,
+            )
+        except FloatingPointError as exc:
+            # Say which job diverged and that it left nothing: nothing has been written yet.
+            raise FloatingPointError(
+                f"{shard_path}: {exc}; the fit diverged (recipe lr {siren_recipe.lr}), no shard written"
+            ) from exc
     out_features = data.images.shape[3] if data.images.ndim == 4 else 1
     shard_data = Shard(
         weights=result.weights,
@@ -112,7 +119,7 @@ def write(path: Path, shard: Shard) -> None:
 
 
 def read(path: Path) -> Shard:
-    """Read a shard, refusing one whose weights are missing, misshapen or not finite."""
+    """Read a shard, refusing one that is damaged or whose weights are missing, misshapen or not finite."""
     arrays, attrs = read_h5(path, ("image_index", "label", "split", "psnr", "steps"))
     sizes = _layer_sizes(path, attrs)
     weight_keys = tuple(f"weights/{i}/{p}" for i in range(len(sizes) - 1) for p in "Wb")

@@ -150,6 +150,10 @@ def read_metrics(path: Path) -> dict:
         raise DataError(f"{path}: metrics lack {', '.join(missing)}")
     if record["dataset"] not in DATASET_TITLES or record["arch"] not in ARCH_TITLES:
         raise DataError(f"{path}: unknown dataset {record['dataset']!r} or architecture {record['arch']!r}")
+    accuracy = record["test_acc"]
+    # JSON may hold NaN or Infinity; Table 1 would show "nan ± nan" instead of refusing.
+    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+        raise DataError(f"{path}: test_acc is {accuracy!r}, not a number in [0, 1]")
     return record
 
 

@@ -21,28 +21,58 @@ from . import checkpoints, dataset_file, shards
 from .atomic import atomic_path
 from .config import config_hash
 from .errors import DataError
+from .h5io import read_h5
 from .param_graph import Weights
 from .sources import SOURCES
 from .splits import SPLIT_NAMES
 
 
+Inputs = torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
+
+
+def take_inputs(inputs: Inputs, rows: torch.Tensor) -> Inputs:
+    if isinstance(inputs, torch.Tensor):
+        return inputs[rows]
+    return [(w[rows], b[rows]) for w, b in inputs]
+
+
+def inputs_to(inputs: Inputs, device: torch.device) -> Inputs:
+    if isinstance(inputs, torch.Tensor):
+        return inputs.to(device)
+    return [(w.to(device), b.to(device)) for w, b in inputs]
+
+
+def concatenate_inputs(parts: list[Inputs]) -> Inputs:
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts)
+    layers = range(len(parts[0]))
+    return [(torch.cat([p[i][0] for p in parts]), torch.cat([p[i][1] for p in parts])) for i in layers]
+
+
 @dataclass
 class Samples:
-    inputs: torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
+    inputs: Inputs
     labels: torch.Tensor  # (n,) int64
     split: np.ndarray  # (n,) 0 train, 1 val, 2 test
     image_index: np.ndarray  # (n,) row of each sample's image in the dataset file
 
-    def take(self, rows: torch.Tensor) -> torch.Tensor | Weights:
-        if isinstance(self.inputs, torch.Tensor):
-            return self.inputs[rows]
-        return [(w[rows], b[rows]) for w, b in self.inputs]
+    def take(self, rows: torch.Tensor) -> Inputs:
+        return take_inputs(self.inputs, rows)
 
     def to(self, device: torch.device) -> "Samples":
-        inputs = self.inputs.to(device) if isinstance(self.inputs, torch.Tensor) else [
-            (w.to(device), b.to(device)) for w, b in self.inputs
-        ]
-        return Samples(inputs, self.labels.to(device), self.split, self.image_index)
+        return Samples(inputs_to(self.inputs, device), self.labels.to(device), self.split, self.image_index)
+
+
+@dataclass
+class ShardIndex:
+    """The samples of a list of shards without their inputs: enough to choose samples before reading
+    any weights, and to find each sample's shard (rows starts[k]:starts[k+1] are shard k's)."""
+
+    paths: list[Path]
+    starts: np.ndarray  # (len(paths) + 1,)
+    labels: np.ndarray  # (n,) int64
+    split: np.ndarray
+    image_index: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -53,30 +83,51 @@ class TrainingSettings:
     weight_decay: float
 
 
-def load_samples(arch: str, data_path: Path, shard_paths: list[Path]) -> Samples:
-    """The INRs of `shard_paths` (for a GMN), or their images in `data_path` (for MLP and CNN)."""
+def index_shards(data_path: Path, shard_paths: list[Path]) -> ShardIndex:
+    """The labels, splits and image indices of `shard_paths`, refusing shards of different SIRENs."""
     if not shard_paths:
         raise DataError(f"no INR shards given for {data_path}")
-    parts = [shards.read(p) for p in shard_paths]
-    sizes = {tuple(w.shape for w, _ in part.weights) for part in parts}
-    if len({tuple(s[1:] for s in shape) for shape in sizes}) > 1:
+    metadata = [read_h5(p, ("image_index", "label", "split")) for p in shard_paths]
+    # shards.read holds every shard's weights to its layer_sizes, so the attribute stands for the shapes.
+    if len({tuple(shards._layer_sizes(p, attrs)) for p, (_, attrs) in zip(shard_paths, metadata)}) > 1:
         raise DataError(f"shards {', '.join(map(str, shard_paths))} hold SIRENs of different architectures")
-    image_index = np.concatenate([p.image_index for p in parts])
-    labels = torch.from_numpy(np.concatenate([p.label for p in parts]).astype(np.int64))
-    split = np.concatenate([p.split for p in parts])
+    arrays = [a for a, _ in metadata]
+    return ShardIndex(
+        paths=list(shard_paths),
+        starts=np.cumsum([0, *(len(a["image_index"]) for a in arrays)]),
+        labels=np.concatenate([a["label"] for a in arrays]).astype(np.int64),
+        split=np.concatenate([a["split"] for a in arrays]),
+        image_index=np.concatenate([a["image_index"] for a in arrays]),
+    )
+
+
+def read_images(arch: str, data_path: Path, index: ShardIndex) -> np.ndarray | None:
+    """The images of the dataset file that `index` refers to (None for a GMN, which sees weights)."""
     if arch == "gmn":
-        inputs = [
-            (torch.from_numpy(np.concatenate([p.weights[i][0] for p in parts])),
-             torch.from_numpy(np.concatenate([p.weights[i][1] for p in parts])))
-            for i in range(len(parts[0].weights))
-        ]
-        return Samples(inputs, labels, split, image_index)
+        return None
     data, _ = dataset_file.read(data_path)
-    if image_index.max(initial=-1) >= len(data):
-        raise DataError(f"{data_path}: has {len(data)} images, but the shards refer to image {image_index.max()}")
-    if not np.array_equal(data.labels[image_index], labels.numpy()):
+    if index.image_index.max(initial=-1) >= len(data):
+        raise DataError(f"{data_path}: has {len(data)} images, but the shards refer to image {index.image_index.max()}")
+    if not np.array_equal(data.labels[index.image_index], index.labels):
         raise DataError(f"{data_path}: labels differ from those recorded in the shards; rebuild the shards")
-    return Samples(torch.from_numpy(data.images[image_index]), labels, split, image_index)
+    return data.images
+
+
+def shard_inputs(path: Path, images: np.ndarray | None) -> Inputs:
+    """The inputs of one shard's samples: its weights, or with `images` (see read_images) their images.
+    The whole shard is read either way, so a damaged one is refused for every architecture."""
+    part = shards.read(path)
+    if images is None:
+        return [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in part.weights]
+    return torch.from_numpy(images[part.image_index])
+
+
+def load_samples(arch: str, data_path: Path, shard_paths: list[Path]) -> Samples:
+    """The INRs of `shard_paths` (for a GMN), or their images in `data_path` (for MLP and CNN)."""
+    index = index_shards(data_path, shard_paths)
+    images = read_images(arch, data_path, index)
+    inputs = concatenate_inputs([shard_inputs(p, images) for p in shard_paths])
+    return Samples(inputs, torch.from_numpy(index.labels), index.split, index.image_index)
 
 
 def model_kwargs(arch: str, network: dict, dataset: str, samples: Samples) -> dict:

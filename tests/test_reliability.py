@@ -1,0 +1,205 @@
+"""Reliability of whole runs: interrupted runs resume to the same bytes, clean runs reproduce each
+other, and Snakemake plans exactly the jobs a change makes out of date.
+
+Compared artifacts: every file under results/ (data, INR shards and their summaries, checkpoints
+and metrics, activation dumps, CKA operands and pair tables, figures, tables), except the
+provenance records under results/*/audit/, which hold each run's own times and host.
+"""
+
+import base64
+import hashlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, largest_child_rss_mb, run, sha256_tree, smoke_args, snakemake_cmd
+from gmnrep.atomic import atomic_path
+
+pytestmark = pytest.mark.e2e
+
+RESULTS = "results/smoke"
+
+
+def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
+    target = tmp_path / "shard-0.h5"
+    leftover = tmp_path / ".shard-0.h5.k1ll3d.tmp"  # what atomic_path leaves when SIGKILLed
+    leftover.write_bytes(b"half")
+    other = tmp_path / ".shard-1.h5.k1ll3d.tmp"
+    other.write_bytes(b"another file's")
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(b"complete")
+    assert target.read_bytes() == b"complete" and not leftover.exists() and other.exists()
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("killed")
+    assert target.read_bytes() == b"complete" and sorted(p.name for p in tmp_path.iterdir()) == [
+        other.name, target.name,
+    ]
+
+
+def _running_job_log(workdir: Path, pattern: str) -> Path | None:
+    """A job log matching `pattern` whose job has started and not finished."""
+    for log in (workdir / "logs/smoke").glob(pattern):
+        text = log.read_text(errors="replace")
+        if "start:" in text and "done in" not in text and "FAILED" not in text:
+            return log
+    return None
+
+
+def _interrupt(workdir: Path, pattern: str, timeout: float = 600) -> Path:
+    """Start the smoke run, SIGKILL Snakemake and its jobs (one process group) while a job whose log
+    matches `pattern` is running, and return that log."""
+    command = snakemake_cmd(*smoke_args(workdir, "--cores", "2"))
+    with open(workdir / "interrupted.out", "a") as out:
+        proc = subprocess.Popen(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            caught = _running_job_log(workdir, pattern)
+            if caught:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return caught
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended (rc {proc.returncode}) before a job matching {pattern} was caught running")
+            time.sleep(0.02)
+        pytest.fail(f"no job matching {pattern} started within {timeout} s")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _final_files(results: Path) -> list[Path]:
+    """Files under their final names: not a writer's hidden temporary, not a provenance record."""
+    if not results.exists():
+        return []
+    return [
+        p for p in sorted(results.rglob("*"))
+        if p.is_file() and not p.name.startswith(".") and "audit" not in p.relative_to(results).parts
+    ]
+
+
+def _marked_incomplete(workdir: Path) -> set[str]:
+    """Outputs of jobs Snakemake started and did not see finish (its own markers)."""
+    markers = (workdir / ".snakemake/incomplete").glob("*")
+    return {base64.urlsafe_b64decode(m.name + "=" * (-len(m.name) % 4)).decode() for m in markers}
+
+
+def _dates(results: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in _final_files(results)}
+
+
+def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes(tmp_path, smoke_run):
+    """kill -9 of Snakemake and its running job, three times; after each, whatever carries a final
+    name is complete (it equals the uninterrupted run's file), `--unlock` clears the lock the killed
+    Snakemake left, and the same command resumes without redoing what was finished."""
+    reference = sha256_tree(smoke_run[0] / "results")
+    results = tmp_path / "results"
+    finished: dict[str, tuple[int, int]] = {}
+    for pattern in ("inrs/*/shard-*.log", "models/*/*/seed-*.log", "cka/**/*.log"):
+        caught = _interrupt(tmp_path, pattern)
+        assert caught.is_file()
+        final = {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest() for p in _final_files(results)}
+        assert final == {path: reference.get(path) for path in final}, "a file under its final name is not complete"
+        # the killed Snakemake could not release its lock: the same command refuses, safely
+        assert list((tmp_path / ".snakemake/locks").glob("*.lock"))
+        locked = run(smoke_args(tmp_path, "--cores", "2"), cwd=tmp_path, check=False)
+        assert locked.returncode != 0 and "cannot be locked" in locked.stdout + locked.stderr
+        run(smoke_args(tmp_path, "--unlock"), cwd=tmp_path)
+        # Files present now were written completely (atomic writes); those whose job Snakemake did
+        # not see finish are marked incomplete and redone, all others must be kept as they are.
+        incomplete = _marked_incomplete(tmp_path)
+        finished.update({p: d for p, d in _dates(results).items() if f"results/{p}" not in incomplete})
+    run(smoke_args(tmp_path, "--cores", "2"), cwd=tmp_path)
+    assert sha256_tree(results) == reference
+    after = _dates(results)
+    assert {path: after[path] for path in finished} == finished, "finished artifacts were recomputed"
+    assert not [p for p in results.rglob(".*.tmp")], "temporaries of killed writers were left behind"
+
+
+SMOKE_PEAK_MB = 1000  # README, Guarantees: the bound on the largest process of a smoke run
+
+
+def test_no_process_of_the_smoke_run_exceeds_its_documented_peak_memory(smoke_run):
+    """Measured over every process the session has waited for so far, the smoke run's jobs among
+    them: a bound on each of them."""
+    assert largest_child_rss_mb() < SMOKE_PEAK_MB
+
+
+def test_two_clean_smoke_runs_write_byte_identical_artifacts(smoke_run, workflow_copy_run):
+    """The session's smoke run and a second clean one (another directory, a copy of the workflow)."""
+    first, second = sha256_tree(smoke_run[0] / "results"), sha256_tree(workflow_copy_run[1] / "results")
+    assert first == second and len(first) > 80
+
+
+def test_another_seed_trains_different_models(tmp_path, smoke_run):
+    """Seed 7 (not in the smoke preset's seeds) for each architecture on digits, in a copy of the
+    finished run: every checkpoint and its metrics differ from those of seeds 0 and 1."""
+    workdir = tmp_path / "run"
+    subprocess.run(["cp", "-a", str(smoke_run[0]), str(workdir)], check=True)
+    models = workdir / RESULTS / "models/digits"
+    targets = [f"{RESULTS}/models/digits/{arch}/seed-7.pt" for arch in ("gmn", "mlp", "cnn")]
+    # the raw folder the run was made with, so that nothing upstream counts as changed
+    config = ["--config", "preset=smoke", f"raw_dir={smoke_run[0]}/raw"]
+    run(["--directory", str(workdir), "--configfile", str(REPO / "config.yaml"), *config, "--cores", "2", *targets],
+        cwd=workdir)
+    for arch in ("gmn", "mlp", "cnn"):
+        seven = (models / arch / "seed-7.pt").read_bytes()
+        assert seven != (models / arch / "seed-0.pt").read_bytes() != (models / arch / "seed-1.pt").read_bytes()
+        metrics = (models / arch / "seed-7.metrics.json").read_text()
+        assert '"seed": 7' in metrics and metrics != (models / arch / "seed-0.metrics.json").read_text()
+
+
+def planned(workdir: Path, *extra: str) -> dict[str, int]:
+    """Jobs per rule that a dry-run of the smoke preset plans in `workdir`."""
+    proc = run(smoke_args(workdir, "--dry-run", "--quiet", "rules", *extra), cwd=workdir)
+    counts = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
+# After the INR shards, everything of both datasets (2 datasets x 3 architectures x 2 seeds; 9 CKA
+# pairs per dataset), the figures (fig2: digits; fig3, fig4: both), both tables and the manifest.
+DOWNSTREAM_OF_SHARDS = {
+    "summarize_inrs": 2, "train_model": 12, "dump_activations": 12, "prepare_cka": 12, "cka_pair": 18,
+    "cka_figure": 2, "sample_figure": 1, "table1": 1, "table2": 1, "audit_manifest": 1, "all": 1,
+}
+
+
+def test_a_finished_run_plans_nothing_more(smoke_run):
+    assert planned(smoke_run[0]) == {}
+
+
+def test_a_changed_cka_setting_plans_only_cka_figure_and_table_jobs(smoke_run):
+    counts = planned(smoke_run[0], "cka={'estimator': 'minibatch'}")
+    assert counts == {"prepare_cka": 12, "cka_pair": 18, "cka_figure": 2, "table2": 1, "audit_manifest": 1, "all": 1}
+
+
+def test_a_changed_inr_setting_plans_the_shards_and_everything_downstream_and_nothing_upstream(smoke_run):
+    counts = planned(smoke_run[0], "inr={'recipes': {'dwsnets': {'max_steps': 100}}}")
+    assert counts == {"fit_inr_shard": 4, **DOWNSTREAM_OF_SHARDS}
+
+
+def test_a_touched_raw_file_plans_everything_downstream_of_it(smoke_run):
+    raw = smoke_run[0] / "raw/fashion_mnist/train-images-idx3-ubyte.gz"
+    before = raw.stat()
+    os.utime(raw)
+    try:
+        counts = planned(smoke_run[0])
+    finally:
+        os.utime(raw, ns=(before.st_atime_ns, before.st_mtime_ns))
+    # Fashion-MNIST's dataset file and 2 shards and all that follows them; digits' jobs only where
+    # they meet Fashion-MNIST's (fig3, fig4 and the tables show both datasets)
+    assert counts == {
+        "prepare_data": 1, "fit_inr_shard": 2, "summarize_inrs": 1, "train_model": 6, "dump_activations": 6,
+        "prepare_cka": 6, "cka_pair": 9, "cka_figure": 1, "sample_figure": 1, "table1": 1, "table2": 1,
+        "audit_manifest": 1, "all": 1,
+    }
