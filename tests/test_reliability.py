@@ -155,9 +155,13 @@ def test_another_seed_trains_different_models(tmp_path, smoke_run):
         assert '"seed": 7' in metrics and metrics != (models / arch / "seed-0.metrics.json").read_text()
 
 
-def planned(workdir: Path, *extra: str) -> dict[str, int]:
-    """Jobs per rule that a dry-run of the smoke preset plans in `workdir`."""
-    proc = run(smoke_args(workdir, "--dry-run", "--quiet", "rules", *extra), cwd=workdir)
+def planned(workdir: Path, *config: str, configfile: Path | None = None) -> dict[str, int]:
+    """Jobs per rule that a dry-run of the smoke preset plans in `workdir`, with `config` entries
+    (KEY=VALUE) added to its --config, and `configfile` merged over config.yaml."""
+    args = smoke_args(workdir, *config, "--dry-run", "--quiet", "rules")
+    if configfile:
+        args.insert(args.index("--configfile") + 2, str(configfile))
+    proc = run(args, cwd=workdir)
     counts = {}
     for line in proc.stdout.splitlines():
         parts = line.split()
@@ -183,8 +187,11 @@ def test_a_changed_cka_setting_plans_only_cka_figure_and_table_jobs(smoke_run):
     assert counts == {"prepare_cka": 12, "cka_pair": 18, "cka_figure": 2, "table2": 1, "audit_manifest": 1, "all": 1}
 
 
-def test_a_changed_inr_setting_plans_the_shards_and_everything_downstream_and_nothing_upstream(smoke_run):
-    counts = planned(smoke_run[0], "inr={'recipes': {'dwsnets': {'max_steps': 100}}}")
+def test_a_changed_inr_setting_plans_the_shards_and_everything_downstream_and_nothing_upstream(smoke_run, tmp_path):
+    # a second config file, as a user would edit the preset (nested --config values arrive as strings)
+    fewer_steps = tmp_path / "fewer-steps.yaml"
+    fewer_steps.write_text("presets:\n  smoke:\n    inr:\n      recipes:\n        dwsnets: {max_steps: 100}\n")
+    counts = planned(smoke_run[0], configfile=fewer_steps)
     assert counts == {"fit_inr_shard": 4, **DOWNSTREAM_OF_SHARDS}
 
 
