@@ -55,7 +55,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from gmnrep import cka
-from machine import cpu_model  # bench/machine.py, beside this script
+from gmnrep.provenance import cpu_model
 
 WIDTHS = {"gmn": [128] * 5, "mlp": [256, 256, 256, 256, 128], "cnn": [6272, 3136, 1024, 512, 128]}
 SEEDS = range(5)

@@ -55,8 +55,8 @@ import torch.nn.functional as F
 from gmnrep.allocator import keep_freed_memory
 from gmnrep.gmn import GMN
 from gmnrep.gmn_dgl import dgl_representations
+from gmnrep.provenance import cpu_model
 from gmnrep.siren import SirenRecipe, init_params
-from machine import cpu_model  # bench/machine.py, beside this script
 
 SEED = 0
 LAYER_SIZES = (2, 32, 32, 1)

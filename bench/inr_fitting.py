@@ -59,8 +59,8 @@ from torch import nn
 
 from gmnrep.formats import digits_source_file, read_digits, read_idx
 from gmnrep.inr_fitting import fit_inrs
+from gmnrep.provenance import cpu_model
 from gmnrep.siren import SirenRecipe, coordinate_grid, image_targets, init_params
-from machine import cpu_model  # bench/machine.py, beside this script
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 SEED = 0

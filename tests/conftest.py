@@ -81,13 +81,20 @@ def largest_child_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def artifact_files(root: Path) -> list[Path]:
+    """Every artifact under `root` under its final name. Left out: a writer's hidden temporary, and
+    provenance records (audit/), which hold each run's own times and host, so no two runs share them."""
+    if not root.exists():
+        return []
+    return [
+        path for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.name.startswith(".") and "audit" not in path.relative_to(root).parts
+    ]
+
+
 def sha256_tree(root: Path) -> dict[str, str]:
-    """sha256 of every artifact under `root`, by path relative to it. Provenance records (audit/)
-    are left out: they hold each run's own times and host, so no two runs share them."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(root.rglob("*")) if path.is_file() and "audit" not in path.relative_to(root).parts
-    }
+    """sha256 of every artifact under `root` (see `artifact_files`), by path relative to it."""
+    return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() for path in artifact_files(root)}
 
 
 def copy_run_args(repo: Path, workdir: Path, *extra: str) -> list[str]:

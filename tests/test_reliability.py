@@ -7,7 +7,6 @@ provenance records under results/*/audit/, which hold each run's own times and h
 """
 
 import base64
-import hashlib
 import os
 import signal
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, largest_child_rss_mb, run, sha256_tree, smoke_args, snakemake_cmd
+from conftest import REPO, artifact_files, largest_child_rss_mb, run, sha256_tree, smoke_args, snakemake_cmd
 from gmnrep.atomic import atomic_path
 
 pytestmark = pytest.mark.e2e
@@ -74,16 +73,6 @@ def _interrupt(workdir: Path, pattern: str, timeout: float = 600) -> Path:
             proc.wait()
 
 
-def _final_files(results: Path) -> list[Path]:
-    """Files under their final names: not a writer's hidden temporary, not a provenance record."""
-    if not results.exists():
-        return []
-    return [
-        p for p in sorted(results.rglob("*"))
-        if p.is_file() and not p.name.startswith(".") and "audit" not in p.relative_to(results).parts
-    ]
-
-
 def _marked_incomplete(workdir: Path) -> set[str]:
     """Outputs of jobs Snakemake started and did not see finish (its own markers)."""
     markers = (workdir / ".snakemake/incomplete").glob("*")
@@ -91,7 +80,7 @@ def _marked_incomplete(workdir: Path) -> set[str]:
 
 
 def _dates(results: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in _final_files(results)}
+    return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in artifact_files(results)}
 
 
 def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes(tmp_path, smoke_run):
@@ -104,7 +93,7 @@ def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes
     for pattern in ("inrs/*/shard-*.log", "models/*/*/seed-*.log", "cka/**/*.log"):
         caught = _interrupt(tmp_path, pattern)
         assert caught.is_file()
-        final = {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest() for p in _final_files(results)}
+        final = sha256_tree(results)
         assert final == {path: reference.get(path) for path in final}, "a file under its final name is not complete"
         # the killed Snakemake could not release its lock: the same command refuses, safely
         assert list((tmp_path / ".snakemake/locks").glob("*.lock"))

@@ -114,11 +114,9 @@ def check(manifest: dict, results: Path, snakemake: dict[str, str] | None = None
         findings.append(Finding(artifact, status, reason, stage, dataset, job))
     recorded_paths = set(manifest["artifacts"])
     for path in sorted(results.rglob("*")):
-        relative = path.relative_to(results)
-        if path.is_file() and relative.parts[0] != "audit" and str(path) not in recorded_paths:
-            findings.append(
-                Finding(str(path), UNRECORDED, "no provenance record claims it", relative.parts[0], None, None)
-            )
+        stage = stage_of(str(path), results)
+        if path.is_file() and stage != "audit" and str(path) not in recorded_paths:
+            findings.append(Finding(str(path), UNRECORDED, "no provenance record claims it", stage, None, None))
     return findings
 
 

@@ -4,7 +4,6 @@ Contract (DESIGN.md): `images` (N,H,W[,C]) uint8, `labels` (N,) int64, `split` (
 (0 train, 1 val, 2 test); attrs record the source files with their checksums.
 """
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from .errors import DataError
 from .config import config_hash
 from .fetch import verify
 from .h5io import read_h5, write_h5
+from .provenance import sha256_file
 from .sources import CIFAR_DIR, CIFAR_MEMBERS, DatasetSource, source
 
 
@@ -73,11 +73,7 @@ def read(path: Path) -> tuple[LabelledImages, dict]:
 
 def _file_record(path: Path) -> dict:
     """The file's name, not its path: the same raw files give the same dataset file wherever they lie."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return {"file": path.name, "sha256": digest.hexdigest(), "bytes": path.stat().st_size}
+    return {"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
 def prepare(raw: list[Path], output: Path, dataset: str, validation_size: int, test_size: int, seed: int) -> LabelledImages:

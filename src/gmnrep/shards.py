@@ -121,7 +121,7 @@ def write(path: Path, shard: Shard) -> None:
 def read(path: Path) -> Shard:
     """Read a shard, refusing one that is damaged or whose weights are missing, misshapen or not finite."""
     arrays, attrs = read_h5(path, ("image_index", "label", "split", "psnr", "steps"))
-    sizes = _layer_sizes(path, attrs)
+    sizes = layer_sizes(path, attrs)
     weight_keys = tuple(f"weights/{i}/{p}" for i in range(len(sizes) - 1) for p in "Wb")
     weights_flat, _ = read_h5(path, weight_keys)
     n = len(arrays["image_index"])
@@ -136,7 +136,7 @@ def read(path: Path) -> Shard:
     return Shard(weights, arrays["image_index"], arrays["label"], arrays["split"], arrays["psnr"], arrays["steps"], attrs)
 
 
-def _layer_sizes(path: Path, attrs: dict) -> list[int]:
+def layer_sizes(path: Path, attrs: dict) -> list[int]:
     try:
         return list(json.loads(attrs["layer_sizes"]))
     except (KeyError, TypeError, ValueError):

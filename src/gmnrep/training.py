@@ -89,7 +89,7 @@ def index_shards(data_path: Path, shard_paths: list[Path]) -> ShardIndex:
         raise DataError(f"no INR shards given for {data_path}")
     metadata = [read_h5(p, ("image_index", "label", "split")) for p in shard_paths]
     # shards.read holds every shard's weights to its layer_sizes, so the attribute stands for the shapes.
-    if len({tuple(shards._layer_sizes(p, attrs)) for p, (_, attrs) in zip(shard_paths, metadata)}) > 1:
+    if len({tuple(shards.layer_sizes(p, attrs)) for p, (_, attrs) in zip(shard_paths, metadata)}) > 1:
         raise DataError(f"shards {', '.join(map(str, shard_paths))} hold SIRENs of different architectures")
     arrays = [a for a, _ in metadata]
     return ShardIndex(
