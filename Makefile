@@ -2,6 +2,7 @@
 #   make demo   - install, then run the whole DAG at demo scale (digits, offline) and its HTML report
 #   make test   - install, then the test suite (what CI runs)
 #   make smoke  - the CI-sized DAG (digits + Fashion-MNIST subset)
+#   make fmnist - the paper's experiment on real Fashion-MNIST at laptop scale, and its report
 #   make lint   - snakemake --lint and snakefmt --check
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ STAMP := $(VENV)/.installed
 # torch goes in first, pinned, on its own: a loose torch requirement pulls GBs of CUDA wheels.
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: install demo smoke test lint clean-demo
+.PHONY: install demo smoke fmnist test lint clean-demo
 
 install: $(STAMP)
 
@@ -28,6 +29,10 @@ demo: $(STAMP)
 
 smoke: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --config preset=smoke
+
+fmnist: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --config preset=fmnist
+	$(BIN)/snakemake --config preset=fmnist --report results/fmnist/report.html
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

@@ -38,7 +38,7 @@ def problems_of(config) -> list[str]:
 
 
 def test_config_defines_the_expected_presets(raw):
-    assert {"paper", "demo", "smoke"} <= set(raw["presets"])
+    assert {"paper", "demo", "smoke", "fmnist"} <= set(raw["presets"])
     assert raw["preset"] == "paper"
 
 
@@ -259,7 +259,7 @@ def test_paper_models_are_five_seeds_of_three_architectures(raw):
     }
 
 
-@pytest.mark.parametrize("preset", ["demo", "smoke"])
+@pytest.mark.parametrize("preset", ["demo", "smoke", "fmnist"])
 def test_small_presets_train_all_architectures_with_equal_layer_counts(raw, preset):
     models = cfg.resolve({**raw, "preset": preset}, SCHEMA)["models"]
     assert models["architectures"] == ["gmn", "mlp", "cnn"]

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gmnrep.gmn import GMN, READOUTS, EdgeUpdatingBlock
+from gmnrep.gmn import GMN, EdgeUpdatingBlock
 from gmnrep.gmn_dgl import VARIANTS, dgl_block_forward, dgl_representations
 from gmnrep.param_graph import GraphBatch, build_graphs
 from gmnrep.siren import SirenRecipe, init_params
@@ -11,6 +11,19 @@ MNIST_SIREN = (2, 32, 32, 1)
 CIFAR_SIREN = (2, 32, 32, 3)
 pytestmark = pytest.mark.usefixtures("one_thread")
 TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
+# Every GMN option, each once (the first is the default): the equivalence and invariance tests run on all.
+OPTIONS = [
+    {},
+    {"pooling": "sum"},
+    {"pooling": "max"},
+    {"readout": "output"},
+    {"readout": "nodes_edges"},
+    {"readout": "nodes_edges", "pooling": "max"},
+    {"encoder": "sin"},
+    {"encoder": "rff", "rff_features": 8},
+    {"head_layers": 3, "dropout": 0.2, "block_dropout": 0.2},
+]
+OPTION_IDS = ["-".join(f"{k}={v}" for k, v in o.items()) or "default" for o in OPTIONS]
 
 
 
@@ -26,7 +39,7 @@ def siren_weights(sizes, n, seed=0, dtype=torch.float32):
 
 def make_gmn(sizes, weights, dtype=torch.float32, seed=0, num_classes=5, **kwargs):
     torch.manual_seed(seed)
-    model = GMN(sizes, num_classes, hidden=16, blocks=2, head_hidden=16, **kwargs).to(dtype)
+    model = GMN(sizes, num_classes, hidden=16, blocks=2, head_hidden=16, **kwargs).to(dtype).eval()
     model.set_input_statistics(weights)
     return model
 
@@ -91,15 +104,16 @@ def test_dgl_block_forward_leaves_the_graph_as_it_was():
 # --- the whole GMN: dense form, edge-index form, DGL blocks ---
 
 
-@pytest.mark.parametrize("readout", READOUTS)
-def test_dense_form_equals_edge_index_form_in_float64(readout):
+@pytest.mark.parametrize("options", OPTIONS, ids=OPTION_IDS)
+def test_dense_form_equals_edge_index_form_in_float64(options):
     weights = siren_weights(MNIST_SIREN, 4, dtype=torch.float64)
-    model = make_gmn(MNIST_SIREN, weights, torch.float64, readout=readout)
+    model = make_gmn(MNIST_SIREN, weights, torch.float64, **options)
     params = list(model.parameters())
     dense, edge = outputs(model, weights, "dense"), outputs(model, weights, "edge_index")
     assert len(dense) == 1 + model.num_layers  # logits, then one layer per block and the head's
     assert_all_close(dense, edge, 1e-12)
-    assert dense[0].std(dim=0).max() > 1e-3  # the logits depend on the input SIREN
+    # the representations and logits depend on the input SIREN (far above float64 round-off)
+    assert dense[1].std(dim=0).max() > 1e-3 and dense[0].std(dim=0).max() > 1e-5
 
     # a loss that reaches every parameter through every representation layer
     def loss(values):
@@ -168,10 +182,10 @@ def test_hidden_permutation_helper_permutes_the_function_not_just_the_weights():
 
 @pytest.mark.parametrize("form", ["dense", "edge_index"])
 @pytest.mark.parametrize("sizes", [MNIST_SIREN, CIFAR_SIREN])
-@pytest.mark.parametrize("readout", READOUTS)
-def test_permuting_hidden_neurons_changes_nothing(sizes, form, readout):
+@pytest.mark.parametrize("options", OPTIONS, ids=OPTION_IDS)
+def test_permuting_hidden_neurons_changes_nothing(sizes, form, options):
     weights = siren_weights(sizes, 3)
-    model = make_gmn(sizes, weights, readout=readout)
+    model = make_gmn(sizes, weights, **options)
     with torch.no_grad():
         assert_all_close(outputs(model, permute_hidden_neurons(weights), form), outputs(model, weights, form), 1e-5)
 
@@ -183,7 +197,7 @@ def test_permuting_input_or_output_neurons_changes_the_output(side, form):
     # and the change is far above the tolerance of the invariance test (with a mean readout, too,
     # but there only 2 or 3 of 69 nodes move the mean: about 1e-4)
     weights = siren_weights(CIFAR_SIREN, 3)
-    model = make_gmn(CIFAR_SIREN, weights, readout="sum")
+    model = make_gmn(CIFAR_SIREN, weights, pooling="sum")
     swapped = [[w.clone(), b.clone()] for w, b in weights]
     if side == "input":
         swapped[0][0] = swapped[0][0].flip(2)

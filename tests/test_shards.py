@@ -1,9 +1,11 @@
+import csv
+
 import h5py
 import numpy as np
 import pytest
 import torch
 
-from gmnrep import dataset_file, formats, shard_plan, shards, siren, splits
+from gmnrep import dataset_file, formats, inr_statistics, shard_plan, shards, siren, splits
 from gmnrep.errors import DataError
 from gmnrep.siren import SirenRecipe
 
@@ -92,3 +94,22 @@ def test_summary_counts_every_split(digits_file, tmp_path):
     assert by_split["train"]["inrs"] == 15 and by_split["val"]["inrs"] == 5 and by_split["test"]["inrs"] == 5
     assert by_split["all"]["inrs"] == 25
     assert (tmp_path / "summary.csv").read_text().splitlines()[0].startswith("split,inrs,psnr_mean")
+
+
+def test_weight_statistics_of_all_shards_beside_the_published_ones(digits_file, tmp_path):
+    paths = [tmp_path / f"shard-{k}.h5" for k in range(2)]
+    for k, p in enumerate(paths):
+        fit(digits_file, p, shard=k)
+    out = tmp_path / "weight_statistics.csv"
+    shards.write_summary(paths, tmp_path / "summary.csv", 40.0, statistics_output=out, dataset="fashion_mnist")
+    rows = list(csv.DictReader(out.open()))
+    assert [(r["layer"], r["param"]) for r in rows] == [(str(l), p) for l in range(3) for p in "Wb"]
+    parts = [shards.read(p) for p in paths]
+    w1 = np.concatenate([s.weights[1][0] for s in parts]).astype(np.float64)
+    assert float(rows[2]["std"]) == pytest.approx(w1.std(), rel=1e-5)
+    published = inr_statistics.PUBLISHED["fashion_mnist"]["W"][1][1]
+    assert float(rows[2]["published_std"]) == pytest.approx(published, rel=1e-5)
+    assert float(rows[2]["std_ratio"]) == pytest.approx(w1.std() / published, rel=1e-4)
+    # a dataset without a published set gets the statistics alone
+    shards.write_summary(paths, tmp_path / "summary.csv", 40.0, statistics_output=out, dataset="digits")
+    assert out.read_text().splitlines()[0] == "layer,param,mean,std"

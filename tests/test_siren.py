@@ -14,6 +14,8 @@ def test_coordinate_grid_is_row_major_over_minus_one_to_one():
     assert grid[1].tolist() == [-1.0, 1.0]  # second column of the first row
     assert grid[2].tolist() == [0.0, -1.0]
     assert grid[-1].tolist() == [1.0, 1.0]
+    xy = siren.coordinate_grid(3, 2, torch.float64, order="xy")  # DWSNets: (column, row)
+    assert xy[1].tolist() == [1.0, -1.0] and xy[2].tolist() == [-1.0, 0.0]
 
 
 def test_image_targets_map_0_255_onto_the_recipe_range(dwsnets_recipe):
@@ -60,24 +62,39 @@ def test_hand_written_gradients_equal_autograd(dwsnets_recipe, init):
         torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
 
 
-def test_dwsnets_init_bounds_and_zero_biases(dwsnets_recipe):
-    params = siren.init_params(dwsnets_recipe, 1, seed=0, image_indices=range(50), dtype=torch.float64)
-    for (w, b), fan_in in zip(params, [2, 32, 32]):
-        bound = np.sqrt(6 / fan_in) / 30
-        assert w.abs().max() <= bound
-        assert w.abs().max() > 0.9 * bound  # uniform over the whole range
-        assert (b == 0).all()
+def assert_uniform_within(values: torch.Tensor, bound: float):
+    """Drawn from U(+-bound): inside it, reaching near both ends, with the uniform's std."""
+    assert values.abs().max() <= bound
+    assert values.max() > 0.9 * bound and values.min() < -0.9 * bound
+    assert values.std().item() == pytest.approx(bound / np.sqrt(3), rel=0.1)
 
 
-def test_original_siren_init_first_layer_and_biases(dwsnets_recipe):
+def test_dwsnets_init_matches_the_dwsnets_inr(dwsnets_recipe):
+    """AvivNavon/DWSNets nn/inr.py: sine layers (the first NOT special-cased) U(+-sqrt(6/fan_in)/w0)
+    with zero biases; the last layer a torch.nn.Linear with its default init."""
+    params = siren.init_params(dwsnets_recipe, 1, seed=0, image_indices=range(200), dtype=torch.float64)
+    (w0, b0), (w1, b1), (w2, b2) = params
+    assert_uniform_within(w0, np.sqrt(6 / 2) / 30)
+    assert_uniform_within(w1, np.sqrt(6 / 32) / 30)
+    assert (b0 == 0).all() and (b1 == 0).all()
+    assert_uniform_within(w2, 1 / np.sqrt(32))  # +-0.177
+    assert_uniform_within(b2, 1 / np.sqrt(32))
+
+
+def test_siren_init_matches_nfn(dwsnets_recipe):
+    """AllanYangZhou/nfn experiments/siren_utils.py (Sitzmann's SIREN, outermost linear): first
+    layer U(+-1/fan_in), later layers, the last included, U(+-sqrt(6/fan_in)/w0); biases keep
+    torch.nn.Linear's default U(+-1/sqrt(fan_in))."""
     recipe = dataclasses.replace(dwsnets_recipe, init="siren")
-    params = siren.init_params(recipe, 3, seed=0, image_indices=range(50), dtype=torch.float64)
-    (w1, b1), (w2, b2), (w3, _) = params
-    assert 0.45 < w1.abs().max() <= 0.5  # U(+-1/fan_in), fan_in = 2
-    assert w2.abs().max() <= np.sqrt(6 / 32) / 30
-    assert 0.9 / np.sqrt(2) < b1.abs().max() <= 1 / np.sqrt(2)
-    assert b2.abs().max() <= 1 / np.sqrt(32)
-    assert w3.shape == (50, 3, 32)
+    params = siren.init_params(recipe, 3, seed=0, image_indices=range(200), dtype=torch.float64)
+    (w0, b0), (w1, b1), (w2, b2) = params
+    assert_uniform_within(w0, 1 / 2)
+    assert_uniform_within(w1, np.sqrt(6 / 32) / 30)
+    assert_uniform_within(w2, np.sqrt(6 / 32) / 30)
+    assert_uniform_within(b0, 1 / np.sqrt(2))
+    assert_uniform_within(b1, 1 / np.sqrt(32))
+    assert_uniform_within(b2, 1 / np.sqrt(32))
+    assert w2.shape == (200, 3, 32)
 
 
 def test_init_depends_only_on_seed_and_image_index(dwsnets_recipe):

@@ -21,7 +21,10 @@ DATASET = "digits"  # 10 classes, 8x8 grey images
 # First shard, second shard; a few images of the file are in neither, and the order is not sorted.
 SHARD_ROWS = (24, 22)
 NETWORKS = {
-    "gmn": {"hidden": 8, "blocks": 2, "readout": "mean", "head_hidden": 8, "dropout": 0.3, "form": "dense"},
+    "gmn": {
+        "hidden": 8, "blocks": 2, "encoder": "linear", "readout": "nodes", "pooling": "mean", "head_hidden": 8,
+        "head_layers": 1, "dropout": 0.3, "block_dropout": 0.0, "form": "dense",
+    },
     "mlp": {"hidden": [16, 16], "penultimate": 8, "dropout": 0.3},
     "cnn": {"channels": [4, 4], "penultimate": 8, "dropout": 0.3},
 }
@@ -108,6 +111,28 @@ def test_same_seed_gives_identical_checkpoints_and_another_seed_does_not(tiny, t
         not torch.equal(states[0][key], states[2][key]) for key in states[0] if states[0][key].is_floating_point()
     )
     assert first.read_bytes() != other.read_bytes()
+
+
+REFERENCE_TRAINING = {  # every training option of the reference metanetworks at once
+    **TRAINING, "warmup_steps": 5, "schedule": "cosine", "clip_grad_norm": 1.0,
+    "augmentation": {"rotation_deg": 20.0, "scale": 0.1, "translation": 0.1, "noise": 0.05},
+}
+
+
+def test_gmn_with_warmup_schedule_clipping_and_augmentation_is_seeded(tiny, tmp_path):
+    network = {**NETWORKS["gmn"], "encoder": "rff", "readout": "output", "head_layers": 2, "block_dropout": 0.2}
+    first, _, _ = train(tiny, tmp_path, "gmn", seed=3, network=network, training_settings=REFERENCE_TRAINING, name="a")
+    again, _, _ = train(tiny, tmp_path, "gmn", seed=3, network=network, training_settings=REFERENCE_TRAINING, name="b")
+    plain, _, _ = train(tiny, tmp_path, "gmn", seed=3, network=network, name="c")
+    assert first.read_bytes() == again.read_bytes()
+    assert first.read_bytes() != plain.read_bytes()
+
+
+def test_learning_rate_warms_up_linearly_then_follows_the_schedule():
+    settings = training.TrainingSettings(epochs=1, batch_size=1, lr=1.0, weight_decay=0.0, warmup_steps=4)
+    assert [settings.lr_factor(s, 100) for s in range(6)] == pytest.approx([0.25, 0.5, 0.75, 1.0, 1.0, 1.0])
+    cosine = training.TrainingSettings(epochs=1, batch_size=1, lr=1.0, weight_decay=0.0, schedule="cosine")
+    assert [cosine.lr_factor(s, 100) for s in (0, 50, 100)] == pytest.approx([1.0, 0.5, 0.0])
 
 
 # --- model selection and metrics -------------------------------------------------------------
@@ -385,14 +410,14 @@ def test_every_architecture_exposes_blocks_plus_one_representation_layers(blocks
         assert layers[-1].shape[1] == 6
     for sizes in (SIREN, (2, 8, 8, 3)):
         weights = [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in random_weights(4, sizes)]
-        for readout in ("mean", "sum", "max"):
-            gmn = GMN(sizes, 7, hidden=8, blocks=blocks, readout=readout, head_hidden=5)
+        for readout, width in (("nodes", 8), ("output", 8), ("nodes_edges", 16)):
+            gmn = GMN(sizes, 7, hidden=8, blocks=blocks, readout=readout, head_hidden=5, head_layers=2)
             gmn.set_input_statistics(weights)
             layers = check_representations(gmn, weights, 4, blocks + 1, num_classes=7)
-            assert [layer.shape[1] for layer in layers] == [8] * blocks + [5]
+            assert [layer.shape[1] for layer in layers] == [width] * blocks + [5]
 
 
-@pytest.mark.parametrize("preset", ["paper", "demo", "smoke"])
+@pytest.mark.parametrize("preset", ["paper", "demo", "smoke", "fmnist"])
 def test_configured_networks_build_for_every_dataset_with_equal_layer_counts(preset):
     import yaml
 

@@ -1,6 +1,7 @@
 """End to end: Snakemake itself on the real workflow, in a scratch working directory."""
 
 import csv
+import itertools
 import json
 import subprocess
 import sys
@@ -125,6 +126,14 @@ def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(tmp_p
     assert counts["fit_inr_shard"] == 14 + 14 + 12 and counts["prepare_data"] == 3
 
 
+def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(tmp_path):
+    counts = planned_jobs(tmp_path, "--config", "preset=fmnist")
+    assert counts["fit_inr_shard"] == 4 and counts["prepare_data"] == 1
+    # 3 architectures x 3 seeds; 3 pairings within (3 seed pairs each) and 3 across (3 each)
+    assert counts["train_model"] == 9 and counts["dump_activations"] == 9 and counts["cka_pair"] == 18
+    assert counts["cka_figure"] == 1 and counts["sample_figure"] == 1 and counts["table2"] == 1
+
+
 def test_paper_scale_dry_run_of_figure_2_lists_every_job_from_download_to_figure(tmp_path):
     counts = planned_jobs(tmp_path, "results/figures/fig2.pdf")
     assert counts == {
@@ -148,16 +157,16 @@ def test_bad_config_is_refused_before_any_job_with_the_key_named(tmp_path):
 
 def test_presets_write_to_separate_folders(tmp_path):
     outputs = {}
-    for preset in ("paper", "demo", "smoke"):
+    for preset in ("paper", "demo", "smoke", "fmnist"):
         proc = run(
             ["--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--dry-run",
              "--config", f"preset={preset}", "datasets=[digits]"],
             cwd=tmp_path,
         )
         outputs[preset] = {line.split()[1] for line in proc.stdout.splitlines() if line.strip().startswith("output:")}
-    assert outputs["paper"] and outputs["demo"] and outputs["smoke"]
-    assert not outputs["paper"] & outputs["demo"] and not outputs["demo"] & outputs["smoke"]
-    assert not outputs["paper"] & outputs["smoke"]
+    assert all(outputs.values())
+    for a, b in itertools.combinations(outputs, 2):
+        assert not outputs[a] & outputs[b], (a, b)
 
 
 def test_snakemake_lint_and_snakefmt_are_clean():

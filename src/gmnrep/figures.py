@@ -213,7 +213,7 @@ def inr_reconstructions(shard_paths: list[Path], image_indices, height: int, wid
             continue
         recipe = shard_recipe(path, shard.attrs)
         params = [(torch.from_numpy(w[rows]), torch.from_numpy(b[rows])) for w, b in shard.weights]
-        outputs = siren.forward(params, siren.coordinate_grid(height, width), recipe).numpy()
+        outputs = siren.forward(params, siren.coordinate_grid(height, width, order=recipe.coordinates), recipe).numpy()
         images = to_pixels(outputs, recipe).reshape(len(rows), height, width, -1)
         for row, image in zip(rows, images):
             found[int(shard.image_index[row])] = image[..., 0] if image.shape[-1] == 1 else image

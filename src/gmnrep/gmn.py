@@ -1,8 +1,14 @@
 """Graph metanetwork (GMN, Lim et al. 2024) over SIREN parameter graphs.
 
 Encoders turn each node's bias, layer and position, and each edge's weight and layer pair, into
-`hidden`-wide features. Each of `blocks` edge-updating blocks then does, with LN a LayerNorm and
-σ the SiLU, for an edge u -> v (u on the input side) with features e and nodes h:
+`hidden`-wide features. The scalar (standardised weight or bias) goes through one of
+- `linear`: Linear(1, hidden);
+- `sin`: Linear(1, hidden), sin, Linear(hidden, hidden) (the sine encoder of Lim et al.'s code);
+- `rff`: random Fourier features [sin(2π f x), cos(2π f x)] of fixed frequencies f ~ N(0, σ²)
+  (drawn once with the model's seed, kept in its state), then Linear (as neural-graphs);
+and the layer / position / layer-pair embeddings are added. Each of `blocks` edge-updating blocks
+then does, with LN a LayerNorm and σ the SiLU, for an edge u -> v (u on the input side) with
+features e and nodes h:
 
     e   <- LN(e + U_e σ(C e + A h_u + B h_v))                         edge update
     fwd  = mean over edges u -> v of σ(Q e + P h_u)                    messages to v (forward)
@@ -14,9 +20,14 @@ so the node terms are computed once per node instead of once per edge (the same 
 fraction of the work). Nodes without such edges (inputs have no forward, outputs no backward
 messages) receive 0.
 
-Readout: a pooling (mean, sum or max) over all nodes of a graph, which a permutation of hidden
-neurons cannot change. The pooled features after block l are representation layer l; an MLP head's
-hidden layer is representation layer blocks + 1, then a linear map gives the class logits.
+Readout: a pooling (mean, sum or max) that a permutation of hidden neurons cannot change, over
+- `nodes`: every node of the graph;
+- `output`: the output-layer nodes (neural-graphs' readout);
+- `nodes_edges`: every node and, concatenated, every edge (node + edge pooling, as ScaleGMN).
+The readout applied after block l is representation layer l. A head of `head_layers` hidden
+layers (Linear + SiLU, dropout between) follows; its last hidden layer is representation layer
+blocks + 1, then dropout and a linear map give the class logits. `block_dropout` applies dropout
+to each block's edge and node updates before their residual sums.
 
 The message passing is plain torch, in two equivalent forms:
 - edge index: on a batched DGL graph's edge list (`param_graph.GraphBatch`), with gathers and
@@ -36,7 +47,55 @@ from torch import nn
 from .param_graph import GraphBatch, Weights, build_graphs, layer_sizes_of, layout
 
 FORMS = ("dense", "edge_index")
-READOUTS = ("mean", "sum", "max")
+ENCODERS = ("linear", "sin", "rff")
+READOUTS = ("nodes", "output", "nodes_edges")
+POOLINGS = ("mean", "sum", "max")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, not {value!r}")
+
+
+class ScalarEncoder(nn.Module):
+    """Features of a tensor of scalars: (...) -> (..., hidden), elementwise (see the module doc)."""
+
+    def __init__(self, kind: str, hidden: int, rff_features: int = 64, rff_sigma: float = 3.0):
+        super().__init__()
+        _check_choice("encoder", kind, ENCODERS)
+        self.kind = kind
+        if kind == "rff":
+            self.register_buffer("frequencies", torch.randn(rff_features) * rff_sigma)
+            self.project = nn.Linear(2 * rff_features, hidden)
+        else:
+            self.project = nn.Linear(1, hidden)
+        self.mix = nn.Linear(hidden, hidden) if kind == "sin" else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "rff":
+            angles = (2 * torch.pi) * x[..., None] * self.frequencies
+            return self.project(torch.cat([angles.sin(), angles.cos()], dim=-1))
+        features = self.project(x[..., None])
+        return self.mix(torch.sin(features)) if self.kind == "sin" else features
+
+
+def _pool_into(values: torch.Tensor, graph_of: torch.Tensor, num_graphs: int, pooling: str) -> torch.Tensor:
+    """Pool rows of `values` by the graph each belongs to."""
+    if pooling == "max":
+        index = graph_of[:, None].expand_as(values)
+        return values.new_full((num_graphs, values.shape[1]), -torch.inf).scatter_reduce_(0, index, values, "amax")
+    total = values.new_zeros(num_graphs, values.shape[1]).index_add_(0, graph_of, values)
+    if pooling == "sum":
+        return total
+    return total / torch.bincount(graph_of, minlength=num_graphs).to(values.dtype)[:, None]
+
+
+def _pool_dense(parts: list[torch.Tensor], pooling: str) -> torch.Tensor:
+    """Pool (batch, ..., hidden) tensors over every position of all of them."""
+    flat = torch.cat([p.flatten(1, -2) for p in parts], dim=1)
+    if pooling == "max":
+        return flat.amax(dim=1)
+    return flat.sum(dim=1) if pooling == "sum" else flat.mean(dim=1)
 
 
 def _mean_into(values: torch.Tensor, index: torch.Tensor, degree: torch.Tensor, num: int) -> torch.Tensor:
@@ -45,8 +104,9 @@ def _mean_into(values: torch.Tensor, index: torch.Tensor, degree: torch.Tensor, 
 
 
 class EdgeUpdatingBlock(nn.Module):
-    def __init__(self, hidden: int):
+    def __init__(self, hidden: int, dropout: float = 0.0):
         super().__init__()
+        self.dropout = nn.Dropout(dropout)
         self.node_terms = nn.Linear(hidden, 4 * hidden, bias=False)  # A, B, P, R
         self.edge_in = nn.Linear(hidden, hidden)  # C
         self.edge_out = nn.Linear(hidden, hidden)  # U_e
@@ -57,7 +117,7 @@ class EdgeUpdatingBlock(nn.Module):
         self.node_norm = nn.LayerNorm(hidden)
 
     def update_edges(self, e, src_term, dst_term):
-        return self.edge_norm(e + self.edge_out(F.silu(self.edge_in(e) + src_term + dst_term)))
+        return self.edge_norm(e + self.dropout(self.edge_out(F.silu(self.edge_in(e) + src_term + dst_term))))
 
     def messages(self, e, forward_src_term, backward_dst_term):
         forward, backward = self.message(e).chunk(2, dim=-1)
@@ -65,7 +125,7 @@ class EdgeUpdatingBlock(nn.Module):
 
     def update_nodes(self, h, forward_mean, backward_mean):
         update = self.node_out(F.silu(self.node_in(torch.cat([h, forward_mean, backward_mean], dim=-1))))
-        return self.node_norm(h + update)
+        return self.node_norm(h + self.dropout(update))
 
     def forward_edges(self, h: torch.Tensor, e: torch.Tensor, graph: GraphBatch):
         a, b, p, r = self.node_terms(h).chunk(4, dim=-1)
@@ -98,28 +158,36 @@ class GMN(nn.Module):
         num_classes: int,
         hidden: int = 64,
         blocks: int = 4,
-        readout: str = "mean",
+        readout: str = "nodes",
+        pooling: str = "mean",
         head_hidden: int = 64,
+        head_layers: int = 1,
         dropout: float = 0.0,
+        block_dropout: float = 0.0,
+        encoder: str = "linear",
+        rff_features: int = 64,
+        rff_sigma: float = 3.0,
         form: str = "dense",
     ):
         super().__init__()
-        if readout not in READOUTS:
-            raise ValueError(f"readout must be one of {READOUTS}, not {readout!r}")
-        if form not in FORMS:
-            raise ValueError(f"form must be one of {FORMS}, not {form!r}")
-        self.layer_sizes, self.readout, self.form = tuple(layer_sizes), readout, form
+        for name, value, choices in (("readout", readout, READOUTS), ("pooling", pooling, POOLINGS), ("form", form, FORMS)):
+            _check_choice(name, value, choices)
+        self.layer_sizes, self.readout, self.pooling, self.form = tuple(layer_sizes), readout, pooling, form
         self.layout = layout(self.layer_sizes)
         num_pairs = len(layer_sizes) - 1
         # Per layer pair: mean and std of the weights, then of the biases, over the training set.
         self.register_buffer("input_stats", torch.tensor([[0.0, 1.0, 0.0, 1.0]] * num_pairs))
-        self.bias_encoder = nn.Linear(1, hidden)
+        self.bias_encoder = ScalarEncoder(encoder, hidden, rff_features, rff_sigma)
         self.layer_embedding = nn.Embedding(len(layer_sizes), hidden)
         self.position_embedding = nn.Embedding(self.layout.num_positions, hidden)
-        self.weight_encoder = nn.Linear(1, hidden)
+        self.weight_encoder = ScalarEncoder(encoder, hidden, rff_features, rff_sigma)
         self.pair_embedding = nn.Embedding(num_pairs, hidden)
-        self.blocks = nn.ModuleList(EdgeUpdatingBlock(hidden) for _ in range(blocks))
-        self.head = nn.Sequential(nn.Linear(hidden, head_hidden), nn.SiLU())
+        self.blocks = nn.ModuleList(EdgeUpdatingBlock(hidden, block_dropout) for _ in range(blocks))
+        head, width = [], hidden * (2 if readout == "nodes_edges" else 1)
+        for layer in range(head_layers):
+            head += [nn.Dropout(dropout)] if layer else []
+            head += [nn.Linear(width if layer == 0 else head_hidden, head_hidden), nn.SiLU()]
+        self.head = nn.Sequential(*head)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(head_hidden, num_classes)
 
@@ -163,12 +231,12 @@ class GMN(nn.Module):
         pair = (layer - 1).clamp(min=0)
         standardised = torch.where(layer == 0, torch.zeros_like(bias), (bias - mean[pair]) / std[pair])
         embedding = self.layer_embedding.weight[layer] + self.position_embedding.weight[position]
-        return self.bias_encoder(standardised[..., None]) + embedding
+        return self.bias_encoder(standardised) + embedding
 
     def _encode_edges(self, weight, pair):
         mean, std = self.input_stats[:, 0], self.input_stats[:, 1]
         standardised = (weight - mean[pair]) / std[pair]
-        return self.weight_encoder(standardised[..., None]) + self.pair_embedding.weight[pair]
+        return self.weight_encoder(standardised) + self.pair_embedding.weight[pair]
 
     def edge_index_pooled(self, graph: GraphBatch, run_block: Callable | None = None) -> list[torch.Tensor]:
         """Pooled node features after each block, computed on the edge list of `graph`.
@@ -180,17 +248,17 @@ class GMN(nn.Module):
         pooled = []
         for block in self.blocks:
             h, e = run_block(block, h, e) if run_block else block.forward_edges(h, e, graph)
-            pooled.append(self._pool_edge_index(h, graph))
+            pooled.append(self._readout_edge_index(h, e, graph))
         return pooled
 
-    def _pool_edge_index(self, h: torch.Tensor, graph: GraphBatch) -> torch.Tensor:
-        index = graph.node_graph[:, None].expand_as(h)
-        if self.readout == "max":
-            return h.new_full((graph.num_graphs, h.shape[1]), -torch.inf).scatter_reduce_(0, index, h, "amax")
-        total = h.new_zeros(graph.num_graphs, h.shape[1]).index_add_(0, graph.node_graph, h)
-        if self.readout == "sum":
-            return total
-        return total / torch.bincount(graph.node_graph, minlength=graph.num_graphs).to(h.dtype)[:, None]
+    def _readout_edge_index(self, h: torch.Tensor, e: torch.Tensor, graph: GraphBatch) -> torch.Tensor:
+        if self.readout == "output":
+            outputs = graph.node_layer == len(self.layer_sizes) - 1
+            return _pool_into(h[outputs], graph.node_graph[outputs], graph.num_graphs, self.pooling)
+        nodes = _pool_into(h, graph.node_graph, graph.num_graphs, self.pooling)
+        if self.readout == "nodes":
+            return nodes
+        return torch.cat([nodes, _pool_into(e, graph.node_graph[graph.src], graph.num_graphs, self.pooling)], dim=1)
 
     def _dense_form(self, weights: Weights) -> list[torch.Tensor]:
         if layer_sizes_of(weights) != self.layer_sizes:
@@ -208,11 +276,11 @@ class GMN(nn.Module):
         pooled = []
         for block in self.blocks:
             hs, es = block.forward_dense(hs, es)
-            pooled.append(_pool_dense(torch.cat(hs, dim=1), self.readout))
+            pooled.append(self._readout_dense(hs, es))
         return pooled
 
-
-def _pool_dense(nodes: torch.Tensor, readout: str) -> torch.Tensor:
-    if readout == "max":
-        return nodes.amax(dim=1)
-    return nodes.sum(dim=1) if readout == "sum" else nodes.mean(dim=1)
+    def _readout_dense(self, hs: list[torch.Tensor], es: list[torch.Tensor]) -> torch.Tensor:
+        if self.readout == "output":
+            return _pool_dense(hs[-1:], self.pooling)
+        nodes = _pool_dense(hs, self.pooling)
+        return nodes if self.readout == "nodes" else torch.cat([nodes, _pool_dense(es, self.pooling)], dim=1)

@@ -54,7 +54,7 @@ def fit_batch(
     """Fit one SIREN per image, all in one stack; `on_finished(n)` is told as INRs finish."""
     n = len(images)
     height, width = images.shape[1:3]
-    coords = coordinate_grid(height, width, dtype).to(device)
+    coords = coordinate_grid(height, width, dtype, recipe.coordinates).to(device)
     targets = image_targets(images, recipe, dtype).to(device)
     out_features = targets.shape[-1]
     initial = init_params(recipe, out_features, seed, image_indices, dtype)

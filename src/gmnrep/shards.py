@@ -21,6 +21,7 @@ from .config import config_hash
 from .errors import DataError
 from .h5io import read_h5, write_h5
 from .inr_fitting import fit_inrs
+from .inr_statistics import layer_statistics
 from .shard_plan import shard_members, shards_needed
 from .siren import SirenRecipe
 
@@ -144,7 +145,8 @@ def layer_sizes(path: Path, attrs: dict) -> list[int]:
 
 
 def summarize(shards: list[Shard], target_psnr: float) -> list[dict]:
-    """Per split and overall: count, PSNR mean / median / min, mean steps, share reaching the target."""
+    """Per split and overall: count, PSNR mean / median / min, mean steps, share reaching the target,
+    and PSNR percentiles 10 / 90 and maximum."""
     psnr = np.concatenate([s.psnr for s in shards])
     steps = np.concatenate([s.steps for s in shards])
     split = np.concatenate([s.split for s in shards])
@@ -160,16 +162,31 @@ def summarize(shards: list[Shard], target_psnr: float) -> list[dict]:
                     "psnr_min": round(float(psnr[mask].min()), 3),
                     "steps_mean": round(float(steps[mask].mean()), 1),
                     "reached_target": round(float((psnr[mask] >= target_psnr).mean()), 4),
+                    "psnr_p10": round(float(np.percentile(psnr[mask], 10)), 3),
+                    "psnr_p90": round(float(np.percentile(psnr[mask], 90)), 3),
+                    "psnr_max": round(float(psnr[mask].max()), 3),
                 }
             )
     return rows
 
 
-def write_summary(shard_paths: list[Path], output: Path, target_psnr: float) -> list[dict]:
-    rows = summarize([read(p) for p in shard_paths], target_psnr)
+def write_summary(
+    shard_paths: list[Path], output: Path, target_psnr: float, statistics_output: Path | None = None, dataset: str = ""
+) -> list[dict]:
+    """The PSNR summary of the shards, and with `statistics_output` their per-layer weight
+    statistics beside the published ones of `dataset`'s standard INR set (inr_statistics)."""
+    parts = [read(p) for p in shard_paths]
+    rows = summarize(parts, target_psnr)
+    if statistics_output is not None:
+        weights = [tuple(np.concatenate([s.weights[l][k] for s in parts]) for k in (0, 1)) for l in range(len(parts[0].weights))]
+        _write_csv(layer_statistics(weights, dataset), statistics_output)
+    _write_csv(rows, output)
+    return rows
+
+
+def _write_csv(rows: list[dict], output: Path) -> None:
     with atomic_path(output) as tmp:
         with open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
-    return rows
+            writer.writerows({k: (float(f"{v:.6g}") if isinstance(v, float) else v) for k, v in r.items()} for r in rows)

@@ -19,10 +19,14 @@ Params = list[tuple[torch.Tensor, torch.Tensor]]  # per layer (W, b); W (B, out,
 class SirenRecipe:
     """How one INR is built and fitted.
 
-    init "dwsnets": every layer U(+-sqrt(6/fan_in)/w0), zero biases (the DWSNets INR datasets).
+    init "dwsnets" (AvivNavon/DWSNets nn/inr.py): sine layers, the first included, U(+-sqrt(6/fan_in)/w0)
+    with zero biases; the last layer a torch.nn.Linear with its default init, weight and bias
+    U(+-1/sqrt(fan_in)).
     init "siren": the original SIREN init: first layer U(+-1/fan_in), later layers
     U(+-sqrt(6/fan_in)/w0), biases U(+-1/sqrt(fan_in)) as torch.nn.Linear does (NFN's CIFAR-10 INRs).
     shared_init: every INR starts from the same draw (seed only) instead of its own (seed, image).
+    coordinates: the order of the two inputs, "ij" (row, column; NFN's torch.meshgrid) or "xy"
+    (column, row; DWSNets' np.meshgrid, experiments/utils.py make_coordinates).
     """
 
     hidden: tuple[int, ...]
@@ -34,6 +38,7 @@ class SirenRecipe:
     max_steps: int
     target_psnr: float
     shared_init: bool = False
+    coordinates: Literal["ij", "xy"] = "ij"
 
     @classmethod
     def from_config(cls, values: dict) -> "SirenRecipe":
@@ -47,6 +52,7 @@ class SirenRecipe:
             max_steps=int(values["max_steps"]),
             target_psnr=float(values["target_psnr"]),
             shared_init=bool(values.get("shared_init", False)),
+            coordinates=values.get("coordinates", "ij"),
         )
 
     def as_attrs(self) -> dict:
@@ -60,12 +66,13 @@ class SirenRecipe:
         return self.target_range[1] - self.target_range[0]
 
 
-def coordinate_grid(height: int, width: int, dtype=torch.float32) -> torch.Tensor:
-    """(H*W, 2) pixel centres on linspace(-1, 1), row-major, (row, column) order."""
+def coordinate_grid(height: int, width: int, dtype=torch.float32, order: str = "ij") -> torch.Tensor:
+    """(H*W, 2) pixel centres on linspace(-1, 1), pixels row-major; each pixel's coordinates in
+    (row, column) order for `order` "ij", (column, row) for "xy"."""
     rows = torch.linspace(-1, 1, height, dtype=torch.float64)
     cols = torch.linspace(-1, 1, width, dtype=torch.float64)
-    grid = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1)
-    return grid.reshape(-1, 2).to(dtype)
+    grid = torch.stack(torch.meshgrid(rows, cols, indexing="ij"), dim=-1).reshape(-1, 2)
+    return (grid if order == "ij" else grid.flip(1)).to(dtype)
 
 
 def image_targets(images: np.ndarray, recipe: SirenRecipe, dtype=torch.float32) -> torch.Tensor:
@@ -84,6 +91,16 @@ def _inr_generator(seed: int, image_index: int) -> torch.Generator:
     return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & ((1 << 63) - 1))
 
 
+def _init_bounds(init: str, layer: int, num_layers: int, fan_in: int, w0: float) -> tuple[float, float]:
+    """Half-widths of the uniform weight and bias draws of `layer` (0 = first); a bias bound of 0
+    means zero biases."""
+    linear_default = 1.0 / float(np.sqrt(fan_in))  # torch.nn.Linear's default, weight and bias
+    sine = float(np.sqrt(6.0 / fan_in) / w0)
+    if init == "dwsnets":
+        return (linear_default, linear_default) if layer == num_layers - 1 else (sine, 0.0)
+    return (1.0 / fan_in if layer == 0 else sine), linear_default
+
+
 def init_params(recipe: SirenRecipe, out_features: int, seed: int, image_indices, dtype=torch.float32) -> Params:
     """Stacked initial weights for the INRs of `image_indices` (drawn in float64, then cast)."""
     sizes = recipe.layer_sizes(out_features)
@@ -91,13 +108,10 @@ def init_params(recipe: SirenRecipe, out_features: int, seed: int, image_indices
     for index in np.asarray(image_indices).tolist():
         g = _inr_generator(seed, 0 if recipe.shared_init else index)
         for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-            if recipe.init == "siren" and layer == 0:
-                bound = 1.0 / fan_in
-            else:
-                bound = float(np.sqrt(6.0 / fan_in) / recipe.w0)
-            w = (torch.rand(fan_out, fan_in, generator=g, dtype=torch.float64) * 2 - 1) * bound
-            if recipe.init == "siren":
-                b = (torch.rand(fan_out, generator=g, dtype=torch.float64) * 2 - 1) / np.sqrt(fan_in)
+            weight_bound, bias_bound = _init_bounds(recipe.init, layer, len(sizes) - 1, fan_in, recipe.w0)
+            w = (torch.rand(fan_out, fan_in, generator=g, dtype=torch.float64) * 2 - 1) * weight_bound
+            if bias_bound:
+                b = (torch.rand(fan_out, generator=g, dtype=torch.float64) * 2 - 1) * bias_bound
             else:
                 b = torch.zeros(fan_out, dtype=torch.float64)
             per_layer[layer][0].append(w)

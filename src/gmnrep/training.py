@@ -8,6 +8,7 @@ best validation accuracy (ties: lower validation loss); its test accuracy is the
 """
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from .h5io import read_h5
 from .param_graph import Weights
 from .sources import SOURCES
 from .splits import SPLIT_NAMES
+from .weight_augmentation import WeightAugmentation
 
 
 Inputs = torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
@@ -77,10 +79,25 @@ class ShardIndex:
 
 @dataclass(frozen=True)
 class TrainingSettings:
+    """AdamW with a linear warmup over `warmup_steps` optimizer steps, then a constant or cosine
+    (to 0 at the last step) learning rate; gradients clipped to norm `clip_grad_norm` if set;
+    `augmentation` (weight_augmentation settings) applies to a GMN's training batches only."""
+
     epochs: int
     batch_size: int
     lr: float
     weight_decay: float
+    warmup_steps: int = 0
+    schedule: str = "constant"
+    clip_grad_norm: float | None = None
+    augmentation: dict | None = None
+
+    def lr_factor(self, step: int, total_steps: int) -> float:
+        """Multiplier of `lr` at optimizer step `step` (0-based) of `total_steps`."""
+        warmup = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.schedule == "cosine":
+            return warmup * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+        return warmup
 
 
 def index_shards(data_path: Path, shard_paths: list[Path]) -> ShardIndex:
@@ -180,7 +197,11 @@ def train(
     model.to(device)
     samples = samples.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    total_steps = settings.epochs * math.ceil(len(rows["train"]) / settings.batch_size)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: settings.lr_factor(step, total_steps))
+    augmentation = WeightAugmentation.from_config(settings.augmentation if arch == "gmn" else None)
     order = torch.Generator().manual_seed(seed)
+    augment_draws = torch.Generator().manual_seed(seed + 1)
     history, best, best_state = [], None, None
     progress = tqdm(range(1, settings.epochs + 1), desc=name, unit="epoch")
     for epoch in progress:
@@ -188,13 +209,17 @@ def train(
         shuffled = rows["train"][torch.randperm(len(rows["train"]), generator=order).to(device)]
         loss_sum, correct = 0.0, 0
         for step, batch in enumerate(_batches(shuffled, settings.batch_size)):
-            logits = model(samples.take(batch))
+            inputs = samples.take(batch)
+            logits = model(augmentation.apply(inputs, augment_draws))
             loss = F.cross_entropy(logits, samples.labels[batch])
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{name}: loss is {loss.item()} at epoch {epoch}, batch {step}; no checkpoint written")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if settings.clip_grad_norm:
+                nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad_norm)
             optimizer.step()
+            schedule.step()
             loss_sum += loss.item() * len(batch)
             correct += (logits.argmax(1) == samples.labels[batch]).sum().item()
         record = {"epoch": epoch, "train_loss": loss_sum / len(shuffled), "train_acc": correct / len(shuffled)}

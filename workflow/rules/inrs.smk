@@ -25,9 +25,15 @@ rule summarize_inrs:
     input:
         inr_shard_files,
     output:
-        report(
+        summary=report(
             f"{RESULTS}/inrs/{{dataset}}/summary.csv",
             caption="../report/inr_summary.rst",
+            category="INRs",
+            subcategory="{dataset}",
+        ),
+        statistics=report(
+            f"{RESULTS}/inrs/{{dataset}}/weight_statistics.csv",
+            caption="../report/inr_weight_statistics.rst",
             category="INRs",
             subcategory="{dataset}",
         ),

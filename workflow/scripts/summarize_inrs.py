@@ -3,7 +3,11 @@ from pathlib import Path
 from gmnrep import shards
 from snakemake_job import recorded
 
-with recorded(snakemake, f"summarize {snakemake.output[0]}"):
+with recorded(snakemake, f"summarize {snakemake.output.summary}"):
     shards.write_summary(
-        [Path(p) for p in snakemake.input], Path(snakemake.output[0]), snakemake.params.target_psnr
+        [Path(p) for p in snakemake.input],
+        Path(snakemake.output.summary),
+        snakemake.params.target_psnr,
+        statistics_output=Path(snakemake.output.statistics),
+        dataset=snakemake.wildcards.dataset,
     )
