@@ -45,6 +45,10 @@ VARIANTS = {
     "augment": ("rotation 15 deg, scale 0.1, translation 0.1", {},
                 {"augmentation": {"rotation_deg": 15.0, "scale": 0.1, "translation": 0.1}}),
     "noise": ("weight noise 0.05 std", {}, {"augmentation": {"noise": 0.05}}),
+    "nodes_edges+warmup-clip": ("readout from nodes and edges, warmup 1 epoch (31 steps), clipping at 10",
+                                {"readout": "nodes_edges"}, {"warmup_steps": 31, "clip_grad_norm": 10.0}),
+    "nodes_edges+augment": ("readout from nodes and edges, and the augmentation above", {"readout": "nodes_edges"},
+                            {"augmentation": {"rotation_deg": 15.0, "scale": 0.1, "translation": 0.1}}),
     "lr1e-3": ("learning rate 1e-3", {}, {"lr": 1.0e-3}),
     "wide": ("width 48", {"hidden": 48, "head_hidden": 48}, {}),
 }
