@@ -198,7 +198,7 @@ def train(
     samples = samples.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     total_steps = settings.epochs * math.ceil(len(rows["train"]) / settings.batch_size)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: settings.lr_factor(step, total_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: settings.lr_factor(step, total_steps))
     augmentation = WeightAugmentation.from_config(settings.augmentation if arch == "gmn" else None)
     order = torch.Generator().manual_seed(seed)
     augment_draws = torch.Generator().manual_seed(seed + 1)
@@ -219,7 +219,7 @@ def train(
             if settings.clip_grad_norm:
                 nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad_norm)
             optimizer.step()
-            schedule.step()
+            scheduler.step()
             loss_sum += loss.item() * len(batch)
             correct += (logits.argmax(1) == samples.labels[batch]).sum().item()
         record = {"epoch": epoch, "train_loss": loss_sum / len(shuffled), "train_acc": correct / len(shuffled)}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+# param_graph.Weights, restated so that this module does not import DGL
 Weights = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: W (n, out, in), b (n, out)
 
 
@@ -42,7 +43,11 @@ class WeightAugmentation:
             affine, shift = self.draw_affine(w0.shape[0], generator)
             weights = fold_affine(weights, affine.to(w0), shift.to(w0))
         if self.noise:
-            weights = [tuple(t + self.noise * t.std() * _draw(torch.randn, t, generator) for t in pair) for pair in weights]
+            # drawn on the CPU in float64, so the draws do not depend on the device or dtype
+            weights = [
+                tuple(t + self.noise * t.std() * torch.randn(t.shape, generator=generator, dtype=torch.float64).to(t) for t in pair)
+                for pair in weights
+            ]
         return weights
 
     def draw_affine(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,7 +68,3 @@ def fold_affine(weights: Weights, affine: torch.Tensor, shift: torch.Tensor) -> 
     w0, b0 = weights[0]
     return [(w0 @ affine, b0 + (w0 @ shift[:, :, None])[..., 0]), *weights[1:]]
 
-
-def _draw(sampler, like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    # Drawn on the CPU in float64, so the draws do not depend on the device or dtype of `like`.
-    return sampler(like.shape, generator=generator, dtype=torch.float64).to(like)
