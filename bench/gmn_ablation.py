@@ -29,11 +29,10 @@ from gmnrep.training import TrainingSettings, load_samples, model_kwargs, train
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 UNUSED = 255  # split code of training INRs left out by --train-sizes
 
+AFFINE = {"rotation_deg": 15.0, "scale": 0.1, "translation": 0.1}
 # name -> (description, network changes, training changes), each relative to the preset.
 VARIANTS = {
     "preset": ("the preset's settings", {}, {}),
-    "linear-nodes": ("linear encoder, mean over nodes, 1-layer head (the GMN before this study)",
-                     {"encoder": "linear", "readout": "nodes", "head_layers": 1}, {}),
     "sin": ("sine scalar encoder", {"encoder": "sin"}, {}),
     "rff": ("random Fourier feature encoder", {"encoder": "rff"}, {}),
     "output": ("readout from the output node", {"readout": "output"}, {}),
@@ -42,13 +41,12 @@ VARIANTS = {
     "dropout": ("dropout 0.2 in blocks and head", {"dropout": 0.2, "block_dropout": 0.2}, {}),
     "warmup-clip": ("warmup 500 steps, clipping at 10", {}, {"warmup_steps": 500, "clip_grad_norm": 10.0}),
     "cosine": ("cosine learning-rate schedule", {}, {"schedule": "cosine"}),
-    "augment": ("rotation 15 deg, scale 0.1, translation 0.1", {},
-                {"augmentation": {"rotation_deg": 15.0, "scale": 0.1, "translation": 0.1}}),
+    "augment": ("rotation 15 deg, scale 0.1, translation 0.1", {}, {"augmentation": AFFINE}),
     "noise": ("weight noise 0.05 std", {}, {"augmentation": {"noise": 0.05}}),
     "nodes_edges+warmup-clip": ("readout from nodes and edges, warmup 1 epoch (31 steps), clipping at 10",
                                 {"readout": "nodes_edges"}, {"warmup_steps": 31, "clip_grad_norm": 10.0}),
     "nodes_edges+augment": ("readout from nodes and edges, and the augmentation above", {"readout": "nodes_edges"},
-                            {"augmentation": {"rotation_deg": 15.0, "scale": 0.1, "translation": 0.1}}),
+                            {"augmentation": AFFINE}),
     "lr1e-3": ("learning rate 1e-3", {}, {"lr": 1.0e-3}),
     "wide": ("width 48", {"hidden": 48, "head_hidden": 48}, {}),
 }

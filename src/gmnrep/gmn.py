@@ -84,10 +84,9 @@ def _pool_into(values: torch.Tensor, graph_of: torch.Tensor, num_graphs: int, po
     if pooling == "max":
         index = graph_of[:, None].expand_as(values)
         return values.new_full((num_graphs, values.shape[1]), -torch.inf).scatter_reduce_(0, index, values, "amax")
-    total = values.new_zeros(num_graphs, values.shape[1]).index_add_(0, graph_of, values)
-    if pooling == "sum":
-        return total
-    return total / torch.bincount(graph_of, minlength=num_graphs).to(values.dtype)[:, None]
+    if pooling == "mean":
+        return _mean_into(values, graph_of, torch.bincount(graph_of, minlength=num_graphs), num_graphs)
+    return values.new_zeros(num_graphs, values.shape[1]).index_add_(0, graph_of, values)
 
 
 def _pool_dense(parts: list[torch.Tensor], pooling: str) -> torch.Tensor:
