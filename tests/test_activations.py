@@ -1,6 +1,7 @@
 """Activation dumps, the pairs compared, and CKA pair tables from dumps."""
 
 import csv
+import itertools
 import weakref
 
 import h5py
@@ -9,7 +10,7 @@ import pytest
 
 import torch
 
-from gmnrep import activation_dump, activations, checkpoints, pairs, shards, similarity, training
+from gmnrep import activation_dump, activations, checkpoints, cka, pairs, shards, similarity, training
 from gmnrep.errors import DataError
 from gmnrep.splits import TEST
 
@@ -158,12 +159,55 @@ def test_the_paper_pairs():
     assert pairs.pair_name((("gmn", 0), ("cnn", 0))) == "gmn-0__cnn-0"
 
 
+def test_all_pairs_of_five_seeds_are_every_seed_pair_within_and_every_ordered_pair_across():
+    archs, seeds = ["gmn", "mlp", "cnn"], [0, 1, 2, 3, 4]
+    compared = pairs.model_pairs(archs, seeds, scheme="all")
+    assert len(compared) == 105 and len(set(compared)) == 105
+    counts = {}
+    for pair in compared:
+        counts[pairs.pairing(pair)] = counts.get(pairs.pairing(pair), 0) + 1
+    assert counts == {"gmn-gmn": 10, "mlp-mlp": 10, "cnn-cnn": 10, "gmn-mlp": 25, "gmn-cnn": 25, "mlp-cnn": 25}
+    # within first, then across, in the order of the architectures
+    assert [pairs.pairing(p) for p in compared[:30]] == [f"{a}-{a}" for a in archs for _ in range(10)]
+    # within an architecture: each unordered seed pair exactly once, never a model with itself
+    for arch in archs:
+        within = [frozenset((a, b)) for (x, a), (y, b) in compared if x == y == arch]
+        assert len(within) == len(set(within)) == 10
+        assert set(within) == {frozenset(p) for p in itertools.combinations(seeds, 2)}
+    # across: every ordered seed pair (a, b), the same-seed ones first
+    gmn_mlp = [(a, b) for (x, a), (y, b) in compared if (x, y) == ("gmn", "mlp")]
+    assert set(gmn_mlp) == set(itertools.product(seeds, seeds)) and gmn_mlp[:5] == [(s, s) for s in seeds]
+    # the paper's pairs, under the same names (orientation included)
+    cyclic = pairs.model_pairs(archs, seeds)
+    names = {pairs.pair_name(p) for p in compared}
+    assert all(p in compared for p in cyclic) and {pairs.pair_name(p) for p in cyclic} <= names
+    assert "gmn-4__gmn-0" in names and "gmn-0__gmn-4" not in names
+
+
+def test_all_pairs_of_two_seeds_and_of_one():
+    compared = pairs.model_pairs(["gmn", "mlp"], [3, 8], scheme="all")
+    within = [p for p in compared if pairs.pairing(p) == "gmn-gmn"]
+    across = [p for p in compared if pairs.pairing(p) == "gmn-mlp"]
+    assert within == [(("gmn", 3), ("gmn", 8))] and len(compared) == 1 + 1 + 4
+    assert across == [
+        (("gmn", 3), ("mlp", 3)), (("gmn", 8), ("mlp", 8)), (("gmn", 3), ("mlp", 8)), (("gmn", 8), ("mlp", 3)),
+    ]
+    assert pairs.model_pairs(["gmn", "mlp"], [7], scheme="all") == [(("gmn", 7), ("mlp", 7))]
+
+
+@pytest.mark.parametrize("scheme", ["every", "ALL", "", None])
+def test_an_unknown_pair_scheme_is_refused(scheme):
+    with pytest.raises(ValueError, match="pair scheme must be one of cyclic, all"):
+        pairs.model_pairs(["gmn", "mlp"], [0, 1], scheme=scheme)
+
+
 @pytest.mark.parametrize("estimator", ["linear", "minibatch"])
 def test_a_pair_table_from_prepared_operands(dumps, tmp_path, estimator):
     operands = {}
     for arch in ("gmn", "mlp"):
         operands[arch] = tmp_path / f"{arch}-op.h5"
-        similarity.write_operands(dumps[arch], operands[arch], estimator=estimator, minibatch_size=4, seed=0)
+        chance = tmp_path / f"{arch}-chance.csv"
+        similarity.write_operands(dumps[arch], operands[arch], chance, estimator=estimator, minibatch_size=4, seed=0)
     out = tmp_path / "gmn-0__mlp-0.csv"
     similarity.write_pair_table(operands["gmn"], operands["mlp"], out)
     with open(out) as f:
@@ -176,11 +220,83 @@ def test_a_pair_table_from_prepared_operands(dumps, tmp_path, estimator):
         assert np.all(values >= 0)
     same = similarity.pair_rows(operands["mlp"], operands["mlp"])
     assert all(abs(r["cka"] - 1) < 1e-9 for r in same if r["layer_a"] == r["layer_b"])
+    with open(tmp_path / "gmn-chance.csv") as f:
+        chance = list(csv.DictReader(f))
+    assert [int(r["layer"]) for r in chance] == [1, 2, 3] and {r["estimator"] for r in chance} == {estimator}
 
 
 def test_operands_of_different_probe_samples_are_refused(dumps, tmp_path):
     a = tmp_path / "a.h5"
-    similarity.write_operands(dumps["gmn"], a, estimator="linear", minibatch_size=4, seed=0)
+    similarity.write_operands(dumps["gmn"], a, tmp_path / "a-chance.csv", estimator="linear", minibatch_size=4, seed=0)
     b = _copy_without(a, tmp_path / "b.h5", lambda f: f["image_index"].__setitem__(0, 999))
     with pytest.raises(DataError, match="different samples"):
         similarity.pair_rows(a, b)
+
+
+# --- the chance floor of a layer (written beside the operands) ---------------------------------
+
+
+def random_dump(path, arch, seed, widths=(8, 16, 4), n=400, data_seed=0):
+    """An activation dump with Gaussian layers (n samples, many relative to the widths)."""
+    rng = np.random.default_rng(data_seed)
+    dump = activation_dump.ActivationDump(
+        layers=[rng.normal(size=(n, w)).astype(np.float32) for w in widths],
+        image_index=np.arange(n, dtype=np.int64),
+        label=np.arange(n, dtype=np.int64) % 10,
+        logits=rng.normal(size=(n, 10)).astype(np.float32),
+        attrs={"dataset": "digits", "arch": arch, "seed": seed, "num_layers": len(widths)},
+    )
+    activation_dump.write(path, dump)
+    return path
+
+
+def chance_rows(path):
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        return reader.fieldnames, list(reader)
+
+
+@pytest.mark.parametrize("estimator", ["linear", "minibatch"])
+def test_the_chance_floor_of_a_random_layer_is_far_below_its_cka_with_itself(tmp_path, estimator):
+    dump = random_dump(tmp_path / "seed-3.h5", "mlp", 3)
+    operands, chance = tmp_path / "mlp-3.h5", tmp_path / "chance" / "mlp-3.csv"
+    similarity.write_operands(dump, operands, chance, estimator=estimator, minibatch_size=50, seed=0)
+    columns, rows = chance_rows(chance)
+    assert tuple(columns) == similarity.CHANCE_COLUMNS
+    assert [int(r["layer"]) for r in rows] == [1, 2, 3]
+    assert {r["model"] for r in rows} == {"mlp-3"} and {r["dataset"] for r in rows} == {"digits"}
+    assert {r["estimator"] for r in rows} == {estimator} and {r["probe_size"] for r in rows} == {"400"}
+    itself = similarity.pair_rows(operands, operands)
+    for row in rows:
+        floor = float(row["chance_cka"])
+        self_cka = next(r["cka"] for r in itself if r["layer_a"] == r["layer_b"] == int(row["layer"]))
+        assert self_cka == pytest.approx(1, abs=1e-9)
+        assert np.isfinite(floor) and abs(floor) < 0.2 and floor < self_cka - 0.8, row
+
+
+def test_the_chance_floor_is_deterministic_and_differs_between_seeds(tmp_path):
+    def floors(arch, seed, name):
+        dump = random_dump(tmp_path / f"{name}.h5", arch, seed)  # the same layers for every model
+        chance = tmp_path / f"{name}.csv"
+        similarity.write_operands(dump, tmp_path / f"{name}-op.h5", chance, estimator="linear", minibatch_size=4, seed=0)
+        return chance.read_text(), np.array([float(r["chance_cka"]) for r in chance_rows(chance)[1]])
+
+    first_text, first = floors("gmn", 0, "a")
+    again_text, _ = floors("gmn", 0, "b")
+    assert first_text == again_text
+    # another seed (or architecture) shuffles the probe samples differently
+    _, other_seed = floors("gmn", 1, "c")
+    _, other_arch = floors("cnn", 0, "d")
+    assert not np.allclose(first, other_seed) and not np.allclose(first, other_arch)
+    assert similarity.shuffle_seed(0, "gmn-0") != similarity.shuffle_seed(0, "gmn-1")
+
+
+def test_the_chance_floor_shuffles_with_the_documented_seed(tmp_path):
+    dump = random_dump(tmp_path / "seed-2.h5", "gmn", 2, widths=(6,), n=120)
+    chance = tmp_path / "gmn-2.csv"
+    similarity.write_operands(dump, tmp_path / "op.h5", chance, estimator="linear", minibatch_size=4, seed=5)
+    layer = activation_dump.read(dump).layers[0]
+    shuffle = np.random.default_rng(similarity.shuffle_seed(5, "gmn-2")).permutation(120)
+    expected = cka.linear_cka(layer, np.asarray(layer)[shuffle])
+    (row,) = chance_rows(chance)[1]
+    assert float(row["chance_cka"]) == pytest.approx(expected, rel=1e-6)

@@ -518,22 +518,24 @@ def test_cka_of_a_layer_with_only_constant_features_is_refused_naming_dump_and_l
         rng.normal(size=(12, 3)).astype(np.float32),
     ]
     dump = write_activation_dump(tmp_path / "seed-0.h5", layers, 12)
-    output = tmp_path / "cka" / "mlp-0.h5"
+    output, chance = tmp_path / "cka" / "mlp-0.h5", tmp_path / "cka" / "chance" / "mlp-0.csv"
     with pytest.raises(DataError) as info:
-        similarity.write_operands(dump, output, estimator=estimator, minibatch_size=4, seed=0)
+        similarity.write_operands(dump, output, chance, estimator=estimator, minibatch_size=4, seed=0)
     message = str(info.value)
     assert str(dump) in message and "layers/2" in message and "constant" in message and "undefined" in message
     assert_nothing_written(output)
+    assert_nothing_written(chance)
 
 
 def test_cka_minibatches_larger_than_the_probe_samples_are_refused(tmp_path):
     rng = np.random.default_rng(0)
     dump = write_activation_dump(tmp_path / "seed-0.h5", [rng.normal(size=(3, 4)).astype(np.float32)], 3)
-    output = tmp_path / "cka" / "mlp-0.h5"
+    output, chance = tmp_path / "cka" / "mlp-0.h5", tmp_path / "cka" / "chance" / "mlp-0.csv"
     with pytest.raises(DataError, match="3 probe samples, fewer than cka.minibatch_size 4") as info:
-        similarity.write_operands(dump, output, estimator="minibatch", minibatch_size=4, seed=0)
+        similarity.write_operands(dump, output, chance, estimator="minibatch", minibatch_size=4, seed=0)
     assert str(dump) in str(info.value)
     assert_nothing_written(output)
+    assert_nothing_written(chance)
 
 
 @pytest.mark.parametrize("test_acc", ["NaN", "Infinity", "-Infinity", "1.5", "-0.1", '"0.9"', "true", "null"])

@@ -113,12 +113,12 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm_smok
     assert {job["JobID"] for job in jobs} == submitted_ids(proc.stdout + proc.stderr)
     assert {job["State"] for job in jobs} == {"COMPLETED"}
     kinds = Counter(job_kind(job["Comment"]) for job in jobs)
-    # big jobs one each; each model's dump + CKA operands one group job; 18 CKA pairs in groups of
-    # at most 10; the 5 tables and figures one job. Raw files are fetched on the submit host.
+    # big jobs one each; each model's dump + CKA operands one group job; 30 CKA pairs in groups of
+    # at most 10; the 6 tables, figures and claims one job. Raw files are fetched on the submit host.
     assert kinds == {
         "prepare_data": 2, "fit_inr_shard": 4, "summarize_inrs": 2, "train_model": 12,
-        "representations_dump_activations_prepare_cka": 12, "cka_pairs_cka_pair": 2,
-        "summaries_cka_figure_sample_figure_table1_table2": 1,
+        "representations_dump_activations_prepare_cka": 12, "cka_pairs_cka_pair": 3,
+        "summaries_claims_cka_figure_sample_figure_table1_table2": 1,
     }
     trainings = [job for job in jobs if job_kind(job["Comment"]) == "train_model"]
     assert all("gres/gpu=1" in job["AllocTRES"] for job in trainings)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from gmnrep import activation_dump, pairs, tables
+from gmnrep import activation_dump, pairs, similarity, tables
 from gmnrep.errors import DataError
 
 
@@ -225,6 +225,41 @@ def write_cka_tables(folder, dataset, archs=ARCHS, seeds=SEEDS) -> list:
     return paths
 
 
+def known_chance(arch, seed, layer) -> float:
+    """The chance floor of a model's layer: 0.01 (architecture number + 1) + 0.002 seed + 0.003 layer,
+    so that a pairing's floor (the mean over its distinct models) can be worked out by hand."""
+    return 0.01 * (list(tables.ARCH_TITLES).index(arch) + 1) + 0.002 * seed + 0.003 * layer
+
+
+def write_chance_table(path, dataset, model, values, estimator="linear", probe_size=10):
+    """A chance-floor table (similarity.CHANCE_COLUMNS): values[l - 1] is layer l's chance CKA."""
+    rows = [
+        {"dataset": dataset, "model": model, "layer": l, "chance_cka": value, "estimator": estimator,
+         "probe_size": probe_size}
+        for l, value in enumerate(values, start=1)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tables.to_csv(rows, similarity.CHANCE_COLUMNS))
+    return path
+
+
+def write_chance_tables(folder, dataset, archs=ARCHS, seeds=SEEDS) -> list:
+    """The chance table of every model, at results/cka/{dataset}/chance/{arch}-{seed}.csv, with known_chance values."""
+    return [
+        write_chance_table(
+            folder / dataset / "chance" / f"{arch}-{seed}.csv", dataset, f"{arch}-{seed}",
+            [known_chance(arch, seed, l) for l in range(1, NUM_LAYERS + 1)],
+        )
+        for arch in archs
+        for seed in seeds
+    ]
+
+
+def expected_chance(archs, seeds, layer) -> float:
+    """A pairing's chance floor when its pairs involve every model of `archs` x `seeds`."""
+    return float(np.mean([known_chance(arch, seed, layer) for arch in set(archs) for seed in seeds]))
+
+
 def write_dump(path, dataset, arch, seed, image_index, label, predicted):
     """An activation dump whose logits predict `predicted`."""
     n = len(image_index)
@@ -272,12 +307,13 @@ def similarity_inputs(tmp_path):
     datasets = ["digits", "mnist"]
     cka = {d: write_cka_tables(tmp_path / "cka", d) for d in datasets}
     dumps = {d: agreement_dumps(tmp_path / "activations", d) for d in datasets}
-    return cka, dumps
+    chance = {d: write_chance_tables(tmp_path / "cka", d) for d in datasets}
+    return cka, dumps, chance
 
 
 def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similarity_inputs):
-    cka, dumps = similarity_inputs
-    rows = tables.similarity_rows(cka, dumps, layers=[3, 4])
+    cka, dumps, chance = similarity_inputs
+    rows = tables.similarity_rows(cka, dumps, chance, layers=[3, 4])
     assert [(r["dataset"], r["pairing"]) for r in rows] == [
         (d, p) for d in ("mnist", "digits") for p in ("gmn-gmn", "mlp-mlp", "cnn-cnn", "gmn-mlp", "gmn-cnn", "mlp-cnn")
     ]
@@ -288,6 +324,9 @@ def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similar
         for l in (3, 4):
             assert row[f"cka_{l}_{l}_mean"] == pytest.approx(0.1 * number + 0.011 * l + 0.02, abs=1e-4)
             assert row[f"cka_{l}_{l}_std"] == pytest.approx(0.02, abs=1e-4)
+            # the mean chance floor of the pairing's models (every seed of its one or two architectures)
+            assert row[f"chance_{l}_{l}"] == pytest.approx(expected_chance(name.split("-"), SEEDS, l), abs=1e-4)
+    assert by_key["digits", "gmn-mlp"]["chance_3_3"] == pytest.approx(0.015 + 0.002 + 0.009, abs=1e-4)
     expected_agreement = {
         "gmn-gmn": [0.9, 0.9, 0.8], "mlp-mlp": [1, 1, 1], "cnn-cnn": [1, 1, 1],
         "gmn-mlp": [0.9, 0.8, 0.7], "gmn-cnn": [0.8, 0.7, 0.6], "mlp-cnn": [0.9, 0.9, 0.9],
@@ -304,11 +343,16 @@ def test_similarity_rows_for_another_layer_and_a_single_seed(tmp_path):
     # One seed: no pairs within an architecture and one pair per cross pairing (std 0).
     cka = {"digits": write_cka_tables(tmp_path / "cka", "digits", seeds=[7])}
     dumps = {"digits": agreement_dumps(tmp_path / "activations", "digits", seeds=[7])}
-    rows = tables.similarity_rows(cka, dumps, layers=[5])
+    chance = {"digits": write_chance_tables(tmp_path / "cka", "digits", seeds=[7])}
+    rows = tables.similarity_rows(cka, dumps, chance, layers=[5])
     assert [r["pairing"] for r in rows] == ["gmn-mlp", "gmn-cnn", "mlp-cnn"]
     assert list(rows[0]) == [
-        "dataset", "pairing", "pairs", "cka_5_5_mean", "cka_5_5_std", "agreement_mean", "agreement_std", "pair_list",
+        "dataset", "pairing", "pairs", "cka_5_5_mean", "cka_5_5_std", "chance_5_5", "agreement_mean", "agreement_std",
+        "pair_list",
     ]
+    assert [r["chance_5_5"] for r in rows] == pytest.approx(
+        [expected_chance(r["pairing"].split("-"), [7], 5) for r in rows], abs=1e-4
+    )
     for row, agreement in zip(rows, [0.2, 0.1, 0.9]):  # GMN seed 7 is wrong on 8 of the 10 samples
         number = tables.PAIRINGS.index(row["pairing"])
         assert row["pairs"] == 1 and row["cka_5_5_std"] == 0.0 and row["agreement_std"] == 0.0
@@ -317,31 +361,36 @@ def test_similarity_rows_for_another_layer_and_a_single_seed(tmp_path):
 
 
 def test_write_similarity_table_writes_csv_markdown_and_latex(similarity_inputs, tmp_path):
-    cka, dumps = similarity_inputs
+    cka, dumps, chance = similarity_inputs
     out = tmp_path / "tables"
     csv_path, md_path, tex_path = out / "table2.csv", out / "table2.md", out / "table2.tex"
-    rows = tables.write_similarity_table(cka, dumps, [3, 4], csv_path, md_path, tex_path)
-    assert rows == tables.similarity_rows(cka, dumps, [3, 4])
+    rows = tables.write_similarity_table(cka, dumps, chance, [3, 4], csv_path, md_path, tex_path)
+    assert rows == tables.similarity_rows(cka, dumps, chance, [3, 4])
 
     parsed = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     assert len(parsed) == 12 and list(parsed[0]) == list(rows[0])
     assert parsed[0]["dataset"] == "mnist" and parsed[0]["pairing"] == "gmn-gmn" and parsed[0]["pairs"] == "3"
     assert float(parsed[0]["cka_3_3_mean"]) == pytest.approx(0.053)
     assert float(parsed[0]["agreement_std"]) == pytest.approx(0.0577)
+    # GMN seeds 0, 1, 2: 0.01 + 0.002 (mean seed 1) + 0.003 l
+    assert float(parsed[0]["chance_3_3"]) == pytest.approx(0.021) and float(parsed[0]["chance_4_4"]) == pytest.approx(0.024)
 
     markdown = md_path.read_text().splitlines()
     assert markdown[:2] == [
-        "| Dataset | Pairing | CKA(3, 3) | CKA(4, 4) | Prediction agreement | Pairs |",
-        "|---|---|---|---|---|---|",
+        "| Dataset | Pairing | CKA(3, 3) | chance | CKA(4, 4) | chance | Prediction agreement | Pairs |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    assert markdown[2] == "| MNIST | GMN-GMN | 0.053 ± 0.020 | 0.064 ± 0.020 | 0.867 ± 0.058 | 3 |"
-    assert markdown[7] == "| MNIST | MLP-CNN | 0.553 ± 0.020 | 0.564 ± 0.020 | 0.900 ± 0.000 | 3 |"
+    assert markdown[2] == "| MNIST | GMN-GMN | 0.053 ± 0.020 | 0.021 | 0.064 ± 0.020 | 0.024 | 0.867 ± 0.058 | 3 |"
+    assert markdown[7] == "| MNIST | MLP-CNN | 0.553 ± 0.020 | 0.036 | 0.564 ± 0.020 | 0.039 | 0.900 ± 0.000 | 3 |"
     assert markdown[8].startswith("| Digits | GMN-GMN |") and len(markdown) == 14
 
     latex = tex_path.read_text()
-    assert latex.startswith("\\begin{tabular}{llrrrr}\n") and latex.endswith("\\end{tabular}\n")
-    assert "Dataset & Pairing & CKA(3, 3) & CKA(4, 4) & Prediction agreement & Pairs \\\\\n" in latex
-    assert "MNIST & GMN-MLP & $0.353 \\pm 0.020$ & $0.364 \\pm 0.020$ & $0.800 \\pm 0.100$ & 3 \\\\\n" in latex
+    assert latex.startswith("\\begin{tabular}{llrrrrrr}\n") and latex.endswith("\\end{tabular}\n")
+    assert "Dataset & Pairing & CKA(3, 3) & chance & CKA(4, 4) & chance & Prediction agreement & Pairs \\\\\n" in latex
+    assert (
+        "MNIST & GMN-MLP & $0.353 \\pm 0.020$ & 0.026 & $0.364 \\pm 0.020$ & 0.029 & $0.800 \\pm 0.100$ & 3 \\\\\n"
+        in latex
+    )
     assert "±" not in latex
     assert sorted(p.name for p in out.iterdir()) == ["table2.csv", "table2.md", "table2.tex"]
 
@@ -379,13 +428,13 @@ BAD_CKA_TABLES = {
 
 @pytest.mark.parametrize("problem", BAD_CKA_TABLES)
 def test_bad_cka_tables_are_refused_naming_the_file(similarity_inputs, tmp_path, problem):
-    cka, dumps = similarity_inputs
+    cka, dumps, chance = similarity_inputs
     edit, message = BAD_CKA_TABLES[problem]
     bad = cka["digits"][4]
     edit_rows(bad, edit)
     outputs = [tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex"]
     with pytest.raises(DataError, match=message) as info:
-        tables.write_similarity_table(cka, dumps, [3, 4], *outputs)
+        tables.write_similarity_table(cka, dumps, chance, [3, 4], *outputs)
     assert str(bad) in str(info.value)
     assert not any(p.exists() for p in outputs)
 
@@ -417,9 +466,10 @@ def test_short_rows_are_refused_naming_the_file(tmp_path):
 def test_matched_layers_beyond_either_model_are_refused_naming_the_file(tmp_path):
     path = write_cka_table(tmp_path / "gmn-0__mlp-0.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((5, 3), 0.5))
     dumps = agreement_dumps(tmp_path, "digits", seeds=[0])
-    tables.similarity_rows({"digits": [path]}, {"digits": dumps}, layers=[3])
+    chance = {"digits": write_chance_tables(tmp_path, "digits", seeds=[0])}
+    tables.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3])
     with pytest.raises(DataError, match=r"layer\(s\) 4 requested, but both gmn-0 and mlp-0 have layers 1..3") as info:
-        tables.similarity_rows({"digits": [path]}, {"digits": dumps}, layers=[3, 4])
+        tables.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3, 4])
     assert str(path) in str(info.value)
 
 
@@ -460,12 +510,87 @@ def test_dumps_listing_other_probe_samples_are_refused_naming_the_file(tmp_path)
 def test_a_pair_without_dumps_is_refused_naming_its_cka_table(tmp_path):
     cka = write_cka_tables(tmp_path / "cka", "digits")
     dumps = [p for p in agreement_dumps(tmp_path / "activations", "digits") if "cnn" not in str(p)]
+    chance = write_chance_tables(tmp_path / "cka", "digits")
     with pytest.raises(DataError, match="no activation dump of cnn-0") as info:
-        tables.similarity_rows({"digits": cka}, {"digits": dumps})
+        tables.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance})
     assert "cnn-0__cnn-1.csv" in str(info.value)
 
 
+def test_a_pair_without_chance_tables_is_refused_naming_its_cka_table(tmp_path):
+    cka = write_cka_tables(tmp_path / "cka", "digits")
+    dumps = agreement_dumps(tmp_path / "activations", "digits")
+    chance = [p for p in write_chance_tables(tmp_path / "cka", "digits") if p.stem not in ("mlp-1", "mlp-2")]
+    with pytest.raises(DataError, match="no chance table of mlp-1, mlp-2") as info:
+        tables.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance})
+    assert "mlp-0__mlp-1.csv" in str(info.value)
+
+
+def test_a_pairings_chance_floor_is_the_mean_over_its_distinct_models(tmp_path):
+    # GMN seed 0 against MLP seeds 0 and 1: three distinct models, though four model slots
+    cka = [
+        write_cka_table(tmp_path / f"gmn-0__mlp-{s}.csv", "digits", (("gmn", 0), ("mlp", s)), np.full((5, 5), 0.5))
+        for s in (0, 1)
+    ]
+    dumps = agreement_dumps(tmp_path / "activations", "digits", seeds=[0, 1])
+    chance = write_chance_tables(tmp_path / "cka", "digits", seeds=[0, 1])
+    (row,) = tables.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance}, layers=[2])
+    distinct = np.mean([known_chance("gmn", 0, 2), known_chance("mlp", 0, 2), known_chance("mlp", 1, 2)])
+    assert row["pairing"] == "gmn-mlp" and row["chance_2_2"] == pytest.approx(distinct, abs=1e-4)
+    assert row["chance_2_2"] != pytest.approx(  # not the mean over the pairs' slots
+        np.mean([known_chance("gmn", 0, 2)] * 2 + [known_chance("mlp", 0, 2), known_chance("mlp", 1, 2)]), abs=1e-4
+    )
+
+
 def test_inputs_for_different_datasets_are_refused(similarity_inputs):
-    cka, dumps = similarity_inputs
+    cka, dumps, chance = similarity_inputs
     with pytest.raises(DataError, match="different datasets"):
-        tables.similarity_rows(cka, {"digits": dumps["digits"]})
+        tables.similarity_rows(cka, {"digits": dumps["digits"]}, chance)
+    with pytest.raises(DataError, match="different datasets"):
+        tables.similarity_rows(cka, dumps, {"mnist": chance["mnist"]})
+
+
+def chance_good(tmp_path, name="gmn-0", dataset="digits"):
+    arch, seed = name.rsplit("-", 1)
+    return write_chance_table(
+        tmp_path / "chance" / f"{name}.csv", dataset, name, [known_chance(arch, int(seed), l) for l in range(1, 4)]
+    )
+
+
+BAD_CHANCE_TABLES = {
+    "missing column": (drop_column("chance_cka"), "lacks column\\(s\\) chance_cka"),
+    "another dataset": (lambda rows: [{**r, "dataset": "mnist"} for r in rows], "of dataset 'mnist', but was given for 'digits'"),
+    "not a number": (set_cell("chance_cka", "low", row=1), "not a number"),
+    "a layer not a number": (set_cell("layer", "two", row=1), "not a number"),
+    "NaN": (set_cell("chance_cka", "nan", row=2), "finite chance CKA"),
+    "a layer twice": (set_cell("layer", "1", row=1), "layers must be 1..3 once each"),
+    "two models": (set_cell("model", "gmn-1", row=2), "column model must hold one value"),
+    "bad model": (lambda rows: [{**r, "model": "resnet-0"} for r in rows], "model 'resnet-0'"),
+}
+
+
+@pytest.mark.parametrize("problem", BAD_CHANCE_TABLES)
+def test_bad_chance_tables_are_refused_naming_the_file(tmp_path, problem):
+    edit, message = BAD_CHANCE_TABLES[problem]
+    good, bad = chance_good(tmp_path, "gmn-0"), chance_good(tmp_path, "mlp-0")
+    assert set(tables.read_chance_floors([good, bad], "digits")) == {("gmn", 0), ("mlp", 0)}
+    edit_rows(bad, edit)
+    with pytest.raises(DataError, match=message) as info:
+        tables.read_chance_floors([good, bad], "digits")
+    assert str(bad) in str(info.value)
+
+
+def test_chance_tables_given_for_another_dataset_or_twice_are_refused_naming_the_file(tmp_path):
+    good = chance_good(tmp_path, "cnn-2")
+    floors = tables.read_chance_floors([good], "digits")
+    np.testing.assert_allclose(floors["cnn", 2], [known_chance("cnn", 2, l) for l in (1, 2, 3)])
+    with pytest.raises(DataError, match="of dataset 'digits', but was given for 'mnist'") as info:
+        tables.read_chance_floors([good], "mnist")
+    assert str(good) in str(info.value)
+    again = write_chance_table(tmp_path / "copy" / "cnn-2.csv", "digits", "cnn-2", [0.1, 0.1, 0.1])
+    with pytest.raises(DataError, match="a second chance table of cnn-2") as info:
+        tables.read_chance_floors([good, again], "digits")
+    assert str(again) in str(info.value)
+    missing = tmp_path / "absent.csv"
+    with pytest.raises(DataError, match="not a readable chance table") as info:
+        tables.read_chance_floors([missing], "digits")
+    assert str(missing) in str(info.value)

@@ -70,10 +70,18 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
         assert all(len(d.layers) == 5 and len(d.image_index) == 16 for d in dumps)
         assert all(np.array_equal(d.image_index, dumps[0].image_index) for d in dumps)
         tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv"))
+        # cka.pairs: all: the one seed pair within each architecture, every seed pair across
         assert tables == sorted(
             ["gmn-0__gmn-1.csv", "mlp-0__mlp-1.csv", "cnn-0__cnn-1.csv"]
-            + [f"{a}-{s}__{b}-{s}.csv" for a, b in (("gmn", "mlp"), ("gmn", "cnn"), ("mlp", "cnn")) for s in (0, 1)]
+            + [
+                f"{a}-{s}__{b}-{t}.csv"
+                for a, b in (("gmn", "mlp"), ("gmn", "cnn"), ("mlp", "cnn"))
+                for s in (0, 1)
+                for t in (0, 1)
+            ]
         )
+        chance = sorted(p.name for p in (results / f"cka/{dataset}/chance").glob("*.csv"))
+        assert chance == sorted(f"{a}-{s}.csv" for a in ("gmn", "mlp", "cnn") for s in (0, 1))
         with open(results / f"cka/{dataset}/gmn-0__mlp-0.csv") as f:
             rows = list(csv.DictReader(f))
         assert len(rows) == 25 and {r["probe_size"] for r in rows} == {"16"}
@@ -81,7 +89,18 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     for figure in ("fig2", "fig3", "fig4"):
         assert (results / f"figures/{figure}.pdf").read_bytes().startswith(b"%PDF")
     with open(results / "tables/table2.csv") as f:
-        assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
+        rows = list(csv.DictReader(f))
+    assert {r["dataset"] for r in rows} == {"digits", "fashion_mnist"}
+    assert all(0 <= float(r["chance_3_3"]) <= 1 and r["pairs"] in ("1", "2") for r in rows)  # the paper's pairs
+    with open(results / "tables/claims.csv") as f:
+        claims = list(csv.DictReader(f))
+    # per dataset: C1 and C2 at layers 3 and 4 against two pairings each, C3 both ways; 2 seeds give
+    # no interval over models, so every C1 / C2 verdict is inconclusive
+    assert [(r["dataset"], r["claim"]) for r in claims] == [
+        (d, c) for d in ("fashion_mnist", "digits") for c in ["C1"] * 4 + ["C2"] * 4 + ["C3"] * 2
+    ]
+    assert {r["verdict"] for r in claims if r["claim"] != "C3"} == {"inconclusive"}
+    assert all(r["verdict"] in ("holds", "does not hold", "inconclusive") for r in claims if r["claim"] == "C3")
     with open(results / "tables/fig4_counts.csv") as f:
         assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
 
@@ -91,8 +110,13 @@ def test_the_report_holds_every_figure_and_table(smoke_run):
     report = workdir / "report.html"
     run(smoke_args(workdir, "--report", str(report)), cwd=workdir)
     html = report.read_text(errors="replace")
-    for name in ("fig2.pdf", "fig3.pdf", "fig4.pdf", "fig4_counts.csv", "table1.csv", "table2.csv", "summary.csv"):
+    for name in ("fig2.pdf", "fig3.pdf", "fig4.pdf", "fig4_counts.csv", "table1.csv", "table2.csv", "summary.csv", "claims.csv"):
         assert name in html, name
+    # the landing page (workflow/report/workflow.rst) states what is reproduced and shows the
+    # verdicts, read from this run's claims table; the claims are a category of their own
+    assert "Where each result comes from" in html and "This report is of the" in html
+    assert "GMN-GMN &lt; MLP-MLP" in html and "inconclusive" in html
+    assert '"Findings"' in html
 
 
 def test_a_finished_run_plans_nothing(smoke_run):
@@ -126,12 +150,28 @@ def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(tmp_p
     assert counts["fit_inr_shard"] == 14 + 14 + 12 and counts["prepare_data"] == 3
 
 
+def test_paper_scale_dry_run_compares_every_seed_pair_by_default(tmp_path):
+    counts = planned_jobs(tmp_path)
+    # cka.pairs: all; per dataset 3 architectures x 10 seed pairs within and 3 pairings x 25 across
+    assert counts["cka_pair"] == 3 * (3 * 10 + 3 * 25) == 315
+    assert counts["prepare_cka"] == 45 and counts["claims"] == 1 and counts["table2"] == 1
+
+
+def test_paper_scale_dry_run_with_the_papers_cyclic_pairs(tmp_path):
+    # a nested --config value is merged over config.yaml's cka block, not put in its place
+    counts = planned_jobs(tmp_path, "--config", "cka={'pairs': 'cyclic'}")
+    # per dataset 3 architectures x 5 cyclic seed pairs within and 3 pairings x 5 same-seed pairs across
+    assert counts["cka_pair"] == 3 * (3 * 5 + 3 * 5) == 90
+    assert counts["prepare_cka"] == 45 and counts["claims"] == 1 and counts["table2"] == 1
+
+
 def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(tmp_path):
     counts = planned_jobs(tmp_path, "--config", "preset=fmnist")
     assert counts["fit_inr_shard"] == 4 and counts["prepare_data"] == 1
-    # 3 architectures x 3 seeds; 3 pairings within (3 seed pairs each) and 3 across (3 each)
-    assert counts["train_model"] == 9 and counts["dump_activations"] == 9 and counts["cka_pair"] == 18
+    # 3 architectures x 3 seeds; every seed pair: 3 pairings within (3 seed pairs each) and 3 across (9 each)
+    assert counts["train_model"] == 9 and counts["dump_activations"] == 9 and counts["cka_pair"] == 3 * 3 + 3 * 9
     assert counts["cka_figure"] == 1 and counts["sample_figure"] == 1 and counts["table2"] == 1
+    assert counts["claims"] == 1
 
 
 def test_paper_scale_dry_run_of_figure_2_lists_every_job_from_download_to_figure(tmp_path):

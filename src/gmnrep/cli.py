@@ -7,6 +7,9 @@ record and Snakemake's own verdict; run it where you run Snakemake, with the sam
     gmnrep audit --json                           # for machines
 
 Exit status: 0 when every artifact is OK, 1 when one is missing, modified or stale, 2 on bad usage.
+
+`gmnrep findings CLAIMS_CSV README` rewrites README's "What this run found" (between the markers
+FINDINGS_BEGIN and FINDINGS_END) from a claims table, so the README never states numbers by hand.
 """
 
 import argparse
@@ -16,9 +19,12 @@ from pathlib import Path
 
 import yaml
 
-from . import audit, provenance
+from . import audit, claims, provenance
 from .config import deep_merge, resolve
-from .errors import GmnrepError
+from .atomic import atomic_path
+from .errors import DataError, GmnrepError
+
+FINDINGS_BEGIN, FINDINGS_END = "<!-- findings: begin -->", "<!-- findings: end -->"
 
 
 def _overrides(pairs: list[str]) -> dict:
@@ -44,7 +50,26 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--stage", choices=audit.STAGES, help="only artifacts of this stage")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("--no-snakemake", action="store_true", help="skip Snakemake's verdict (faster; records only)")
+    findings = commands.add_parser("findings", help="write a claims table into README's findings section")
+    findings.add_argument("claims", type=Path, help="a claims table (results/<preset>/tables/claims.csv)")
+    findings.add_argument("readme", type=Path, help="the README whose section between the findings markers is replaced")
     return parser
+
+
+def splice_findings(readme: str, findings: str) -> str:
+    """`readme` with the text between its findings markers replaced by `findings`."""
+    begin, end = readme.find(FINDINGS_BEGIN), readme.find(FINDINGS_END)
+    if begin < 0 or end < begin:
+        raise DataError(f"the README has no section between {FINDINGS_BEGIN} and {FINDINGS_END}")
+    start = begin + len(FINDINGS_BEGIN)
+    return readme[:start] + "\n" + findings.rstrip("\n") + "\n" + readme[end:]
+
+
+def write_findings(args) -> None:
+    rows = claims.read_claims(args.claims)
+    text = splice_findings(args.readme.read_text(), claims.findings_markdown(rows, str(args.claims)))
+    with atomic_path(args.readme) as tmp:
+        tmp.write_text(text)
 
 
 def run_audit(args) -> list[audit.Finding]:
@@ -74,9 +99,12 @@ def run_audit(args) -> list[audit.Finding]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "findings":
+            write_findings(args)
+            return 0
         findings = run_audit(args)
     except GmnrepError as exc:
-        print(f"gmnrep audit: {exc}", file=sys.stderr)
+        print(f"gmnrep {args.command}: {exc}", file=sys.stderr)
         return 2
     audit.print_report(findings, args.json)
     return 1 if audit.failed(findings) else 0

@@ -37,10 +37,12 @@ from .errors import DataError
 from .tables import (
     ARCH_TITLES,
     DATASET_TITLES,
+    IMAGE_ARCHS,
     PAIRINGS,
     CkaTable,
     ProbePredictions,
     by_pairing,
+    family_correctness,
     mean_std,
     ordered_datasets,
     pairing_title,
@@ -52,7 +54,6 @@ from .tables import (
 
 # The paper draws CKA(3, a) in skyblue and CKA(4, a) in blue; other layers continue the blues.
 LAYER_COLOURS = {1: "lightsteelblue", 2: "cadetblue", 3: "skyblue", 4: "blue", 5: "navy"}
-IMAGE_ARCHS = ("mlp", "cnn")
 
 
 def layer_colour(layer: int):
@@ -154,9 +155,7 @@ DIRECTIONS = {"gmn_only": "GMN-only", "image_only": "image-networks-only"}
 def sample_outcomes(predictions: ProbePredictions) -> dict[str, np.ndarray]:
     """Per probe sample (masks in probe order): gmn_only (every GMN right, every image network
     wrong), image_only (the reverse), all_correct, all_wrong. An image network is an MLP or CNN."""
-    correct = {model: p == predictions.label for model, p in predictions.by_model.items()}
-    gmn = np.array([right for (arch, _), right in correct.items() if arch == "gmn"])
-    image = np.array([right for (arch, _), right in correct.items() if arch in IMAGE_ARCHS])
+    gmn, image = family_correctness(predictions)
     return {
         "gmn_only": gmn.all(0) & ~image.any(0),
         "image_only": image.all(0) & ~gmn.any(0),

@@ -7,10 +7,17 @@ samples in the same order; their image indices are stored with the operands and 
 
 A pair table is a long-form CSV: one row per layer pair (layer_a = 1..L_a, layer_b = 1..L_b), with
 the dataset, both model ids (`{arch}-{seed}`), the CKA value, the estimator and the probe size.
+
+The chance floor of a model's layer is CKA, with the same estimator, between the layer and the
+same layer with its probe samples shuffled: what two representations of this width and sample
+count give when they are unrelated sample by sample. It is written beside the operands (one row
+per layer: dataset, model, layer, chance_cka, estimator, probe_size), with the shuffle seeded by
+cka.seed and the model id, so "low CKA" in Table 2 and the claims can be read against it.
 """
 
 import csv
 import io
+import zlib
 from pathlib import Path
 
 import h5py
@@ -22,23 +29,41 @@ from .errors import DataError
 from .h5io import read_h5, write_h5
 
 COLUMNS = ("dataset", "model_a", "model_b", "layer_a", "layer_b", "cka", "estimator", "probe_size")
+CHANCE_COLUMNS = ("dataset", "model", "layer", "chance_cka", "estimator", "probe_size")
 
 
-def write_operands(dump_path: Path, output: Path, *, estimator: str, minibatch_size: int, seed: int) -> None:
+def shuffle_seed(cka_seed: int, model: str) -> list[int]:
+    """The seed of a model's chance shuffle: cka.seed with the model id (a stable hash, not hash())."""
+    return [cka_seed, zlib.crc32(model.encode())]
+
+
+def write_operands(
+    dump_path: Path, output: Path, chance_output: Path, *, estimator: str, minibatch_size: int, seed: int
+) -> None:
+    """A model's CKA operands (output) and the chance floor of each of its layers (chance_output)."""
     dump = activation_dump.read(dump_path)
     batch_size = minibatch_size if estimator == "minibatch" else None
-    if batch_size is not None and batch_size > len(dump.image_index):
-        raise DataError(f"{dump_path}: {len(dump.image_index)} probe samples, fewer than cka.minibatch_size {batch_size}")
-    arrays = {"image_index": dump.image_index}
+    n = len(dump.image_index)
+    if batch_size is not None and batch_size > n:
+        raise DataError(f"{dump_path}: {n} probe samples, fewer than cka.minibatch_size {batch_size}")
+    model = f"{dump.attrs['arch']}-{dump.attrs['seed']}"
+    shuffle = np.random.default_rng(shuffle_seed(seed, model)).permutation(n)
+    arrays, chance = {"image_index": dump.image_index}, []
     for number, layer in enumerate(dump.layers, start=1):
         try:
             operand = cka.prepare(layer, estimator, batch_size, seed)
+            floor = cka.cka(operand, cka.prepare(np.asarray(layer)[shuffle], estimator, batch_size, seed))
         except ValueError as exc:
             raise DataError(f"{dump_path}: layers/{number}: {exc}") from exc
         arrays.update({f"layers/{number}/{key}": value for key, value in operand.to_arrays().items()})
+        chance.append(
+            {"dataset": dump.attrs["dataset"], "model": model, "layer": number, "chance_cka": floor,
+             "estimator": estimator, "probe_size": n}
+        )
     attrs = {key: dump.attrs[key] for key in ("dataset", "arch", "seed", "num_layers")}
     attrs.update(estimator=estimator, minibatch_size=batch_size, cka_seed=seed, source=str(dump_path))
     write_h5(output, arrays, attrs)
+    _write_csv(chance_output, CHANCE_COLUMNS, chance)
 
 
 def read_operands(path: Path) -> tuple[list[cka.Operand], np.ndarray, dict]:
@@ -90,10 +115,14 @@ def pair_rows(path_a: Path, path_b: Path) -> list[dict]:
 
 def write_pair_table(path_a: Path, path_b: Path, output: Path) -> list[dict]:
     rows = pair_rows(path_a, path_b)
+    _write_csv(output, COLUMNS, rows)
+    return rows
+
+
+def _write_csv(output: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     with atomic_path(output) as tmp:
         tmp.write_text(buffer.getvalue())
-    return rows

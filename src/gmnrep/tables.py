@@ -3,7 +3,9 @@
 Table 1 is test accuracy per dataset and architecture, from the models' metrics records.
 Table 2 compares the models of each pairing of architectures (GMN-GMN, ..., MLP-CNN): CKA between
 matched layers, read from the per-pair CKA tables, and how often the two models predict the same
-class, from their activation dumps; each as mean ± std over the pairing's model pairs.
+class, from their activation dumps; each as mean ± std over the pairing's model pairs. Beside each
+CKA column, its chance floor: the mean over the pairing's models of CKA between the layer and the
+layer with its probe samples shuffled (gmnrep.similarity), what unrelated representations give.
 
 The readers of CKA tables and of the dumps' predictions live here because Figures 2-4
 (gmnrep.figures) build on the same validated inputs.
@@ -23,10 +25,12 @@ from . import activation_dump
 from .atomic import atomic_path
 from .errors import DataError
 from .pairs import Model, pairing
+from .similarity import CHANCE_COLUMNS
 from .similarity import COLUMNS as CKA_COLUMNS
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "digits": "Digits"}
 ARCH_TITLES = {"gmn": "GMN", "mlp": "MLP", "cnn": "CNN"}
+IMAGE_ARCHS = ("mlp", "cnn")  # the networks that see images; the GMN sees INR weights
 # The order of gmnrep.pairs.model_pairs: within an architecture first, then across.
 PAIRINGS = [f"{a}-{a}" for a in ARCH_TITLES] + [f"{a}-{b}" for a, b in combinations(ARCH_TITLES, 2)]
 # CKA is in [0, 1] up to floating-point rounding.
@@ -227,18 +231,7 @@ def read_cka_table(path: Path, dataset: str) -> CkaTable:
     """Read one pair's long-form CKA table, refusing a missing column, another dataset, an
     incomplete layer grid, or a value that is not a finite number in [0, 1]."""
     path = Path(path)
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            columns = reader.fieldnames or []
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{path}: not a readable CKA table ({exc})") from exc
-    missing = [column for column in CKA_COLUMNS if column not in columns]
-    if missing:
-        raise DataError(f"{path}: CKA table lacks column(s) {', '.join(missing)}")
-    if not rows:
-        raise DataError(f"{path}: CKA table has no rows")
+    rows = _read_csv(path, CKA_COLUMNS, "CKA table")
     if _single(path, rows, "dataset") != dataset:
         raise DataError(f"{path}: CKA table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
     try:
@@ -305,6 +298,51 @@ def by_pairing(tables: list[CkaTable]) -> dict[str, list[CkaTable]]:
     return {name: groups[name] for name in PAIRINGS if name in groups}
 
 
+def read_chance_floors(paths: list[Path], dataset: str) -> dict[Model, np.ndarray]:
+    """Each model's chance CKA per layer (index l - 1), from the chance tables of `dataset`."""
+    floors = {}
+    for path in paths:
+        rows = _read_csv(Path(path), CHANCE_COLUMNS, "chance table")
+        if _single(path, rows, "dataset") != dataset:
+            raise DataError(f"{path}: chance table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
+        model = _parse_model(path, _single(path, rows, "model"))
+        if model in floors:
+            raise DataError(f"{path}: a second chance table of {model_name(model)}")
+        try:
+            values = {int(row["layer"]): float(row["chance_cka"]) for row in rows}
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{path}: a layer or chance CKA is not a number ({exc})") from exc
+        if sorted(values) != list(range(1, len(rows) + 1)) or not all(np.isfinite(list(values.values()))):
+            raise DataError(f"{path}: layers must be 1..{len(rows)} once each, with finite chance CKA")
+        floors[model] = np.array([values[l] for l in sorted(values)])
+    return floors
+
+
+def pairing_chance(floors: dict[Model, np.ndarray], tables: list[CkaTable], layer: int) -> float:
+    """Mean chance CKA of `layer` over the distinct models of a pairing's tables."""
+    models = {m for table in tables for m in (table.model_a, table.model_b)}
+    missing = sorted(model_name(m) for m in models if m not in floors)
+    if missing:
+        raise DataError(f"{tables[0].path}: no chance table of {', '.join(missing)}")
+    return float(np.mean([floors[m][layer - 1] for m in sorted(models)]))
+
+
+def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> list[dict]:
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            present = reader.fieldnames or []
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: not a readable {what} ({exc})") from exc
+    missing = [column for column in columns if column not in present]
+    if missing:
+        raise DataError(f"{path}: {what} lacks column(s) {', '.join(missing)}")
+    if not rows:
+        raise DataError(f"{path}: {what} has no rows")
+    return rows
+
+
 # --- predictions of the activation dumps ----------------------------------------------------
 
 
@@ -346,6 +384,15 @@ def read_predictions(paths: list[Path], dataset: str) -> ProbePredictions:
     return ProbePredictions(first[1].image_index, first[1].label, ordered)
 
 
+def family_correctness(predictions: ProbePredictions) -> tuple[np.ndarray, np.ndarray]:
+    """(GMN models, samples) and (image networks, samples): whether each model is right on each probe sample."""
+    correct = {model: p == predictions.label for model, p in predictions.by_model.items()}
+    n = len(predictions.label)
+    gmn = [right for (arch, _), right in correct.items() if arch == "gmn"]
+    image = [right for (arch, _), right in correct.items() if arch in IMAGE_ARCHS]
+    return np.array(gmn).reshape(-1, n), np.array(image).reshape(-1, n)
+
+
 def agreement(predictions: ProbePredictions, model_a: Model, model_b: Model, source: Path) -> float:
     """Fraction of probe samples on which the two models predict the same class."""
     missing = [model_name(m) for m in (model_a, model_b) if m not in predictions.by_model]
@@ -358,14 +405,18 @@ def agreement(predictions: ProbePredictions, model_a: Model, model_b: Model, sou
 
 
 def similarity_rows(
-    tables_by_dataset: dict[str, list[Path]], dumps_by_dataset: dict[str, list[Path]], layers=(3, 4)
+    tables_by_dataset: dict[str, list[Path]],
+    dumps_by_dataset: dict[str, list[Path]],
+    chance_by_dataset: dict[str, list[Path]],
+    layers=(3, 4),
 ) -> list[dict]:
-    """Table 2: per dataset and pairing, CKA(l, l) for each l in `layers` and the prediction
-    agreement rate, mean and std over the pairing's model pairs (those with a CKA table)."""
+    """Table 2: per dataset and pairing, CKA(l, l) for each l in `layers` with its chance floor, and
+    the prediction agreement rate; mean and std over the pairing's model pairs (those with a CKA table)."""
     rows = []
-    for dataset in ordered_datasets(tables_by_dataset, dumps_by_dataset):
+    for dataset in ordered_datasets(tables_by_dataset, dumps_by_dataset, chance_by_dataset):
         tables = read_cka_tables(tables_by_dataset[dataset], dataset)
         predictions = read_predictions(dumps_by_dataset[dataset], dataset)
+        floors = read_chance_floors(chance_by_dataset[dataset], dataset)
         for name, group in by_pairing(tables).items():
             for table in group:
                 table.require_layers(layers, matched=True)
@@ -373,6 +424,7 @@ def similarity_rows(
             for l in layers:
                 mean, std = mean_std([table.cka[l - 1, l - 1] for table in group])
                 row[f"cka_{l}_{l}_mean"], row[f"cka_{l}_{l}_std"] = round(mean, 4), round(std, 4)
+                row[f"chance_{l}_{l}"] = round(pairing_chance(floors, group, l), 4)
             mean, std = mean_std([agreement(predictions, t.model_a, t.model_b, t.path) for t in group])
             row["agreement_mean"], row["agreement_std"] = round(mean, 4), round(std, 4)
             row["pair_list"] = " ".join(table.name for table in group)
@@ -384,7 +436,11 @@ def _similarity_cells(row: dict, layers, latex: bool) -> list[str]:
     return [
         DATASET_TITLES[row["dataset"]],
         pairing_title(row["pairing"]),
-        *(plus_minus(row[f"cka_{l}_{l}_mean"], row[f"cka_{l}_{l}_std"], 3, latex) for l in layers),
+        *(
+            cell
+            for l in layers
+            for cell in (plus_minus(row[f"cka_{l}_{l}_mean"], row[f"cka_{l}_{l}_std"], 3, latex), f"{row[f'chance_{l}_{l}']:.3f}")
+        ),
         plus_minus(row["agreement_mean"], row["agreement_std"], 3, latex),
         str(row["pairs"]),
     ]
@@ -392,9 +448,9 @@ def _similarity_cells(row: dict, layers, latex: bool) -> list[str]:
 
 def similarity_texts(rows: list[dict], layers) -> tuple[str, str]:
     """Table 2 as Markdown and as LaTeX."""
-    header = ["Dataset", "Pairing", *(f"CKA({l}, {l})" for l in layers), "Prediction agreement", "Pairs"]
+    header = ["Dataset", "Pairing", *(h for l in layers for h in (f"CKA({l}, {l})", "chance")), "Prediction agreement", "Pairs"]
     markdown = markdown_table(header, [_similarity_cells(r, layers, latex=False) for r in rows])
-    alignment = "ll" + "r" * (len(layers) + 2)
+    alignment = "ll" + "r" * (2 * len(layers) + 2)
     latex = latex_table(alignment, header, [_similarity_cells(r, layers, latex=True) for r in rows])
     return markdown, latex
 
@@ -402,12 +458,13 @@ def similarity_texts(rows: list[dict], layers) -> tuple[str, str]:
 def write_similarity_table(
     tables_by_dataset: dict[str, list[Path]],
     dumps_by_dataset: dict[str, list[Path]],
+    chance_by_dataset: dict[str, list[Path]],
     layers,
     csv_path: Path,
     markdown_path: Path,
     latex_path: Path,
 ) -> list[dict]:
-    rows = similarity_rows(tables_by_dataset, dumps_by_dataset, layers)
+    rows = similarity_rows(tables_by_dataset, dumps_by_dataset, chance_by_dataset, layers)
     if not rows:
         raise DataError(f"{csv_path}: no CKA tables to tabulate")
     markdown, latex = similarity_texts(rows, layers)

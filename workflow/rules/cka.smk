@@ -1,12 +1,14 @@
 # CKA between the representation layers of model pairs: each model's per-layer work once
-# (prepare_cka), then one small job per model pair (cka_pair).
+# (prepare_cka, which also measures each layer's chance floor), then one small job per model
+# pair (cka_pair).
 
 
 rule prepare_cka:
     input:
         f"{RESULTS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.h5",
     output:
-        f"{RESULTS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.h5",
+        operands=f"{RESULTS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.h5",
+        chance=f"{RESULTS}/cka/{{dataset}}/chance/{{arch}}-{{seed}}.csv",
     log:
         f"{LOGS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.log",
     group:

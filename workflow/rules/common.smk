@@ -169,12 +169,20 @@ def activation_dumps(datasets):
     }
 
 
-def cka_tables(datasets):
-    """{dataset: [the CKA table of every compared model pair]}"""
+def cka_tables(datasets, scheme="cyclic"):
+    """{dataset: [the CKA table of every model pair compared in `scheme`]}; cyclic: the paper's pairs"""
     models = config["models"]
-    compared = pairs.model_pairs(models["architectures"], models["seeds"])
+    compared = pairs.model_pairs(models["architectures"], models["seeds"], scheme)
     return {
         d: [f"{RESULTS}/cka/{d}/{pairs.pair_name(pair)}.csv" for pair in compared]
+        for d in datasets
+    }
+
+
+def chance_tables(datasets):
+    """{dataset: [the chance-floor table of every model]}"""
+    return {
+        d: model_ids(d, f"{RESULTS}/cka/{{dataset}}/chance/{{arch}}-{{seed}}.csv")
         for d in datasets
     }
 
@@ -218,6 +226,7 @@ def table2_inputs(wildcards):
     return {
         "tables": flat(cka_tables(DATASETS)),
         "dumps": flat(activation_dumps(DATASETS)),
+        "chance": flat(chance_tables(DATASETS)),
     }
 
 
@@ -225,7 +234,27 @@ def table2_params(wildcards):
     return {
         "tables": cka_tables(DATASETS),
         "dumps": activation_dumps(DATASETS),
+        "chance": chance_tables(DATASETS),
         "layers": config["cka"]["figure_layers"],
+    }
+
+
+def claims_inputs(wildcards):
+    return {
+        "tables": flat(cka_tables(DATASETS, config["cka"]["pairs"])),
+        "chance": flat(chance_tables(DATASETS)),
+        "dumps": flat(activation_dumps(DATASETS)),
+        "metrics": all_model_metrics(wildcards),
+    }
+
+
+def claims_params(wildcards):
+    return {
+        "tables": cka_tables(DATASETS, config["cka"]["pairs"]),
+        "chance": chance_tables(DATASETS),
+        "dumps": activation_dumps(DATASETS),
+        "layers": config["cka"]["figure_layers"],
+        "settings": config["claims"],
     }
 
 
@@ -239,6 +268,7 @@ def final_targets():
         *expand(f"{RESULTS}/inrs/{{dataset}}/summary.csv", dataset=DATASETS),
         f"{RESULTS}/tables/table1.csv",
         f"{RESULTS}/tables/table2.csv",
+        f"{RESULTS}/tables/claims.csv",
         *figures,
     ]
 

@@ -8,6 +8,7 @@ with recorded(snakemake, f"table {snakemake.output.csv}"):
     tables.write_similarity_table(
         {d: [Path(p) for p in paths] for d, paths in settings["tables"].items()},
         {d: [Path(p) for p in paths] for d, paths in settings["dumps"].items()},
+        {d: [Path(p) for p in paths] for d, paths in settings["chance"].items()},
         list(settings["layers"]),
         Path(snakemake.output.csv),
         Path(snakemake.output.markdown),

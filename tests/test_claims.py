@@ -1,0 +1,276 @@
+"""claims.py: the statistics behind the verdicts, on inputs whose answer is known."""
+
+import dataclasses
+import json
+from itertools import combinations
+
+import numpy as np
+import pytest
+
+from gmnrep import activation_dump, claims, cli, pairs, similarity, tables
+from gmnrep.errors import DataError
+
+ARCHS = ["gmn", "mlp", "cnn"]
+SETTINGS = claims.ClaimSettings(
+    bootstrap_replicates=2000, confidence=0.95, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0
+)
+
+
+# --- C1 / C2 statistics on seed matrices ---------------------------------------------------------
+
+
+def within_matrix(values: dict[tuple[int, int], float], k: int) -> np.ndarray:
+    m = np.full((k, k), np.nan)
+    for (i, j), v in values.items():
+        m[i, j] = m[j, i] = v
+    return m
+
+
+def all_within(k: int, value_of, arch="gmn") -> claims.PairingMatrix:
+    values = within_matrix({(i, j): value_of(i, j) for i, j in combinations(range(k), 2)}, k)
+    return claims.PairingMatrix((arch, arch), values)
+
+
+def test_weighted_means_count_each_pair_by_how_often_its_models_were_drawn():
+    m = within_matrix({(0, 1): 0.2, (0, 2): 0.4, (1, 2): 0.9}, 3)
+    draws = np.array([[1, 1, 1], [2, 1, 0], [3, 0, 0]])
+    plain, drawn_twice, only_one_seed = claims.weighted_means(m, draws, draws)
+    assert plain == pytest.approx((0.2 + 0.4 + 0.9) / 3)
+    assert drawn_twice == pytest.approx(0.2)  # seed 0 twice and seed 1 once: only the (0, 1) pair, weight 2
+    assert np.isnan(only_one_seed)  # a model is never paired with itself
+
+
+def test_a_cross_architecture_matrix_includes_same_seed_pairs():
+    m = np.array([[0.1, 0.5], [0.5, 0.3]])  # across architectures: (gmn s_i, mlp s_j), diagonal included
+    gmn_draws, mlp_draws = np.array([[2, 0], [1, 1]]), np.array([[2, 0], [0, 2]])
+    assert claims.weighted_means(m, gmn_draws, mlp_draws) == pytest.approx([0.1, (0.5 + 0.3) / 2])
+
+
+def test_a_clear_gap_between_pairings_holds():
+    rng = np.random.default_rng(0)
+    gmn = all_within(5, lambda i, j: 0.4 + 0.05 * rng.standard_normal())
+    mlp = all_within(5, lambda i, j: 0.9 + 0.02 * rng.standard_normal(), "mlp")
+    difference = claims.mean_difference(mlp, gmn, SETTINGS)
+    assert difference.value == pytest.approx(np.nanmean(mlp.values) - np.nanmean(gmn.values))
+    low, high = difference.interval
+    assert 0 < low < difference.value < high
+    assert claims.interval_verdict(difference) == claims.HOLDS
+    assert claims.interval_verdict(claims.mean_difference(gmn, mlp, SETTINGS)) == claims.DOES_NOT_HOLD
+
+
+def test_one_odd_seed_makes_the_gap_inconclusive_where_pairs_alone_would_not():
+    # Every GMN-GMN pair that involves seed 0 is low, the others are as high as the MLPs'. 4 of the 10
+    # pairs are low, so a t-test over pairs would call the gap clear; resampling seeds does not.
+    gmn = all_within(5, lambda i, j: 0.2 if 0 in (i, j) else 0.9)
+    mlp = all_within(5, lambda i, j: 0.9, "mlp")
+    difference = claims.mean_difference(mlp, gmn, SETTINGS)
+    assert difference.value == pytest.approx(0.7 * 4 / 10)
+    assert difference.interval[0] <= 1e-9 < difference.interval[1]
+    assert claims.interval_verdict(difference) == claims.INCONCLUSIVE
+
+
+def test_equal_pairings_do_not_hold_and_too_few_seeds_give_no_interval():
+    ones = all_within(4, lambda i, j: 1.0)
+    difference = claims.mean_difference(all_within(4, lambda i, j: 1.0, "mlp"), ones, SETTINGS)
+    assert difference.value == 0 and difference.interval == (0.0, 0.0)
+    assert claims.interval_verdict(difference) == claims.DOES_NOT_HOLD
+    few = claims.mean_difference(all_within(2, lambda i, j: 0.5, "mlp"), all_within(2, lambda i, j: 0.25), SETTINGS)
+    assert few.interval is None and few.value == pytest.approx(0.25)
+    assert claims.interval_verdict(few) == claims.INCONCLUSIVE
+
+
+def test_the_bootstrap_is_seeded():
+    rng = np.random.default_rng(1)
+    a, b = (all_within(8, lambda i, j: rng.uniform(), arch) for arch in ("mlp", "gmn"))
+    assert claims.mean_difference(a, b, SETTINGS) == claims.mean_difference(a, b, SETTINGS)
+    other = dataclasses.replace(SETTINGS, seed=1)
+    assert claims.mean_difference(a, b, other).interval != claims.mean_difference(a, b, SETTINGS).interval
+
+
+# --- C3 ---------------------------------------------------------------------------------------------
+
+
+def test_hypergeometric_tails_equal_counting_every_subset():
+    population, marked, drawn = 9, 4, 5
+    overlaps = np.array([len(set(subset) & set(range(marked))) for subset in combinations(range(population), drawn)])
+    for observed in range(0, 5):
+        upper, lower = claims.hypergeometric_tails(population, marked, drawn, observed)
+        assert upper == pytest.approx(np.mean(overlaps >= observed), abs=1e-12)
+        assert lower == pytest.approx(np.mean(overlaps <= observed), abs=1e-12)
+
+
+def predictions_from(correct: dict[tuple[str, int], np.ndarray]) -> tables.ProbePredictions:
+    """Probe predictions where each model is right exactly where `correct` says (10 classes)."""
+    n = len(next(iter(correct.values())))
+    label = np.arange(n) % 10
+    by_model = {model: np.where(right, label, (label + 1) % 10) for model, right in correct.items()}
+    return tables.ProbePredictions(np.arange(n), label, by_model)
+
+
+def c3_rows(correct) -> list[dict]:
+    evidence = claims.DatasetEvidence("digits", [], {}, {}, predictions_from(correct))
+    return claims.complementary_rows(evidence, SETTINGS)
+
+
+def test_independent_correctness_gives_a_count_near_its_expectation_and_a_large_p_value():
+    rng = np.random.default_rng(0)
+    n = 4000
+    correct = {(arch, s): rng.uniform(size=n) < 0.7 for arch in ARCHS for s in range(2)}
+    gmn_only, image_only = c3_rows(correct)
+    gmn_all = correct["gmn", 0] & correct["gmn", 1]
+    image_none = ~np.any([correct[a, s] for a in ("mlp", "cnn") for s in range(2)], axis=0)
+    assert gmn_only["value"] == int((gmn_all & image_none).sum())
+    assert gmn_only["expected"] == pytest.approx(n * gmn_all.mean() * image_none.mean(), abs=0.01)
+    sd = np.sqrt(gmn_only["expected"])
+    assert abs(gmn_only["value"] - gmn_only["expected"]) < 4 * sd
+    assert gmn_only["p_value"] > 0.05 and gmn_only["verdict"] == claims.INCONCLUSIVE
+    assert image_only["verdict"] == claims.INCONCLUSIVE
+
+
+def test_planted_gmn_only_samples_give_a_small_p_value():
+    rng = np.random.default_rng(0)
+    n = 1000
+    correct = {(arch, s): rng.uniform(size=n) < 0.7 for arch in ARCHS for s in range(2)}
+    planted = np.arange(40)
+    for (arch, s), right in correct.items():
+        right[planted] = arch == "gmn"
+    gmn_only, _ = c3_rows(correct)
+    assert gmn_only["value"] >= 40 and gmn_only["value"] > gmn_only["expected"] + 3 * np.sqrt(gmn_only["expected"])
+    assert gmn_only["p_value"] < 1e-3 and gmn_only["verdict"] == claims.HOLDS
+
+
+def test_families_that_fail_on_the_same_samples_do_not_hold():
+    rng = np.random.default_rng(0)
+    hard = rng.uniform(size=1000) < 0.3  # every model fails exactly the hard samples
+    correct = {(arch, s): ~hard for arch in ARCHS for s in range(2)}
+    gmn_only, image_only = c3_rows(correct)
+    assert gmn_only["value"] == 0 and gmn_only["expected"] > 100
+    assert gmn_only["verdict"] == image_only["verdict"] == claims.DOES_NOT_HOLD
+
+
+def test_c3_without_image_networks_is_inconclusive():
+    rows = c3_rows({("gmn", 0): np.ones(10, bool), ("gmn", 1): np.ones(10, bool)})
+    assert [r["verdict"] for r in rows] == [claims.INCONCLUSIVE] * 2
+
+
+# --- the whole stage on files -------------------------------------------------------------------
+
+
+def write_model(folder, dataset, arch, seed, layers, predicted, label, test_acc):
+    """An activation dump with these layers and predictions, its CKA operands and chance table, and metrics."""
+    n = len(label)
+    logits = np.zeros((n, 10), dtype=np.float32)
+    logits[np.arange(n), predicted] = 1.0
+    dump = folder / f"dumps/{arch}-{seed}.h5"
+    dump.parent.mkdir(parents=True, exist_ok=True)
+    activation_dump.write(dump, activation_dump.ActivationDump(
+        layers=layers, image_index=np.arange(n), label=label, logits=logits,
+        attrs={"dataset": dataset, "arch": arch, "seed": seed, "num_layers": len(layers)},
+    ))  # fmt: skip
+    model = f"{arch}-{seed}"
+    similarity.write_operands(
+        dump, folder / f"operands/{model}.h5", folder / f"chance/{model}.csv", estimator="linear", minibatch_size=4, seed=0
+    )
+    metrics = folder / f"metrics/{model}.json"
+    metrics.parent.mkdir(parents=True, exist_ok=True)
+    metrics.write_text(json.dumps({"dataset": dataset, "arch": arch, "seed": seed, "test_acc": test_acc}))
+    return dump, folder / f"chance/{model}.csv", metrics
+
+
+def build_run(folder, layers_of, accuracy, seeds=(0, 1, 2), archs=ARCHS, dataset="digits", n=60):
+    """Every model of a run through the real operand and pair-table writers; returns claim_rows' inputs."""
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 10, n)
+    dumps, chance, metrics = [], [], []
+    for arch in archs:
+        for seed in seeds:
+            predicted = np.where(rng.uniform(size=n) < accuracy[arch], label, (label + 1) % 10)
+            files = write_model(folder, dataset, arch, seed, layers_of(arch, seed), predicted, label, accuracy[arch])
+            for paths, path in zip((dumps, chance, metrics), files):
+                paths.append(path)
+    cka_tables = []
+    for pair in pairs.model_pairs(list(archs), list(seeds), "all"):
+        operands = [folder / f"operands/{arch}-{seed}.h5" for arch, seed in pair]
+        cka_tables.append(folder / f"cka/{pairs.pair_name(pair)}.csv")
+        similarity.write_pair_table(*operands, cka_tables[-1])
+    return {dataset: cka_tables}, {dataset: chance}, {dataset: dumps}, metrics
+
+
+def shared_layers(n=60, width=6, num_layers=5):
+    rng = np.random.default_rng(42)
+    fixed = [rng.normal(size=(n, width)).astype(np.float32) for _ in range(num_layers)]
+    return lambda arch, seed: fixed
+
+
+def test_identical_models_give_cka_1_and_c1_does_not_hold(tmp_path):
+    inputs = build_run(tmp_path, shared_layers(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
+    for path in inputs[0]["digits"]:
+        assert tables.read_cka_table(path, "digits").cka.diagonal() == pytest.approx(1.0)
+    rows = claims.claim_rows(*inputs, layers=[3, 4], settings=SETTINGS)
+    c1 = [r for r in rows if r["claim"] == "C1"]
+    assert len(c1) == 4 and all(r["verdict"] == claims.DOES_NOT_HOLD for r in c1)
+    assert all(abs(r["value"]) < 1e-9 and r["chance_cka"] < 0.5 for r in c1)
+    assert [r["verdict"] for r in rows if r["claim"] == "C2"] == [claims.DOES_NOT_HOLD] * 4
+    assert [r["layer"] for r in c1] == [3, 3, 4, 4]
+    assert [r["comparison"] for r in c1[:2]] == ["GMN-GMN < MLP-MLP", "GMN-GMN < CNN-CNN"]
+
+
+def seed_dependent_gmns(n=60, width=6):
+    """Image networks share their layers across seeds; each GMN seed has its own random ones."""
+    rng = np.random.default_rng(7)
+    image = [rng.normal(size=(n, width)) for _ in range(5)]
+    gmn = {s: [rng.normal(size=(n, width)) for _ in range(5)] for s in range(5)}
+    return lambda arch, seed: gmn[seed] if arch == "gmn" else image
+
+
+def test_seed_dependent_gmns_hold_c1_and_c2_unless_their_accuracy_is_far_off(tmp_path):
+    inputs = build_run(tmp_path / "close", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.82, "cnn": 0.84}, seeds=range(4))
+    rows = claims.claim_rows(*inputs, layers=[3], settings=SETTINGS)
+    assert {r["claim"]: r["verdict"] for r in rows if r["claim"] != "C3"} == {"C1": claims.HOLDS, "C2": claims.HOLDS}
+    c2 = [r for r in rows if r["claim"] == "C2"]
+    assert [r["accuracy_gap"] for r in c2] == [pytest.approx(2.0), pytest.approx(4.0)]
+    assert all(r["ci_low"] > 0 and "4 seeds" in r["sample_size"] for r in c2)
+    far = build_run(tmp_path / "far", seed_dependent_gmns(), {"gmn": 0.5, "mlp": 0.82, "cnn": 0.84}, seeds=range(4))
+    rows = claims.claim_rows(*far, layers=[3], settings=SETTINGS)
+    assert [r["verdict"] for r in rows if r["claim"] == "C2"] == [claims.CONFOUNDED] * 2
+    assert [r["verdict"] for r in rows if r["claim"] == "C1"] == [claims.HOLDS] * 2
+
+
+def test_two_seeds_and_a_missing_architecture_get_verdicts_not_errors(tmp_path):
+    two = build_run(tmp_path / "two", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8}, seeds=(0, 1))
+    rows = claims.claim_rows(*two, layers=[3], settings=SETTINGS)
+    assert all(r["verdict"] == claims.INCONCLUSIVE for r in rows if r["claim"] in ("C1", "C2"))
+    assert all("2 seed(s)" in r["reason"] and r["value"] != "" for r in rows if r["claim"] in ("C1", "C2"))
+    no_cnn = build_run(tmp_path / "no_cnn", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8}, archs=["gmn", "mlp"])
+    rows = claims.claim_rows(*no_cnn, layers=[3], settings=SETTINGS)
+    by_comparison = {r["comparison"]: r for r in rows}
+    assert by_comparison["GMN-GMN < MLP-MLP"]["verdict"] == claims.HOLDS
+    assert by_comparison["GMN-GMN < CNN-CNN"]["verdict"] == claims.INCONCLUSIVE
+    assert "no CNN-CNN pairs" in by_comparison["GMN-GMN < CNN-CNN"]["reason"]
+    assert {r["verdict"] for r in rows if r["claim"] == "C2"} == {claims.INCONCLUSIVE}
+    assert [r["sample_size"] for r in rows if r["claim"] == "C3"][0].endswith("3 GMNs, 3 image networks")
+
+
+def test_claims_files_round_trip_and_feed_the_readme(tmp_path):
+    inputs = build_run(tmp_path, seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
+    outputs = [tmp_path / f"claims.{ext}" for ext in ("csv", "md", "tex")]
+    rows = claims.claim_rows(*inputs, [3, 4], SETTINGS)
+    claims.write_claims(rows, *outputs)
+    assert len(rows) == 2 * 4 + 2  # C1 and C2: 2 comparisons x 2 layers each; C3: 2 directions
+    assert claims.read_claims(outputs[0]) == [{k: v for k, v in r.items()} for r in rows]
+    assert outputs[1].read_text().count("\n") == len(rows) + 2 and "\\begin{tabular}" in outputs[2].read_text()
+    findings = claims.findings_markdown(rows, "claims.csv")
+    assert "Digits, C1 (seed sensitivity" in findings and "**holds**" in findings
+    readme = "intro\n<!-- findings: begin -->\nstale text\n<!-- findings: end -->\nrest\n"
+    spliced = cli.splice_findings(readme, findings)
+    assert spliced.startswith("intro\n<!-- findings: begin -->\n") and spliced.endswith("<!-- findings: end -->\nrest\n")
+    assert "stale text" not in spliced and findings in spliced
+    with pytest.raises(DataError, match="findings: begin"):
+        cli.splice_findings("no markers", findings)
+
+
+def test_a_claims_table_with_other_columns_is_refused(tmp_path):
+    path = tmp_path / "claims.csv"
+    path.write_text("dataset,claim\ndigits,C1\n")
+    with pytest.raises(DataError, match="claims.csv: not a claims table"):
+        claims.read_claims(path)
