@@ -3,11 +3,13 @@ caught with the artifact named and a non-zero exit. The run is `workflow_copy_ru
 of the workflow, so that a test may change a rule script without touching the repository."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import pytest
 
 from conftest import copy_run_args, run
@@ -22,7 +24,7 @@ def test_a_job_record_holds_inputs_outputs_code_settings_and_environment(tmp_pat
     script.write_text("print('step')")
     with provenance.recorded_job(
         rule="step", wildcards={"dataset": "digits"}, inputs=[source], outputs=[target], params={"k": 1},
-        script=script, log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit",
+        script=script, log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit", workflow_roots=[],
     ):
         target.write_text("output")
     record = provenance.read_record(tmp_path / "audit/jobs/step/dataset-digits.json")
@@ -41,7 +43,7 @@ def test_a_failed_job_leaves_no_record(tmp_path):
     script.write_text("")
     arguments = dict(
         rule="step", wildcards={}, inputs=[], outputs=[], params={}, script=script,
-        log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit",
+        log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit", workflow_roots=[],
     )
     with provenance.recorded_job(**arguments):
         pass
@@ -105,6 +107,27 @@ def test_a_flipped_byte_in_a_shard_is_modified_and_everything_made_from_it_stale
     model = found[f"{RESULTS}/models/digits/gmn/seed-0.pt"]
     assert model["status"] == "STALE" and f"input {RESULTS}/inrs/digits/shard-0.h5 changed since" in model["reason"]
     assert found[f"{RESULTS}/models/fashion_mnist/gmn/seed-0.pt"]["status"] == "OK"
+
+
+def test_a_job_refuses_a_shard_changed_after_it_was_made_with_the_file_job_and_repair_named(tampered):
+    # a finite weight changed, dates kept: nothing Snakemake or h5py could notice
+    repo, workdir = tampered
+    shard = workdir / RESULTS / "inrs/digits/shard-0.h5"
+    before = shard.stat()
+    with h5py.File(shard, "r") as f:
+        offset = f["weights/1/W"].id.get_offset() + 4 * 100  # the lowest mantissa byte of one weight
+    data = bytearray(shard.read_bytes())
+    data[offset] ^= 0x01
+    shard.write_bytes(bytes(data))
+    os.utime(shard, ns=(before.st_atime_ns, before.st_mtime_ns))
+    model = f"{RESULTS}/models/digits/gmn/seed-0.pt"
+    proc = run([model, *copy_run_args(repo, workdir, "--cores", "1", "--forcerun", model)], cwd=workdir, check=False)
+    assert proc.returncode != 0
+    log = (workdir / "logs/smoke/models/digits/gmn/seed-0.log").read_text()
+    assert f"{RESULTS}/inrs/digits/shard-0.h5: its sha256 is" in log
+    assert "fit_inr_shard[dataset=digits,shard=0] recorded" in log
+    assert f"Repair: snakemake --forcerun {RESULTS}/inrs/digits/shard-0.h5" in log
+    assert "start: train" in log.splitlines()[0] and "FAILED" in log.splitlines()[-1]
 
 
 def test_a_deleted_activation_dump_is_missing_and_its_cka_operands_stale(tampered):

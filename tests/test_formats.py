@@ -311,3 +311,44 @@ def test_read_digits_not_numeric(tmp_path):
     path.write_text("hello,world\n")
     with pytest.raises(DataError, match="digits.csv"):
         formats.read_digits(path)
+
+
+class _CreatesAFile:
+    """What a hostile pickle can do: unpickling it calls open(path, "w")."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def add_member(archive_path, name, payload):
+    with tarfile.open(archive_path, "w:gz") as archive:
+        info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+        info.size = len(payload)
+        archive.addfile(info, io.BytesIO(payload))
+    return archive_path
+
+
+def test_a_cifar_batch_that_would_run_code_is_refused_and_runs_nothing(tmp_path, rng):
+    victim = tmp_path / "created-by-the-pickle"
+    data, labels = cifar_batch(rng, 2)
+    payload = pickle.dumps({b"data": data, b"labels": labels, b"hook": _CreatesAFile(victim)}, protocol=2)
+    archive = add_member(tmp_path / "c.tar.gz", "data_batch_1", payload)
+    with pytest.raises(DataError) as info:
+        formats.read_cifar_batches(archive, ("cifar-10-batches-py/data_batch_1",))
+    message = str(info.value)
+    assert f"{archive}:cifar-10-batches-py/data_batch_1" in message and "io.open" in message
+    assert not victim.exists()
+
+
+def test_a_batch_shaped_as_the_official_ones_passes_the_restricted_unpickler(tmp_path, rng):
+    # the official batches: batch_label, labels (ints), data (uint8 array) and filenames (bytes), protocol 2
+    data, labels = cifar_batch(rng, 3)
+    batch = {b"batch_label": b"training batch 1 of 5", b"labels": labels, b"data": data,
+             b"filenames": [b"a.png", b"b.png", b"c.png"]}  # fmt: skip
+    archive = add_member(tmp_path / "c.tar.gz", "data_batch_1", pickle.dumps(batch, protocol=2))
+    images, read_labels = formats.read_cifar_batches(archive, ("cifar-10-batches-py/data_batch_1",))
+    assert images.shape == (3, 32, 32, 3) and read_labels.tolist() == labels
+    np.testing.assert_array_equal(images[1, 0, 0], data[1, [0, 1024, 2048]])

@@ -118,7 +118,7 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm_smok
     assert kinds == {
         "prepare_data": 2, "fit_inr_shard": 4, "summarize_inrs": 2, "train_model": 12,
         "representations_dump_activations_prepare_cka": 12, "cka_pairs_cka_pair": 3,
-        "summaries_claims_cka_figure_sample_figure_table1_table2": 1,
+        "summaries_cka_figure_claims_sample_figure_table1_table2": 1,
     }
     trainings = [job for job in jobs if job_kind(job["Comment"]) == "train_model"]
     assert all("gres/gpu=1" in job["AllocTRES"] for job in trainings)
@@ -150,8 +150,9 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(cluster,
     assert failed.returncode != 0
     assert "Error in rule prepare_cka" in out, out[-4000:]
     log = (workdir / "logs/smoke/cka/digits/operands/mlp-0.log").read_text()
-    # the job's own log names the corrupt file and what is wrong with it
-    assert "results/smoke/activations/digits/mlp/seed-0.h5: not a readable HDF5 file" in log, log[-2000:]
+    # the job's own log names the corrupt file, the job that made it, and the repair
+    assert "results/smoke/activations/digits/mlp/seed-0.h5: its sha256 is" in log, log[-2000:]
+    assert "dump_activations[arch=mlp,dataset=digits,seed=0] recorded" in log and "--forcerun" in log, log[-2000:]
     jobs = accounting(cluster[-1])
     failures = [job for job in jobs if job["State"] == "FAILED"]
     assert len(failures) == 3 and {job_kind(job["Comment"]) for job in failures} == {"representations_prepare_cka"}, jobs

@@ -46,6 +46,34 @@ def read_idx_pair(images_path: Path, labels_path: Path, image_hw: tuple[int, int
     return images, labels.astype(np.int64)
 
 
+# What the official CIFAR-10 python batches need to be rebuilt: numpy arrays (reconstruct, ndarray,
+# dtype; numpy 2 writes numpy._core) and, in pickles written by Python 3 at protocol 2, bytes
+# (_codecs.encode). Everything else a pickle may name (os.system, builtins.open, ...) is refused.
+CIFAR_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that builds only dicts, lists, bytes, str, numbers and numpy arrays."""
+
+    def __init__(self, stream, where: str):
+        super().__init__(stream, encoding="bytes")
+        self.where = where
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in CIFAR_PICKLE_GLOBALS:
+            raise DataError(
+                f"{self.where}: the pickle asks for {module}.{name}, which a CIFAR-10 batch never holds; "
+                f"refused without running it"
+            )
+        return super().find_class(module, name)
+
+
 def read_cifar_batches(archive_path: Path, members: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate CIFAR-10 python batches from the tar.gz, in the order given, as (N,32,32,3)."""
     images, labels = [], []
@@ -58,7 +86,7 @@ def read_cifar_batches(archive_path: Path, members: tuple[str, ...]) -> tuple[np
                     raise DataError(f"{archive_path}: member {member} is missing") from None
                 if stream is None:
                     raise DataError(f"{archive_path}: member {member} is not a file")
-                batch = pickle.load(stream, encoding="bytes")
+                batch = _CifarUnpickler(stream, f"{archive_path}:{member}").load()
                 if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
                     raise DataError(f"{archive_path}:{member}: not a CIFAR-10 batch (a dict with data and labels)")
                 data = np.asarray(batch[b"data"], dtype=np.uint8)

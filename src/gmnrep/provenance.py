@@ -8,6 +8,13 @@ the versions of Python and the key packages; the CPU and GPU; start and end time
 `gather` collects the records into one manifest, `{results}/audit/manifest.json`.
 
 Records are not outputs Snakemake tracks: deleting them loses the history, never forces a rerun.
+
+Verify on read: before a job's body runs, each of its inputs under the workflow's own folders
+(results, raw files) is hashed and its sha256 compared with the record of the job that made it. A
+mismatch stops the job before anything parses the file (so a damaged HDF5 file never reaches
+h5py), naming the file, the job and when it ran, and the repair. An input without a record (made
+by an older version, fetched under another preset, or placed by hand) is read with a warning in
+the job log. The hashes are computed once: the job's own record reuses them.
 """
 
 from __future__ import annotations
@@ -98,6 +105,46 @@ def git_state(directory: Path) -> dict | None:
     return {"commit": commit, "dirty": dirty}
 
 
+def producers(audit_dir: Path) -> dict[str, dict]:
+    """Each artifact recorded under `audit_dir/jobs` -> the job that made it last: its id, end time
+    and the sha256 it recorded. Records written by other jobs meanwhile are complete (atomic writes)."""
+    made = {}
+    for path in (Path(audit_dir) / "jobs").rglob("*.json"):
+        record = read_record(path)
+        for output in record.outputs:
+            key = os.path.normpath(output["path"])
+            if key not in made or made[key]["end"] < record.end:
+                made[key] = {"job": record.job_id, "end": record.end, "sha256": output["sha256"]}
+    return made
+
+
+def verified_inputs(inputs: list[Path], audit_dir: Path, workflow_roots: list[Path]) -> list[dict]:
+    """The file entries of `inputs`, each under `workflow_roots` checked against the record of the
+    job that made it: DataError on a mismatch, a warning (stderr: the job log) without a record."""
+    made = producers(audit_dir)
+    roots = [Path(os.path.normpath(root)) for root in workflow_roots]
+    entries = []
+    for path in inputs:
+        entry = file_entry(path)
+        key = os.path.normpath(str(path))
+        if key in made:
+            producer = made[key]
+            if producer["sha256"] != entry["sha256"]:
+                raise DataError(
+                    f"{path}: its sha256 is {entry['sha256']}, but {producer['job']} recorded "
+                    f"{producer['sha256']} when it made the file (finished {producer['end']}); the file "
+                    f"changed after it was made, so it is not read. Repair: snakemake --forcerun {path}"
+                )
+        elif any(Path(key).is_relative_to(root) for root in roots):
+            print(
+                f"WARNING: {path}: no provenance record of the job that made it (made by an older version, "
+                f"fetched under another preset, or placed by hand); read without a sha256 check",
+                file=sys.stderr,
+            )
+        entries.append(entry)
+    return entries
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -158,17 +205,20 @@ def recorded_job(
     log: Path,
     title: str,
     audit_dir: Path,
+    workflow_roots: list[Path],
 ):
-    """Run a job's body inside its log (see `runlog.job_log`); once the body has succeeded, record
-    its provenance. A failed job leaves no record (an earlier run's record of it is removed first)."""
+    """Run a job's body inside its log (see `runlog.job_log`), after verifying its inputs (see
+    `verified_inputs`); once the body has succeeded, record its provenance. A failed job leaves no
+    record (an earlier run's record of it is removed first)."""
     record_path(audit_dir, rule, wildcards).unlink(missing_ok=True)
     start = _now()
     with job_log(log, title):
+        input_entries = verified_inputs(inputs, audit_dir, workflow_roots)
         yield
         record = JobRecord(
             rule=rule,
             wildcards=dict(wildcards),
-            inputs=[file_entry(p) for p in inputs],
+            inputs=input_entries,
             outputs=[file_entry(p) for p in outputs],
             params=params,
             params_hash=config_hash(params),

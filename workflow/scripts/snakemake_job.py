@@ -1,6 +1,7 @@
-"""What every rule script runs in: its log under logs/ and, once it has succeeded, its provenance
-record under {results}/audit/jobs/ (see gmnrep.provenance). The one place that reads Snakemake's
-`snakemake` object for that; each rule's script is named after its rule."""
+"""What every rule script runs in: its log under logs/, its inputs verified against the records of
+the jobs that made them and, once it has succeeded, its provenance record under
+{results}/audit/jobs/ (see gmnrep.provenance). The one place that reads Snakemake's `snakemake`
+object for that; each rule's script is named after its rule."""
 
 from pathlib import Path
 
@@ -18,4 +19,5 @@ def recorded(snakemake, title: str):
         log=Path(snakemake.log[0]),
         title=title,
         audit_dir=Path(snakemake.config["results"]) / "audit",
+        workflow_roots=[Path(snakemake.config["results"]), Path(snakemake.config["raw_dir"])],
     )
