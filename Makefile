@@ -5,6 +5,9 @@
 #   make fmnist - the paper's experiment on real Fashion-MNIST at laptop scale, its report, and
 #                 README's "What this run found" rewritten from its claims table
 #   make lint   - snakemake --lint and snakefmt --check
+#   make gpu-check - on a machine with a CUDA GPU (and only torch, numpy, h5py, pyyaml, tqdm,
+#                 scikit-learn): the GPU path checked against the CPU, its throughput, and the
+#                 paper DAG's GPU-hours (bench/gpu_check.py; runs with that machine's python3)
 
 PYTHON ?= python3
 CORES ?= 2
@@ -14,7 +17,7 @@ STAMP := $(VENV)/.installed
 # torch goes in first, pinned, on its own: a loose torch requirement pulls GBs of CUDA wheels.
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: install demo smoke fmnist test lint clean-demo
+.PHONY: install demo smoke fmnist test lint gpu-check clean-demo
 
 install: $(STAMP)
 
@@ -38,6 +41,9 @@ fmnist: $(STAMP)
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+gpu-check:
+	$(PYTHON) bench/gpu_check.py
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -4,7 +4,10 @@ one-INR-at-a-time PyTorch loop, in one run, on the same images.
 What is measured
 ----------------
 (a) batched: ``gmnrep.inr_fitting.fit_inrs`` (stacked weights, hand-written backward, one Adam
-    over the stack, converged INRs dropped from the stack), on the first ``--n-batched`` images.
+    over the stack, converged INRs dropped from the stack), on the first ``--n-batched`` images,
+    as the pipeline runs it (on a CPU each step ``inr_fitting.CPU_CHUNK`` INRs at a time, so that
+    the step's temporaries stay in cache), and, as "batched, whole stack", with each step over the
+    whole stack at once (what the fitter did before; ``chunk=batch_size``).
 (b) loop: for each of the first ``--n-loop`` images (a prefix of the batched images), a
     ``torch.nn.Module`` SIREN built from ``nn.Linear`` layers, loaded with the SAME initial
     weights as the batched fitter gives that image (``gmnrep.siren.init_params(recipe, C, seed,
@@ -25,6 +28,12 @@ timed with 1 and 2 threads and its best is reported. Every timed configuration i
 ``--repeats`` times and the fastest repetition counts (the machine is shared and noisy).
 Before any timing, each configuration runs once on 2 images for 3 steps (warm-up), so one-time
 costs (thread pool start, first allocations, lazy initialisation) are excluded.
+
+How close to the machine: the benchmark measures the matmul peak itself, in the same run (float32,
+best thread setting): a large square matmul (2048 x 2048 x 2048) and a batched matmul of the
+fitter's own shapes (256 x (784 x 32) x (32 x 32)); it prints the fitter's matmul work per
+INR-step (FITTER_FLOP: forward, weight gradients and the two back-propagated products, from the
+layer sizes) divided by its time per INR-step, as GFLOP/s and as a fraction of each peak.
 
 Correctness check: on the loop's images, the batched fitter's PSNRs and the loop's PSNRs must
 agree within 0.05 dB on average (the max abs difference is printed); otherwise a WARNING is
@@ -86,6 +95,29 @@ DEFAULTS = {  # image set -> (steps, n_batched, n_loop)
 
 
 
+def fitter_flop(pixels: int, sizes=(2, 32, 32, 1)) -> float:
+    """Matmul FLOP of one INR-step: per layer forward and weight gradient (2 P in out each), and the
+    product that carries the gradient back to every layer but the first (2 P in out)."""
+    products = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 2 * pixels * (2 * sum(products) + sum(products[1:]))
+
+
+def matmul_peaks(repeats: int) -> dict[str, float]:
+    """GFLOP/s of float32 matmuls at the best thread setting: a large square one, and the fitter's shape."""
+    shapes = {"square 2048^3": ((2048, 2048), (2048, 2048)), "fitter bmm 256x(784x32)(32x32)": ((256, 784, 32), (256, 32, 32))}
+    peaks = {}
+    for name, (a_shape, b_shape) in shapes.items():
+        a, b = torch.randn(a_shape), torch.randn(b_shape)
+        flop = 2 * math.prod(a_shape) * b_shape[-1]
+        best = math.inf
+        for threads in THREADS:
+            torch.set_num_threads(threads)
+            torch.matmul(a, b)  # warm-up
+            best = min(best, timed(lambda: [torch.matmul(a, b) for _ in range(10)], repeats)[0] / 10)
+        peaks[name] = flop / best / 1e9
+    return peaks
+
+
 def load_images(name: str, fashion_mnist: Path) -> np.ndarray:
     if name == "digits":
         images, _ = read_digits(digits_source_file())
@@ -138,8 +170,8 @@ def run_loop(images: np.ndarray, recipe: SirenRecipe, fused: bool, device: str =
     return np.array([r[0] for r in results]), np.array([r[1] for r in results])
 
 
-def run_batched(images: np.ndarray, recipe: SirenRecipe, batch_size: int, device: str = "cpu"):
-    result = fit_inrs(images, np.arange(len(images)), recipe, SEED, batch_size, device)
+def run_batched(images: np.ndarray, recipe: SirenRecipe, batch_size: int, device: str = "cpu", chunk=None):
+    result = fit_inrs(images, np.arange(len(images)), recipe, SEED, batch_size, device, chunk=chunk)
     return result.psnr, result.steps
 
 
@@ -178,6 +210,10 @@ def bench_set(name: str, args) -> dict:
             lambda: run_batched(images, recipe, args.batch_size, args.device), args.repeats
         )
         runs[("batched", threads)] = (seconds, psnr, steps_taken, n_batched)
+        seconds, (psnr, steps_taken) = timed(
+            lambda: run_batched(images, recipe, args.batch_size, args.device, chunk=args.batch_size), args.repeats
+        )
+        runs[("batched-whole", threads)] = (seconds, psnr, steps_taken, n_batched)
         for fused in (False, True):
             run_loop(loop_images[:2], warm_recipe, fused, args.device)  # warm-up, untimed
             seconds, (psnr, steps_taken) = timed(lambda: run_loop(loop_images, recipe, fused, args.device), args.repeats)
@@ -186,7 +222,8 @@ def bench_set(name: str, args) -> dict:
     print(f"{'method':<26} {'threads':>7} {'INRs':>5} {'seconds':>8} {'INRs/s':>8} {'us/INR-step':>11} "
           f"{'mean PSNR':>9} {'mean steps':>10}")
     for (method, threads), (seconds, psnr, steps_taken, n) in runs.items():
-        label = {"batched": "batched fit_inrs", "loop": "loop, Adam (default)", "loop-fused": "loop, Adam(fused=True)"}[method]
+        label = {"batched": "batched fit_inrs", "batched-whole": "batched, whole stack", "loop": "loop, Adam (default)",
+                 "loop-fused": "loop, Adam(fused=True)"}[method]  # fmt: skip
         inr_steps = max(int(steps_taken.sum()), 1)
         print(f"{label:<26} {threads:>7} {n:>5} {seconds:>8.2f} {n / seconds:>8.2f} {seconds / inr_steps * 1e6:>11.1f} "
               f"{psnr.mean():>9.2f} {steps_taken.mean():>10.1f}")
@@ -196,9 +233,15 @@ def bench_set(name: str, args) -> dict:
         return key, runs[key]
 
     (b_method, b_threads), (b_sec, b_psnr, b_steps, _) = best({"batched"})
+    (w_method, w_threads), (w_sec, _, w_steps, _) = best({"batched-whole"})
     (l_method, l_threads), (l_sec, l_psnr, l_steps, _) = best({"loop", "loop-fused"})
     b_rate, l_rate = n_batched / b_sec, n_loop / l_sec
     b_step_rate, l_step_rate = b_steps.sum() / b_sec, l_steps.sum() / l_sec
+    pixels = math.prod(images.shape[1:3])
+    gflops = {"batched": fitter_flop(pixels) * b_step_rate / 1e9, "whole stack": fitter_flop(pixels) * w_steps.sum() / w_sec / 1e9}
+    print(f"matmul work {fitter_flop(pixels) / 1e6:.2f} MFLOP per INR-step; achieved: "
+          + "; ".join(f"{k} {v:.1f} GFLOP/s = " + ", ".join(f"{v / p:.0%} of {n}" for n, p in args.peaks.items())
+                      for k, v in gflops.items()))  # fmt: skip
     print(f"best batched: {b_rate:.2f} INRs/s ({b_threads} thread{'s' * (b_threads > 1)}); "
           f"best loop: {l_rate:.2f} INRs/s ({l_threads} thread{'s' * (l_threads > 1)}, "
           f"{'Adam(fused=True)' if l_method == 'loop-fused' else 'default Adam'})")
@@ -221,6 +264,7 @@ def bench_set(name: str, args) -> dict:
         "b_rate": b_rate, "b_threads": b_threads, "l_rate": l_rate, "l_threads": l_threads,
         "l_fused": l_method == "loop-fused", "ratio": b_rate / l_rate, "step_ratio": b_step_rate / l_step_rate,
         "b_psnr": float(b_psnr.mean()), "l_psnr": float(l_psnr.mean()), "ok": ok,
+        "gflops": gflops["batched"], "whole_gflops": gflops["whole stack"], "chunk_ratio": w_sec / b_sec,
     }
 
 
@@ -244,6 +288,8 @@ def main() -> None:
           "warm-up (2 images, 3 steps) before each timed configuration is excluded from the timings")
     print("INRs/s compares per-INR rates: the loop fits fewer images (a prefix of the batched ones).")
 
+    args.peaks = matmul_peaks(args.repeats)
+    print("matmul peaks measured now: " + ", ".join(f"{n} {p:.1f} GFLOP/s" for n, p in args.peaks.items()))
     names = ["digits", "fashion_mnist"] if args.images == "both" else [args.images]
     rows = [bench_set(name, args) for name in names]
 
@@ -256,6 +302,11 @@ def main() -> None:
         print(f"{r['images']:<14} {r['size']:>6} {r['steps']:>9} {r['b_rate']:>15.2f} ({r['b_threads']}) {loop:>22} "
               f"{r['ratio']:>6.1f}x {r['step_ratio']:>7.1f}x {r['b_psnr']:>9.2f} / {r['l_psnr']:<8.2f}"
               f"{'' if r['ok'] else '  WARNING: PSNR mismatch'}")
+    square = args.peaks["square 2048^3"]
+    print(f"\n{'images':<14} {'fitter GFLOP/s':>14} {'of square peak':>14} {'whole-stack GFLOP/s':>19} {'chunked / whole':>15}")
+    for r in rows:
+        print(f"{r['images']:<14} {r['gflops']:>14.1f} {r['gflops'] / square:>14.0%} {r['whole_gflops']:>19.1f} "
+              f"{r['chunk_ratio']:>14.2f}x")
 
 
 if __name__ == "__main__":

@@ -91,3 +91,42 @@ def test_a_diverging_fit_stops_with_a_clear_error(digits, dwsnets_recipe):
     recipe = dataclasses.replace(dwsnets_recipe, lr=1e30, max_steps=50)
     with pytest.raises(FloatingPointError, match="non-finite INR loss .* image indices"):
         fit_batch(images[:4], np.arange(100, 104), recipe, seed=0)
+
+
+@pytest.mark.parametrize("compact_every", [7, 1000])
+def test_compacting_every_k_steps_keeps_each_inrs_stop_step_and_weights(digits, dwsnets_recipe, compact_every):
+    # what a GPU does (inr_fitting.COMPACT_EVERY_ACCELERATOR): INRs captured at their stop step on the
+    # device, taken out of the stack only every k steps; the result must equal compacting every step
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, max_steps=300, target_psnr=30.0)
+    every_step = fit_batch(images[:12], np.arange(12), recipe, seed=3, compact_every=1)
+    assert len(set(every_step.steps.tolist())) > 3  # INRs stop at many different steps
+    finished = []
+    periodic = fit_batch(images[:12], np.arange(12), recipe, seed=3, compact_every=compact_every, on_finished=finished.append)
+    # the stack's composition changes which rows share a matrix-product call, which moves float32
+    # results by an ulp at most (as another fit_batch_size does), never a stop step
+    np.testing.assert_array_equal(periodic.steps, every_step.steps)
+    np.testing.assert_allclose(periodic.psnr, every_step.psnr, rtol=0, atol=1e-4)
+    for (w, b), (w2, b2) in zip(periodic.weights, every_step.weights):
+        np.testing.assert_allclose(w, w2, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(b, b2, rtol=0, atol=1e-6)
+    assert sum(finished) == 12
+
+
+def test_chunked_steps_give_the_stacked_steps_numbers(digits, dwsnets_recipe):
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, max_steps=60)
+    whole = fit_batch(images[:10], np.arange(10), recipe, seed=5, chunk=10)
+    chunked = fit_batch(images[:10], np.arange(10), recipe, seed=5, chunk=3)
+    np.testing.assert_array_equal(chunked.steps, whole.steps)
+    np.testing.assert_allclose(chunked.psnr, whole.psnr, rtol=0, atol=1e-4)
+    for (w, b), (w2, b2) in zip(chunked.weights, whole.weights):
+        np.testing.assert_allclose(w, w2, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(b, b2, rtol=0, atol=1e-6)
+
+
+def test_a_diverging_fit_stops_with_a_clear_error_when_compacting_every_k_steps(digits, dwsnets_recipe):
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, lr=1e30, max_steps=50)
+    with pytest.raises(FloatingPointError, match="non-finite INR loss by step 25 for image indices"):
+        fit_batch(images[:4], np.arange(100, 104), recipe, seed=0, compact_every=25)

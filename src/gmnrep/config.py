@@ -9,7 +9,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import jsonschema
 import yaml
 
 from . import splits
@@ -54,6 +53,8 @@ def _strict_validator(schema: dict):
     """The schema's validator, except that an integer must be a Python int: JSON Schema also
     counts 5000.0 as an integer, and a float shard size or batch size fails only in a job, as
     a slice index or a tensor size."""
+    import jsonschema  # here, not at the top: jobs import this module for config_hash on GPU hosts without it
+
     base = jsonschema.validators.validator_for(schema)
     checker = base.TYPE_CHECKER.redefine(
         "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)

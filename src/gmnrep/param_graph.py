@@ -13,17 +13,22 @@ graph's edge features are its weight matrices flattened row-major. Every graph o
 same layout, so a batch is the layout repeated with offsets: no Python loop over graphs or edges.
 
 DGL builds and batches the graphs on the CPU; `GraphBatch.from_dgl` takes out the plain tensors
-(edge index, features, degrees) that the GMN's message passing runs on, on any device.
+(edge index, features, degrees) that the GMN's message passing runs on, on any device. DGL is
+imported only when a graph is built: the dense GMN, which never builds one, runs where DGL is not
+installed (GPU hosts: bench/gpu_check.py).
 """
+
+from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import torch
 
-os.environ.setdefault("DGLBACKEND", "pytorch")
-import dgl  # noqa: E402  (DGL reads DGLBACKEND at import)
+if TYPE_CHECKING:
+    import dgl
 
 Weights = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: W (n, out, in), b (n, out)
 
@@ -88,6 +93,9 @@ def node_biases(weights: Weights) -> torch.Tensor:
 
 def build_graphs(weights: Weights) -> dgl.DGLGraph:
     """One batched DGL graph of the n SIRENs stacked in `weights` (a single SIREN is n = 1)."""
+    os.environ.setdefault("DGLBACKEND", "pytorch")  # DGL reads it at import
+    import dgl
+
     n = weights[0][0].shape[0]
     lay = layout(layer_sizes_of(weights))
     offsets = torch.arange(n) * lay.num_nodes
@@ -121,7 +129,7 @@ class GraphBatch:
     num_graphs: int
 
     @classmethod
-    def from_dgl(cls, graph: dgl.DGLGraph) -> "GraphBatch":
+    def from_dgl(cls, graph: dgl.DGLGraph) -> GraphBatch:
         src, dst = graph.edges(order="eid")
         counts = graph.batch_num_nodes()
         return cls(
@@ -138,7 +146,7 @@ class GraphBatch:
             num_graphs=len(counts),
         )
 
-    def to(self, device: torch.device | str) -> "GraphBatch":
+    def to(self, device: torch.device | str) -> GraphBatch:
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         moved.update({k: v.to(device) for k, v in moved.items() if isinstance(v, torch.Tensor)})
         return GraphBatch(**moved)

@@ -207,22 +207,30 @@ def train(
     for epoch in progress:
         model.train()
         shuffled = rows["train"][torch.randperm(len(rows["train"]), generator=order).to(device)]
-        loss_sum, correct = 0.0, 0
+        # Sums stay on the device (float64: the same arithmetic as Python floats), so a GPU never
+        # waits for the host within an epoch; a non-finite loss is found at the epoch's end, and
+        # the updates after it are thrown away with the model.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        first_bad = torch.full((), -1, dtype=torch.int64, device=device)
         for step, batch in enumerate(_batches(shuffled, settings.batch_size)):
             inputs = samples.take(batch)
             logits = model(augmentation.apply(inputs, augment_draws))
             loss = F.cross_entropy(logits, samples.labels[batch])
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{name}: loss is {loss.item()} at epoch {epoch}, batch {step}; no checkpoint written")
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if settings.clip_grad_norm:
                 nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad_norm)
             optimizer.step()
             scheduler.step()
-            loss_sum += loss.item() * len(batch)
-            correct += (logits.argmax(1) == samples.labels[batch]).sum().item()
-        record = {"epoch": epoch, "train_loss": loss_sum / len(shuffled), "train_acc": correct / len(shuffled)}
+            loss_sum += loss.detach().double() * len(batch)
+            correct += (logits.argmax(1) == samples.labels[batch]).sum()
+        if first_bad.item() >= 0:
+            raise FloatingPointError(
+                f"{name}: non-finite loss at epoch {epoch}, batch {first_bad.item()}; no checkpoint written"
+            )
+        record = {"epoch": epoch, "train_loss": loss_sum.item() / len(shuffled), "train_acc": correct.item() / len(shuffled)}
         for split_name in ("val", "test"):
             loss_value, acc = evaluate(model, samples, rows[split_name], settings.batch_size)
             if not np.isfinite(loss_value):
