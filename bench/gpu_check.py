@@ -39,7 +39,6 @@ Run (from the repository root)::
 
 import argparse
 import dataclasses
-import gzip
 import sys
 import time
 from pathlib import Path
@@ -50,6 +49,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from gmnrep import activations, cka, training  # noqa: E402
+from gmnrep.formats import digits_source_file, read_digits, read_idx  # noqa: E402
 from gmnrep.gmn import GMN  # noqa: E402
 from gmnrep.image_models import CNN, MLP  # noqa: E402
 from gmnrep.inr_fitting import fit_inrs  # noqa: E402
@@ -93,14 +93,10 @@ QUICK = Sizes(check_images=4, check_steps=20, images=16, steps=10, fit_batch=8, 
 def real_images(n: int) -> tuple[np.ndarray, str]:
     """n 28x28 uint8 images: Fashion-MNIST if installed, else digits upscaled (both real images)."""
     if FASHION_MNIST.is_file():
-        with gzip.open(FASHION_MNIST) as f:
-            pixels = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 28, 28)
-        return pixels[:n].copy(), "Fashion-MNIST"
-    from sklearn.datasets import load_digits
-
-    digits = load_digits().images[:n]  # 8x8 in 0..16
-    upscaled = np.kron(digits, np.ones((3, 3))) * (255 / 16)  # 24x24
-    return np.pad(upscaled, ((0, 0), (2, 2), (2, 2))).round().astype(np.uint8), "digits upscaled to 28x28"
+        return read_idx(FASHION_MNIST)[:n].copy(), "Fashion-MNIST"
+    digits, _ = read_digits(digits_source_file())  # 8x8 uint8, 0..255
+    upscaled = np.kron(digits[:n], np.ones((3, 3), dtype=np.uint8))  # 24x24
+    return np.pad(upscaled, ((0, 0), (2, 2), (2, 2))), "digits upscaled to 28x28"
 
 
 def synchronize(device: torch.device) -> None:

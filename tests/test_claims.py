@@ -272,5 +272,8 @@ def test_claims_files_round_trip_and_feed_the_readme(tmp_path):
 def test_a_claims_table_with_other_columns_is_refused(tmp_path):
     path = tmp_path / "claims.csv"
     path.write_text("dataset,claim\ndigits,C1\n")
-    with pytest.raises(DataError, match="claims.csv: not a claims table"):
+    with pytest.raises(DataError, match="claims.csv: claims table lacks column"):
+        claims.read_claims(path)
+    path.write_text(tables.to_csv([{column: "x" for column in claims.COLUMNS}], claims.COLUMNS))
+    with pytest.raises(DataError, match="claims.csv: a number of the claims table is not a number"):
         claims.read_claims(path)

@@ -41,7 +41,6 @@ The chance floor beside C1 and C2 is the mean chance CKA (gmnrep.similarity) of 
 pairing claimed lower: what unrelated representations give at this N and width.
 """
 
-import csv
 from dataclasses import dataclass
 from fractions import Fraction
 from math import comb
@@ -65,6 +64,7 @@ from .tables import (
     pairing_title,
     read_chance_floors,
     read_cka_tables,
+    read_csv,
     read_metrics,
     read_predictions,
     to_csv,
@@ -419,20 +419,16 @@ def write_claims(rows: list[dict], csv_path: Path, markdown_path: Path, latex_pa
 
 def read_claims(path: Path) -> list[dict]:
     """A claims CSV as written by write_claims, numbers as numbers (empty cells stay "")."""
-    try:
-        with open(path, newline="") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as exc:
-        raise DataError(f"{path}: not a readable claims table ({exc})") from exc
-    if not rows or list(rows[0]) != list(COLUMNS):
-        raise DataError(f"{path}: not a claims table (columns must be {', '.join(COLUMNS)})")
+    rows = read_csv(Path(path), COLUMNS, "claims table")
     numeric = ("value", "ci_low", "ci_high", "p_value", "expected", "chance_cka", "accuracy_gap")
-    for row in rows:
-        for column in numeric:
-            if row[column] != "":
-                row[column] = float(row[column])
-        if row["claim"] == "C3" and row["value"] != "":
-            row["value"] = int(row["value"])
-        row["layer"] = int(row["layer"]) if row["layer"] else ""
-    return rows
-
+    try:
+        for row in rows:
+            for column in numeric:
+                if row[column] != "":
+                    row[column] = float(row[column])
+            if row["claim"] == "C3" and row["value"] != "":
+                row["value"] = int(row["value"])
+            row["layer"] = int(row["layer"]) if row["layer"] else ""
+    except ValueError as exc:
+        raise DataError(f"{path}: a number of the claims table is not a number ({exc})") from None
+    return [{column: row[column] for column in COLUMNS} for row in rows]

@@ -231,7 +231,7 @@ def read_cka_table(path: Path, dataset: str) -> CkaTable:
     """Read one pair's long-form CKA table, refusing a missing column, another dataset, an
     incomplete layer grid, or a value that is not a finite number in [0, 1]."""
     path = Path(path)
-    rows = _read_csv(path, CKA_COLUMNS, "CKA table")
+    rows = read_csv(path, CKA_COLUMNS, "CKA table")
     if _single(path, rows, "dataset") != dataset:
         raise DataError(f"{path}: CKA table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
     try:
@@ -302,7 +302,7 @@ def read_chance_floors(paths: list[Path], dataset: str) -> dict[Model, np.ndarra
     """Each model's chance CKA per layer (index l - 1), from the chance tables of `dataset`."""
     floors = {}
     for path in paths:
-        rows = _read_csv(Path(path), CHANCE_COLUMNS, "chance table")
+        rows = read_csv(Path(path), CHANCE_COLUMNS, "chance table")
         if _single(path, rows, "dataset") != dataset:
             raise DataError(f"{path}: chance table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
         model = _parse_model(path, _single(path, rows, "model"))
@@ -327,7 +327,8 @@ def pairing_chance(floors: dict[Model, np.ndarray], tables: list[CkaTable], laye
     return float(np.mean([floors[m][layer - 1] for m in sorted(models)]))
 
 
-def _read_csv(path: Path, columns: tuple[str, ...], what: str) -> list[dict]:
+def read_csv(path: Path, columns: tuple[str, ...], what: str) -> list[dict]:
+    """The rows of a CSV the pipeline wrote; DataError naming the file if unreadable, empty or lacking a column."""
     try:
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
