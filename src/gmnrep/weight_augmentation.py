@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-# param_graph.Weights, restated so that this module does not import DGL
-Weights = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: W (n, out, in), b (n, out)
+from .param_graph import Weights
 
 
 @dataclass(frozen=True)
