@@ -4,7 +4,8 @@
 #   make smoke  - the CI-sized DAG (digits + Fashion-MNIST subset)
 #   make fmnist - the paper's experiment on real Fashion-MNIST at laptop scale, its report, and
 #                 README's "What this run found" rewritten from its claims table
-#   make lint   - snakemake --lint and snakefmt --check
+#   make check  - the unit tests alone (no Snakemake run): about a minute
+#   make lint   - ruff (format and lint), snakemake --lint and snakefmt --check
 #   make gpu-check - on a machine with a CUDA GPU (and only torch, numpy, h5py, pyyaml, tqdm,
 #                 scikit-learn): the GPU path checked against the CPU, its throughput, and the
 #                 paper DAG's GPU-hours (bench/gpu_check.py; runs with that machine's python3)
@@ -17,7 +18,7 @@ STAMP := $(VENV)/.installed
 # torch goes in first, pinned, on its own: a loose torch requirement pulls GBs of CUDA wheels.
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: install demo smoke fmnist test lint gpu-check clean-demo
+.PHONY: install demo smoke fmnist test check lint gpu-check clean-demo
 
 install: $(STAMP)
 
@@ -28,15 +29,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --config preset=demo
-	$(BIN)/snakemake --config preset=demo --report results/demo/report.html
+	$(BIN)/snakemake --cores $(CORES) --configfile presets/demo.yaml
+	$(BIN)/snakemake --configfile presets/demo.yaml --report results/demo/report.html
 
 smoke: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --config preset=smoke
+	$(BIN)/snakemake --cores $(CORES) --configfile presets/smoke.yaml
 
 fmnist: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --config preset=fmnist
-	$(BIN)/snakemake --config preset=fmnist --report results/fmnist/report.html
+	$(BIN)/snakemake --cores $(CORES) --configfile presets/fmnist.yaml
+	$(BIN)/snakemake --configfile presets/fmnist.yaml --report results/fmnist/report.html
 	$(BIN)/gmnrep findings results/fmnist/tables/claims.csv README.md
 
 test: $(STAMP)
@@ -45,7 +46,12 @@ test: $(STAMP)
 gpu-check:
 	$(PYTHON) bench/gpu_check.py
 
+check: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "not e2e"
+
 lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check .
 

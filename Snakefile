@@ -1,6 +1,6 @@
 # gmnrep: from raw datasets to the figures and tables of
 # "On the Internal Representations of Graph Metanetworks" (Yeom & Lee, 2025).
-# Settings: config.yaml (choose a smaller preset with --config preset=demo).
+# Settings: config.yaml (a smaller preset is layered over it: --configfile presets/demo.yaml).
 
 
 configfile: "config.yaml"
@@ -24,4 +24,4 @@ rule all:
     default_target: True
     input:
         final_targets(),
-        f"{RESULTS}/audit/manifest.json",
+        PATHS["manifest"],

@@ -17,9 +17,9 @@ depends on the shapes only (and the rank, full here; real activations can only b
 ReLU units are constant columns, which CKA leaves out).
 
 Two sides (``--estimator linear``, the default):
-(a) from scratch: ``gmnrep.cka.linear_cka(X, Y)`` for every layer pair of every model pair; it picks
+(a) from scratch: ``gmnrep.representations.cka.linear_cka(X, Y)`` for every layer pair of every model pair; it picks
     the cheaper of the feature and the Gram form for each pair: the best plain version;
-(b) the project: ``gmnrep.cka.prepare`` every model layer once (75), then ``cka_matrix`` per model
+(b) the project: ``gmnrep.representations.cka.prepare`` every model layer once (75), then ``cka_matrix`` per model
     pair (30); the time includes preparing.
 With ``--estimator minibatch`` the same with ``minibatch_cka(X, Y, --batch-size, seed 0)`` against
 ``prepare(X, "minibatch", --batch-size)`` + ``cka_matrix``.
@@ -54,8 +54,8 @@ from collections import defaultdict
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gmnrep import cka
-from gmnrep.provenance import cpu_model
+from gmnrep.provenance.records import cpu_model
+from gmnrep.representations import cka
 
 WIDTHS = {"gmn": [128] * 5, "mlp": [256, 256, 256, 256, 128], "cnn": [6272, 3136, 1024, 512, 128]}
 SEEDS = range(5)
@@ -81,8 +81,11 @@ def features(n: int) -> dict[tuple[str, int], list[np.ndarray]]:
         for s in SEEDS:
             rng = np.random.default_rng([code, s])
             models[arch, s] = [
-                np.maximum(latent @ rng.standard_normal((LATENT, width)) / np.sqrt(LATENT)
-                           + 0.5 * rng.standard_normal((n, width)), 0).astype(np.float32)
+                np.maximum(
+                    latent @ rng.standard_normal((LATENT, width)) / np.sqrt(LATENT)
+                    + 0.5 * rng.standard_normal((n, width)),
+                    0,
+                ).astype(np.float32)
                 for width in widths
             ]
     return models
@@ -128,24 +131,36 @@ def run_size(n: int, args, threads: list[int]) -> None:
     scratch_pairs = [pair for pair in pairs if pair[0][1] == 0] if subset else pairs
     scale = len(pairs) / len(scratch_pairs)
     batching = f", batch size {args.batch_size}" if args.estimator == "minibatch" else ""
-    print(f"\n##### N = {n} probe samples; estimator {args.estimator}{batching}; 15 models x 5 layers; "
-          f"{len(pairs)} model pairs x 25 layer pairs #####")
+    print(
+        f"\n##### N = {n} probe samples; estimator {args.estimator}{batching}; 15 models x 5 layers; "
+        f"{len(pairs)} model pairs x 25 layer pairs #####"
+    )
     start = time.perf_counter()
     models = features(n)
-    print(f"features generated in {time.perf_counter() - start:.1f} s (float32, "
-          f"{sum(X.nbytes for layers in models.values() for X in layers) / 1e9:.2f} GB)")
-    sizes = {arch: [round(operand_megabytes(n, w, args.estimator, args.batch_size), 1) for w in widths]
-             for arch, widths in WIDTHS.items()}
-    print(f"operand memory per layer (MB, float64): {sizes}; all 75: "
-          f"{5 * sum(sum(v) for v in sizes.values()) / 1e3:.2f} GB")
+    print(
+        f"features generated in {time.perf_counter() - start:.1f} s (float32, "
+        f"{sum(X.nbytes for layers in models.values() for X in layers) / 1e9:.2f} GB)"
+    )
+    sizes = {
+        arch: [round(operand_megabytes(n, w, args.estimator, args.batch_size), 1) for w in widths]
+        for arch, widths in WIDTHS.items()
+    }
+    print(
+        f"operand memory per layer (MB, float64): {sizes}; all 75: "
+        f"{5 * sum(sum(v) for v in sizes.values()) / 1e3:.2f} GB"
+    )
     if subset:
-        print(f"(a) from scratch: SUBSET of {len(scratch_pairs)} model pairs (the seed-0 pair of each kind: "
-              f"{', '.join(f'{a[0]}{a[1]}-{b[0]}{b[1]}' for a, b in scratch_pairs)}), time x {scale:g} "
-              f"= extrapolated to all {len(pairs)} pairs (pairs of a kind have identical shapes)")
+        print(
+            f"(a) from scratch: SUBSET of {len(scratch_pairs)} model pairs (the seed-0 pair of each kind: "
+            f"{', '.join(f'{a[0]}{a[1]}-{b[0]}{b[1]}' for a, b in scratch_pairs)}), time x {scale:g} "
+            f"= extrapolated to all {len(pairs)} pairs (pairs of a kind have identical shapes)"
+        )
 
     phases = {t: defaultdict(float) for t in threads}  # (b)'s seconds by phase, summed over the repeats
-    sides = {"(a) from scratch": lambda t: scratch_grid(models, scratch_pairs, args.estimator, args.batch_size),
-             "(b) prepared": lambda t: prepared_grid(models, pairs, args.estimator, args.batch_size, phases[t])}
+    sides = {
+        "(a) from scratch": lambda t: scratch_grid(models, scratch_pairs, args.estimator, args.batch_size),
+        "(b) prepared": lambda t: prepared_grid(models, pairs, args.estimator, args.batch_size, phases[t]),
+    }
     seconds = {(name, t): [] for name in sides for t in threads}
     grids = {}
     print(f"\n{'side':<18} {'threads':>7} {'repeat':>6} {'seconds':>9}  (a: x{scale:g} extrapolated)")
@@ -160,8 +175,10 @@ def run_size(n: int, args, threads: list[int]) -> None:
 
     diff = max(np.abs(grids["(a) from scratch"][pair] - grids["(b) prepared"][pair]).max() for pair in scratch_pairs)
     values = np.concatenate([grid.ravel() for grid in grids["(b) prepared"].values()])
-    print(f"\ncheck: max |(a) - (b)| over {len(scratch_pairs) * 25} CKA values = {diff:.1e}; "
-          f"(b)'s 750 values span [{values.min():.3f}, {values.max():.3f}], mean {values.mean():.3f}")
+    print(
+        f"\ncheck: max |(a) - (b)| over {len(scratch_pairs) * 25} CKA values = {diff:.1e}; "
+        f"(b)'s 750 values span [{values.min():.3f}, {values.max():.3f}], mean {values.mean():.3f}"
+    )
     if not diff < AGREEMENT:
         print(f"!!!!! WARNING: the two sides disagree by {diff:.1e} (>= {AGREEMENT}) !!!!!")
 
@@ -175,8 +192,10 @@ def run_size(n: int, args, threads: list[int]) -> None:
         print(f"{name:<18} {median:>9.2f} s  ({t} thread{'s' * (t > 1)}){note}")
     print(f"ratio (a) / (b): {best['(a) from scratch'] / best['(b) prepared']:.1f}x   (goal of the issue: >= 10x)")
     t = best_threads["(b) prepared"]
-    print(f"(b) by phase, mean of the {args.repeats} runs with {t} thread{'s' * (t > 1)}: "
-          + ", ".join(f"{phase} {seconds_ / args.repeats:.2f} s" for phase, seconds_ in phases[t].items()))
+    print(
+        f"(b) by phase, mean of the {args.repeats} runs with {t} thread{'s' * (t > 1)}: "
+        + ", ".join(f"{phase} {seconds_ / args.repeats:.2f} s" for phase, seconds_ in phases[t].items())
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
     print(f"peak resident memory of this process so far: {peak:.1f} GB")
 
@@ -188,16 +207,23 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000,10000", help="comma-separated probe sample counts N")
     parser.add_argument("--estimator", choices=cka.ESTIMATORS, default="linear")
     parser.add_argument("--batch-size", type=int, default=1000, help="minibatch estimator: samples per minibatch")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed runs per side and thread count; the median counts")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs per side and thread count; the median counts"
+    )
     parser.add_argument("--threads", default="1,2", help="comma-separated BLAS thread counts to try")
-    parser.add_argument("--subset-above", type=int, default=5000,
-                        help="for N above this, time (a) on one model pair per kind and extrapolate")
+    parser.add_argument(
+        "--subset-above",
+        type=int,
+        default=5000,
+        help="for N above this, time (a) on one model pair per kind and extrapolate",
+    )
     args = parser.parse_args()
     threads = [int(t) for t in args.threads.split(",")]
 
-    print(f"numpy {np.__version__}; os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}; "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; float64")
+    print(
+        f"numpy {np.__version__}; os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}; float64"
+    )
     for n in (int(size) for size in args.sizes.split(",")):
         run_size(n, args, threads)
 

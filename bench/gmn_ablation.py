@@ -1,7 +1,7 @@
 """GMN ablation on fitted INRs: which encoder, readout, regularisation and training schedule to use.
 
 Trains one GMN per named variant on the same INR shards (e.g. the `fmnist` preset's Fashion-MNIST
-shards, fitted by the pipeline) with gmnrep.training.train, the model selection of the pipeline
+shards, fitted by the pipeline) with gmnrep.models.training.train, the model selection of the pipeline
 (best validation epoch), and prints one table: variant, what it changes, epochs, seconds per
 epoch, best validation accuracy and the test accuracy of that epoch. Variants change the GMN
 settings of config.yaml's chosen preset (`--preset`); `--jobs 2` trains two variants at once,
@@ -24,7 +24,7 @@ import torch
 import yaml
 
 from gmnrep.config import apply_preset
-from gmnrep.training import TrainingSettings, load_samples, model_kwargs, train
+from gmnrep.models.training import TrainingSettings, load_samples, model_kwargs, train
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 UNUSED = 255  # split code of training INRs left out by --train-sizes
@@ -43,16 +43,24 @@ VARIANTS = {
     "cosine": ("cosine learning-rate schedule", {}, {"schedule": "cosine"}),
     "augment": ("rotation 15 deg, scale 0.1, translation 0.1", {}, {"augmentation": AFFINE}),
     "noise": ("weight noise 0.05 std", {}, {"augmentation": {"noise": 0.05}}),
-    "nodes_edges+warmup-clip": ("readout from nodes and edges, warmup 1 epoch (31 steps), clipping at 10",
-                                {"readout": "nodes_edges"}, {"warmup_steps": 31, "clip_grad_norm": 10.0}),
-    "nodes_edges+augment": ("readout from nodes and edges, and the augmentation above", {"readout": "nodes_edges"},
-                            {"augmentation": AFFINE}),
+    "nodes_edges+warmup-clip": (
+        "readout from nodes and edges, warmup 1 epoch (31 steps), clipping at 10",
+        {"readout": "nodes_edges"},
+        {"warmup_steps": 31, "clip_grad_norm": 10.0},
+    ),
+    "nodes_edges+augment": (
+        "readout from nodes and edges, and the augmentation above",
+        {"readout": "nodes_edges"},
+        {"augmentation": AFFINE},
+    ),
     "lr1e-3": ("learning rate 1e-3", {}, {"lr": 1.0e-3}),
     "wide": ("width 48", {"hidden": 48, "head_hidden": 48}, {}),
 }
 
 
-def run_variant(name: str, preset: str, epochs: int, seed: int, dataset: str, results: str | None, train_size: int | None) -> dict:
+def run_variant(
+    name: str, preset: str, epochs: int, seed: int, dataset: str, results: str | None, train_size: int | None
+) -> dict:
     torch.set_num_threads(1)
     config = apply_preset({**yaml.safe_load(CONFIG.read_text()), "preset": preset})
     gmn = copy.deepcopy(config["models"]["gmn"])
@@ -68,8 +76,15 @@ def run_variant(name: str, preset: str, epochs: int, seed: int, dataset: str, re
     result = train("gmn", kwargs, samples, TrainingSettings(**gmn["training"]), seed, torch.device("cpu"), name)
     seconds = (time.perf_counter() - start) / epochs
     best = result.history[result.best_epoch - 1]
-    return {"variant": name, "epochs": epochs, "s_per_epoch": seconds, "best_epoch": result.best_epoch,
-            "val_acc": best["val_acc"], "test_acc": best["test_acc"], "train_n": int((samples.split == 0).sum())}
+    return {
+        "variant": name,
+        "epochs": epochs,
+        "s_per_epoch": seconds,
+        "best_epoch": result.best_epoch,
+        "val_acc": best["val_acc"],
+        "test_acc": best["test_acc"],
+        "train_n": int((samples.split == 0).sum()),
+    }
 
 
 def main() -> None:
@@ -85,7 +100,11 @@ def main() -> None:
     args = parser.parse_args()
     runs = [(n, size) for size in (args.train_sizes or [None]) for n in (args.variant or list(VARIANTS))]
     print(f"{args.dataset} INRs of preset {args.preset!r} ({args.results or 'its results'}), seed {args.seed}")
-    print("| variant | change | training INRs | epochs | s/epoch | best epoch | val acc | test acc |\n|---|---|---|---|---|---|---|---|", flush=True)
+    print(
+        "| variant | change | training INRs | epochs | s/epoch | best epoch | val acc | test acc |\n"
+        "|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = [
             pool.submit(run_variant, n, args.preset, args.epochs, args.seed, args.dataset, args.results, size)
@@ -93,8 +112,11 @@ def main() -> None:
         ]
         for future in futures:
             r = future.result()
-            print(f"| {r['variant']} | {VARIANTS[r['variant']][0]} | {r['train_n']} | {r['epochs']} | "
-                  f"{r['s_per_epoch']:.1f} | {r['best_epoch']} | {r['val_acc']:.3f} | {r['test_acc']:.3f} |", flush=True)
+            print(
+                f"| {r['variant']} | {VARIANTS[r['variant']][0]} | {r['train_n']} | {r['epochs']} | "
+                f"{r['s_per_epoch']:.1f} | {r['best_epoch']} | {r['val_acc']:.3f} | {r['test_acc']:.3f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

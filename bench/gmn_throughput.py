@@ -6,7 +6,7 @@ What is measured
 One training step on a batch of ``--batch`` 2->32->32->1 SIRENs (the MNIST / Fashion-MNIST INR
 architecture): from the weight stack to the logits, cross-entropy on random labels, backward, one
 ``torch.optim.AdamW`` step (lr 1e-3). Wherever a form needs a graph, building it from the weight
-stack is part of the step, as it is in training. The same GMN (``gmnrep.gmn.GMN`` with its
+stack is part of the step, as it is in training. The same GMN (``gmnrep.models.gmn.GMN`` with its
 defaults: ``--blocks`` 4 edge-updating blocks of width ``--hidden`` 64, mean readout, head 64,
 10 classes, no dropout), float32, in four ways:
 
@@ -14,13 +14,13 @@ defaults: ``--blocks`` 4 edge-updating blocks of width ``--hidden`` 64, mean rea
 (b) project edge index: ``GMN(form="edge_index")``: ``build_graphs`` + ``GraphBatch.from_dgl``,
     then gathers and index_add_ on the edge list;
 (c) DGL straightforward: the GMN's encoders, readout and head with every block run by
-    ``gmnrep.gmn_dgl.dgl_block_forward(..., "straightforward")``: edge and message MLPs as UDFs on
+    ``gmn_dgl.dgl_block_forward(..., "straightforward")``: edge and message MLPs as UDFs on
     concatenations [h_u, h_v, e] and [h_u, e], ``update_all`` with ``fn.mean``;
 (d) DGL split: the same with the "split" variant: node terms once per node, added onto edges with
     DGL builtins (u_add_v, u_add_e, v_add_e), copy_e + mean: the best plain DGL version.
 (c) and (d) run on the CPU only; with ``--device cuda`` they are skipped.
 
-Weights: the project's SIREN initialisation (``gmnrep.siren.init_params``, "siren" init, so biases
+Weights: the project's SIREN initialisation (``gmnrep.inr.siren.init_params``, "siren" init, so biases
 are not 0), with each weight scaled by a random factor in [1, 2) as fitting spreads them; the GMN's
 input statistics are set from them. Timing does not depend on the values (no data-dependent
 control flow), only on the shapes.
@@ -30,7 +30,7 @@ the same initial GMN and AdamW, runs one untimed warm-up step (thread pool start
 allocations, DGL's lazy graph formats), then ``--repeats`` timed steps, the methods taking turns
 (round robin), so that load from other processes on a shared machine falls on all of them alike;
 the median counts, and each method's best thread count is reported. All methods run in one
-process with the allocator setting of the training jobs (``gmnrep.allocator.keep_freed_memory``:
+process with the allocator setting of the training jobs (``gmnrep.core.allocator.keep_freed_memory``:
 large temporaries stay in the heap instead of being unmapped and page-faulted back in at every
 step, which slowed every method by about 1.5x); ``--default-allocator`` leaves glibc's default.
 Before timing, the four forms' logits on the batch are compared (they must agree to 1e-4;
@@ -52,11 +52,11 @@ import time
 import torch
 import torch.nn.functional as F
 
-from gmnrep.allocator import keep_freed_memory
-from gmnrep.gmn import GMN
-from gmnrep.gmn_dgl import dgl_representations
-from gmnrep.provenance import cpu_model
-from gmnrep.siren import SirenRecipe, init_params
+from gmn_dgl import dgl_representations
+from gmnrep.core.allocator import keep_freed_memory
+from gmnrep.inr.siren import SirenRecipe, init_params
+from gmnrep.models.gmn import GMN
+from gmnrep.provenance.records import cpu_model
 
 SEED = 0
 LAYER_SIZES = (2, 32, 32, 1)
@@ -64,8 +64,16 @@ NUM_CLASSES = 10
 AGREEMENT = 1e-4
 # The DWSNets INR architecture with the original SIREN init (nonzero biases); only the shapes and
 # the init matter here.
-RECIPE = SirenRecipe(hidden=(32, 32), w0=30.0, init="siren", output_offset=0.0, target_range=(0.0, 1.0),
-                     lr=5e-4, max_steps=1, target_psnr=40.0)
+RECIPE = SirenRecipe(
+    hidden=(32, 32),
+    w0=30.0,
+    init="siren",
+    output_offset=0.0,
+    target_range=(0.0, 1.0),
+    lr=5e-4,
+    max_steps=1,
+    target_psnr=40.0,
+)
 
 METHODS = {  # name -> (how the logits are computed, CPU only)
     "project dense": (lambda model, weights: _project(model, weights, "dense"), False),
@@ -78,7 +86,6 @@ METHODS = {  # name -> (how the logits are computed, CPU only)
 def _project(model: GMN, weights, form: str) -> torch.Tensor:
     model.form = form
     return model(weights)
-
 
 
 def realistic_weights(batch: int, device: str):
@@ -131,13 +138,19 @@ def main() -> None:
 
     if on_cuda:
         print(f"device: {torch.cuda.get_device_name(args.device)}")
-    print(f"torch {torch.__version__}; default threads {torch.get_num_threads()}; os.cpu_count {os.cpu_count()}; "
-          f"CPU: {cpu_model()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"allocator: {'freed memory kept in the heap' if kept else 'glibc default'}; "
-          f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}; float32; seed {SEED}")
-    print(f"GMN: {args.blocks} blocks, hidden {args.hidden}, mean readout, {NUM_CLASSES} classes; "
-          f"batch {args.batch} SIRENs {'->'.join(map(str, LAYER_SIZES))}; AdamW; "
-          f"median of {args.repeats} steps after 1 warm-up step")
+    print(
+        f"torch {torch.__version__}; default threads {torch.get_num_threads()}; os.cpu_count {os.cpu_count()}; "
+        f"CPU: {cpu_model()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print(
+        f"allocator: {'freed memory kept in the heap' if kept else 'glibc default'}; "
+        f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}; float32; seed {SEED}"
+    )
+    print(
+        f"GMN: {args.blocks} blocks, hidden {args.hidden}, mean readout, {NUM_CLASSES} classes; "
+        f"batch {args.batch} SIRENs {'->'.join(map(str, LAYER_SIZES))}; AdamW; "
+        f"median of {args.repeats} steps after 1 warm-up step"
+    )
 
     torch.manual_seed(SEED)
     weights = realistic_weights(args.batch, args.device)
@@ -146,7 +159,7 @@ def main() -> None:
     initial.set_input_statistics(weights)
     methods = {name: fn for name, (fn, cpu_only) in METHODS.items() if not (cpu_only and on_cuda)}
     if on_cuda:
-        print("DGL variants skipped: they run on the CPU only (gmnrep.gmn_dgl)")
+        print("DGL variants skipped: they run on the CPU only (gmn_dgl)")
 
     with torch.no_grad():
         reference = methods["project dense"](copy.deepcopy(initial), weights)
@@ -169,8 +182,10 @@ def main() -> None:
                 seconds[name].append(trainer.step())
         for name, times in seconds.items():
             median = statistics.median(times)
-            print(f"{name:<20} {t:>7} {median:>9.3f} {min(times):>7.3f} {max(times):>7.3f} {args.batch / median:>9.1f}",
-                  flush=True)
+            print(
+                f"{name:<20} {t:>7} {median:>9.3f} {min(times):>7.3f} {max(times):>7.3f} {args.batch / median:>9.1f}",
+                flush=True,
+            )
             if name not in best or median < best[name][0]:
                 best[name] = (median, t)
 
@@ -178,8 +193,10 @@ def main() -> None:
     dense_rate = args.batch / best["project dense"][0]
     for name, (median, t) in best.items():
         rate = args.batch / median
-        print(f"{name:<20} {rate:>8.1f} graphs/s ({t} thread{'s' * (t > 1)})   "
-              f"project dense / this: {dense_rate / rate:>5.2f}x")
+        print(
+            f"{name:<20} {rate:>8.1f} graphs/s ({t} thread{'s' * (t > 1)})   "
+            f"project dense / this: {dense_rate / rate:>5.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -7,13 +7,13 @@ prints one table. `make gpu-check` runs it on the default device (CUDA when avai
 rot on machines without a GPU).
 
 Correctness, the device against the CPU, float32:
-- the fitter (gmnrep.inr_fitting.fit_inrs, DWSNets recipe) on 64 real images at 28x28 (Debian's
+- the fitter (gmnrep.inr.fitting.fit_inrs, DWSNets recipe) on 64 real images at 28x28 (Debian's
   Fashion-MNIST when installed, else scikit-learn's digits upscaled 3x and padded to 28x28): the
   same stop step for every INR, PSNR within 1e-3 dB;
 - a paper-width GMN (width 128, 4 blocks, dense form) forward and backward on 128 INR weight stacks
   (--quick: 8):
   logits and every parameter gradient within float32 tolerance (relative to the largest entry);
-- an activation dump (gmnrep.activations.compute) of that GMN: every layer within tolerance.
+- an activation dump (gmnrep.representations.extract.compute) of that GMN: every layer within tolerance.
 
 Throughput (warm-up excluded, the device synchronised around every timing):
 - 28x28 INRs per second at 1000 steps on --images (default 10240) images, every INR running all
@@ -48,12 +48,13 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from gmnrep import activations, cka, training  # noqa: E402
-from gmnrep.formats import digits_source_file, read_digits, read_idx  # noqa: E402
-from gmnrep.gmn import GMN  # noqa: E402
-from gmnrep.image_models import CNN, MLP  # noqa: E402
-from gmnrep.inr_fitting import fit_inrs  # noqa: E402
-from gmnrep.siren import SirenRecipe, init_params  # noqa: E402
+from gmnrep.data.formats import digits_source_file, read_digits, read_idx  # noqa: E402
+from gmnrep.inr.fitting import fit_inrs  # noqa: E402
+from gmnrep.inr.siren import SirenRecipe, init_params  # noqa: E402
+from gmnrep.models import training  # noqa: E402
+from gmnrep.models.gmn import GMN  # noqa: E402
+from gmnrep.models.image_models import CNN, MLP  # noqa: E402
+from gmnrep.representations import cka, extract
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 DWSNETS = SirenRecipe(
@@ -143,7 +144,9 @@ def check_fitter(device, sizes, rows):
     gap = float(np.abs(on_device.psnr - on_cpu.psnr).max())
     rows.append((f"fitter, {len(images)} {source}, {recipe.max_steps} steps: same stop steps", str(same_steps),
                  "True", same_steps))  # fmt: skip
-    rows.append(("fitter: max |PSNR device - CPU| (dB)", f"{gap:.2e}", f"<= {PSNR_TOLERANCE_DB:g}", gap <= PSNR_TOLERANCE_DB))
+    rows.append(
+        ("fitter: max |PSNR device - CPU| (dB)", f"{gap:.2e}", f"<= {PSNR_TOLERANCE_DB:g}", gap <= PSNR_TOLERANCE_DB)
+    )
 
 
 def check_gmn(device, sizes, rows):
@@ -173,8 +176,10 @@ def check_dump(device, sizes, rows):
     for where in (torch.device("cpu"), device):
         model = paper_gmn(where)
         model.set_input_statistics(weights)
-        layers[where.type], _ = activations.compute(model, samples.to(where), np.arange(n), n // 4, f"dump on {where.type}")
-    error = max(relative_error(torch.from_numpy(a), torch.from_numpy(b)) for a, b in zip(layers[device.type], layers["cpu"]))
+        layers[where.type], _ = extract.compute(model, samples.to(where), np.arange(n), n // 4, f"dump on {where.type}")
+    error = max(
+        relative_error(torch.from_numpy(a), torch.from_numpy(b)) for a, b in zip(layers[device.type], layers["cpu"])
+    )
     rows.append(("activation dump: every layer, device vs CPU (rel.)", f"{error:.1e}", f"<= {FLOAT32_TOLERANCE:g}",
                  error <= FLOAT32_TOLERANCE))  # fmt: skip
 
@@ -220,8 +225,13 @@ def throughputs(device, sizes) -> dict[str, float]:
     rates["mlp"] = training_rate(MLP((28, 28), 10).to(device), images, labels, device, sizes.train_steps)
     rng = np.random.default_rng(0)
     shared = rng.standard_normal((sizes.probe, 32))
-    layers = [np.maximum(shared @ rng.standard_normal((32, sizes.cka_features)) + rng.standard_normal((sizes.probe, sizes.cka_features)) / 2, 0)
-              .astype(np.float32) for _ in range(2)]  # fmt: skip
+    features = (sizes.probe, sizes.cka_features)
+    layers = [
+        np.maximum(
+            shared @ rng.standard_normal((32, sizes.cka_features)) + rng.standard_normal(features) / 2, 0
+        ).astype(np.float32)
+        for _ in range(2)
+    ]
     start = time.perf_counter()
     cka.cka(cka.prepare(layers[0]), cka.prepare(layers[1]))
     rates["cka_pair_seconds"] = time.perf_counter() - start
@@ -245,7 +255,12 @@ def main() -> None:
     hours = {
         "INR fitting": INRS / rates["inr"] / 3600,
         "GMN trainings": GMN_TRAININGS * GMN_EPOCHS * TRAIN_SIZE / rates["gmn"] / 3600,
-        "MLP + CNN trainings": IMAGE_TRAININGS / 2 * IMAGE_EPOCHS * TRAIN_SIZE * (1 / rates["cnn"] + 1 / rates["mlp"]) / 3600,
+        "MLP + CNN trainings": IMAGE_TRAININGS
+        / 2
+        * IMAGE_EPOCHS
+        * TRAIN_SIZE
+        * (1 / rates["cnn"] + 1 / rates["mlp"])
+        / 3600,
         "CKA (upper bound)": CKA_PAIRS * LAYER_PAIRS * rates["cka_pair_seconds"] / 3600,
     }
     rows += [
@@ -255,7 +270,12 @@ def main() -> None:
         ("  implied seconds per epoch of 55k graphs", f"{TRAIN_SIZE / rates['gmn']:.1f}", "< 15 (H100/H200)", None),
         (f"CNN images per second (batch {sizes.batch})", f"{rates['cnn']:.0f}", "", None),
         (f"MLP images per second (batch {sizes.batch})", f"{rates['mlp']:.0f}", "", None),
-        (f"CKA of one pair: N={sizes.probe}, {sizes.cka_features} features (s)", f"{rates['cka_pair_seconds']:.2f}", "", None),
+        (
+            f"CKA of one pair: N={sizes.probe}, {sizes.cka_features} features (s)",
+            f"{rates['cka_pair_seconds']:.2f}",
+            "",
+            None,
+        ),
         *((f"paper DAG: {what} (device-hours)", f"{h:.2f}", "", None) for what, h in hours.items()),
         ("paper DAG: total (device-hours)", f"{sum(hours.values()):.2f}", "", None),
     ]

@@ -3,16 +3,16 @@ one-INR-at-a-time PyTorch loop, in one run, on the same images.
 
 What is measured
 ----------------
-(a) batched: ``gmnrep.inr_fitting.fit_inrs`` (stacked weights, hand-written backward, one Adam
+(a) batched: ``gmnrep.inr.fitting.fit_inrs`` (stacked weights, hand-written backward, one Adam
     over the stack, converged INRs dropped from the stack), on the first ``--n-batched`` images,
     as the pipeline runs it (on a CPU each step ``inr_fitting.CPU_CHUNK`` INRs at a time, so that
     the step's temporaries stay in cache), and, as "batched, whole stack", with each step over the
     whole stack at once (what the fitter did before; ``chunk=batch_size``).
 (b) loop: for each of the first ``--n-loop`` images (a prefix of the batched images), a
     ``torch.nn.Module`` SIREN built from ``nn.Linear`` layers, loaded with the SAME initial
-    weights as the batched fitter gives that image (``gmnrep.siren.init_params(recipe, C, seed,
-    [index])``), ``torch.optim.Adam(lr=recipe.lr)``, MSE loss on ``gmnrep.siren.image_targets`` at
-    ``gmnrep.siren.coordinate_grid``, and the project's early-stop rule: stop at the first step
+    weights as the batched fitter gives that image (``gmnrep.inr.siren.init_params(recipe, C, seed,
+    [index])``), ``torch.optim.Adam(lr=recipe.lr)``, MSE loss on ``gmnrep.inr.siren.image_targets`` at
+    ``gmnrep.inr.siren.coordinate_grid``, and the project's early-stop rule: stop at the first step
     whose PSNR >= recipe.target_psnr (evaluated before that step's update), else after
     ``max_steps`` updates. Autograd does the backward pass.
 
@@ -40,8 +40,8 @@ agree within 0.05 dB on average (the max abs difference is printed); otherwise a
 printed.
 
 Image sets (``--images``): ``digits`` (scikit-learn's 8x8 digits, read with
-gmnrep.formats.read_digits), ``fashion_mnist`` (28x28, from
-/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz via gmnrep.formats.read_idx), or
+gmnrep.data.formats.read_digits), ``fashion_mnist`` (28x28, from
+/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz via gmnrep.data.formats.read_idx), or
 ``both`` (default). Recipe: the DWSNets one (SIREN 2->32->32->1, w0 30, "dwsnets" init, output
 offset 0.5, targets in [0,1], Adam lr 5e-4, target PSNR 40 dB); ``--steps`` overrides max_steps
 (default 1000 for digits, 200 for Fashion-MNIST, where no INR reaches 40 dB and one-at-a-time
@@ -66,10 +66,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gmnrep.formats import digits_source_file, read_digits, read_idx
-from gmnrep.inr_fitting import fit_inrs
-from gmnrep.provenance import cpu_model
-from gmnrep.siren import SirenRecipe, coordinate_grid, image_targets, init_params
+from gmnrep.data.formats import digits_source_file, read_digits, read_idx
+from gmnrep.inr.fitting import fit_inrs
+from gmnrep.inr.siren import SirenRecipe, coordinate_grid, image_targets, init_params
+from gmnrep.provenance.records import cpu_model
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 SEED = 0
@@ -94,7 +94,6 @@ DEFAULTS = {  # image set -> (steps, n_batched, n_loop)
 }
 
 
-
 def fitter_flop(pixels: int, sizes=(2, 32, 32, 1)) -> float:
     """Matmul FLOP of one INR-step: per layer forward and weight gradient (2 P in out each), and the
     product that carries the gradient back to every layer but the first (2 P in out)."""
@@ -104,7 +103,10 @@ def fitter_flop(pixels: int, sizes=(2, 32, 32, 1)) -> float:
 
 def matmul_peaks(repeats: int) -> dict[str, float]:
     """GFLOP/s of float32 matmuls at the best thread setting: a large square one, and the fitter's shape."""
-    shapes = {"square 2048^3": ((2048, 2048), (2048, 2048)), "fitter bmm 256x(784x32)(32x32)": ((256, 784, 32), (256, 32, 32))}
+    shapes = {
+        "square 2048^3": ((2048, 2048), (2048, 2048)),
+        "fitter bmm 256x(784x32)(32x32)": ((256, 784, 32), (256, 32, 32)),
+    }
     peaks = {}
     for name, (a_shape, b_shape) in shapes.items():
         a, b = torch.randn(a_shape), torch.randn(b_shape)
@@ -113,7 +115,7 @@ def matmul_peaks(repeats: int) -> dict[str, float]:
         for threads in THREADS:
             torch.set_num_threads(threads)
             torch.matmul(a, b)  # warm-up
-            best = min(best, timed(lambda: [torch.matmul(a, b) for _ in range(10)], repeats)[0] / 10)
+            best = min(best, timed(lambda a=a, b=b: [torch.matmul(a, b) for _ in range(10)], repeats)[0] / 10)
         peaks[name] = flop / best / 1e9
     return peaks
 
@@ -141,7 +143,9 @@ class Siren(nn.Module):
         return self.layers[-1](x) + self.offset
 
 
-def fit_one(image: np.ndarray, index: int, recipe: SirenRecipe, seed: int, coords: torch.Tensor, fused: bool, device: str):
+def fit_one(
+    image: np.ndarray, index: int, recipe: SirenRecipe, seed: int, coords: torch.Tensor, fused: bool, device: str
+):
     """Fit one SIREN to one image with nn.Module + torch.optim.Adam; returns (psnr, steps)."""
     target = image_targets(image[None], recipe)[0].to(device)  # (P, C)
     model = Siren(recipe, target.shape[-1]).to(device)
@@ -199,8 +203,10 @@ def bench_set(name: str, args) -> dict:
     warm_recipe = replace(recipe, max_steps=3)
     size = "x".join(str(s) for s in images.shape[1:])
 
-    print(f"\n=== {name}: {size} images, steps cap {steps}, batched on {n_batched}, loop on {n_loop} "
-          f"(first {n_loop} of the batched images), batch_size {args.batch_size}, best of {args.repeats} ===")
+    print(
+        f"\n=== {name}: {size} images, steps cap {steps}, batched on {n_batched}, loop on {n_loop} "
+        f"(first {n_loop} of the batched images), batch_size {args.batch_size}, best of {args.repeats} ==="
+    )
 
     runs = {}
     for threads in THREADS:
@@ -216,17 +222,23 @@ def bench_set(name: str, args) -> dict:
         runs[("batched-whole", threads)] = (seconds, psnr, steps_taken, n_batched)
         for fused in (False, True):
             run_loop(loop_images[:2], warm_recipe, fused, args.device)  # warm-up, untimed
-            seconds, (psnr, steps_taken) = timed(lambda: run_loop(loop_images, recipe, fused, args.device), args.repeats)
+            seconds, (psnr, steps_taken) = timed(
+                lambda fused=fused: run_loop(loop_images, recipe, fused, args.device), args.repeats
+            )
             runs[("loop-fused" if fused else "loop", threads)] = (seconds, psnr, steps_taken, n_loop)
 
-    print(f"{'method':<26} {'threads':>7} {'INRs':>5} {'seconds':>8} {'INRs/s':>8} {'us/INR-step':>11} "
-          f"{'mean PSNR':>9} {'mean steps':>10}")
+    print(
+        f"{'method':<26} {'threads':>7} {'INRs':>5} {'seconds':>8} {'INRs/s':>8} {'us/INR-step':>11} "
+        f"{'mean PSNR':>9} {'mean steps':>10}"
+    )
     for (method, threads), (seconds, psnr, steps_taken, n) in runs.items():
         label = {"batched": "batched fit_inrs", "batched-whole": "batched, whole stack", "loop": "loop, Adam (default)",
                  "loop-fused": "loop, Adam(fused=True)"}[method]  # fmt: skip
         inr_steps = max(int(steps_taken.sum()), 1)
-        print(f"{label:<26} {threads:>7} {n:>5} {seconds:>8.2f} {n / seconds:>8.2f} {seconds / inr_steps * 1e6:>11.1f} "
-              f"{psnr.mean():>9.2f} {steps_taken.mean():>10.1f}")
+        print(
+            f"{label:<26} {threads:>7} {n:>5} {seconds:>8.2f} {n / seconds:>8.2f} {seconds / inr_steps * 1e6:>11.1f} "
+            f"{psnr.mean():>9.2f} {steps_taken.mean():>10.1f}"
+        )
 
     def best(methods):
         key = min((k for k in runs if k[0] in methods), key=lambda k: runs[k][0] / runs[k][3])
@@ -238,14 +250,21 @@ def bench_set(name: str, args) -> dict:
     b_rate, l_rate = n_batched / b_sec, n_loop / l_sec
     b_step_rate, l_step_rate = b_steps.sum() / b_sec, l_steps.sum() / l_sec
     pixels = math.prod(images.shape[1:3])
-    gflops = {"batched": fitter_flop(pixels) * b_step_rate / 1e9, "whole stack": fitter_flop(pixels) * w_steps.sum() / w_sec / 1e9}
+    gflops = {
+        "batched": fitter_flop(pixels) * b_step_rate / 1e9,
+        "whole stack": fitter_flop(pixels) * w_steps.sum() / w_sec / 1e9,
+    }
     print(f"matmul work {fitter_flop(pixels) / 1e6:.2f} MFLOP per INR-step; achieved: "
           + "; ".join(f"{k} {v:.1f} GFLOP/s = " + ", ".join(f"{v / p:.0%} of {n}" for n, p in args.peaks.items())
                       for k, v in gflops.items()))  # fmt: skip
-    print(f"best batched: {b_rate:.2f} INRs/s ({b_threads} thread{'s' * (b_threads > 1)}); "
-          f"best loop: {l_rate:.2f} INRs/s ({l_threads} thread{'s' * (l_threads > 1)}, "
-          f"{'Adam(fused=True)' if l_method == 'loop-fused' else 'default Adam'})")
-    print(f"ratio batched / one-at-a-time: {b_rate / l_rate:.2f}x per INR, {b_step_rate / l_step_rate:.2f}x per INR-step")
+    print(
+        f"best batched: {b_rate:.2f} INRs/s ({b_threads} thread{'s' * (b_threads > 1)}); "
+        f"best loop: {l_rate:.2f} INRs/s ({l_threads} thread{'s' * (l_threads > 1)}, "
+        f"{'Adam(fused=True)' if l_method == 'loop-fused' else 'default Adam'})"
+    )
+    print(
+        f"ratio batched / one-at-a-time: {b_rate / l_rate:.2f}x per INR, {b_step_rate / l_step_rate:.2f}x per INR-step"
+    )
 
     # Correctness: the loop's images are the first n_loop of the batched ones.
     ok = True
@@ -253,39 +272,74 @@ def bench_set(name: str, args) -> dict:
         _, psnr, steps_taken, _ = runs[(method, l_threads)]
         diff = np.abs(b_psnr[:n_loop] - psnr)
         same_steps = int((b_steps[:n_loop] == steps_taken).sum())
-        print(f"check {method:<10}: PSNR |batched - loop| mean {diff.mean():.2e} dB, max {diff.max():.2e} dB; "
-              f"same stop step for {same_steps}/{n_loop}")
+        print(
+            f"check {method:<10}: PSNR |batched - loop| mean {diff.mean():.2e} dB, max {diff.max():.2e} dB; "
+            f"same stop step for {same_steps}/{n_loop}"
+        )
         if not diff.mean() <= PSNR_TOLERANCE_DB:
             ok = False
-            print(f"!!!!! WARNING: {name}: batched and one-at-a-time ({method}) PSNRs differ by {diff.mean():.3f} dB "
-                  f"on average (> {PSNR_TOLERANCE_DB} dB): the two fitters do not compute the same thing !!!!!")
+            print(
+                f"!!!!! WARNING: {name}: batched and one-at-a-time ({method}) PSNRs differ by {diff.mean():.3f} dB "
+                f"on average (> {PSNR_TOLERANCE_DB} dB): the two fitters do not compute the same thing !!!!!"
+            )
     return {
-        "images": name, "size": size, "steps": steps, "n_batched": n_batched, "n_loop": n_loop,
-        "b_rate": b_rate, "b_threads": b_threads, "l_rate": l_rate, "l_threads": l_threads,
-        "l_fused": l_method == "loop-fused", "ratio": b_rate / l_rate, "step_ratio": b_step_rate / l_step_rate,
-        "b_psnr": float(b_psnr.mean()), "l_psnr": float(l_psnr.mean()), "ok": ok,
-        "gflops": gflops["batched"], "whole_gflops": gflops["whole stack"], "chunk_ratio": w_sec / b_sec,
+        "images": name,
+        "size": size,
+        "steps": steps,
+        "n_batched": n_batched,
+        "n_loop": n_loop,
+        "b_rate": b_rate,
+        "b_threads": b_threads,
+        "l_rate": l_rate,
+        "l_threads": l_threads,
+        "l_fused": l_method == "loop-fused",
+        "ratio": b_rate / l_rate,
+        "step_ratio": b_step_rate / l_step_rate,
+        "b_psnr": float(b_psnr.mean()),
+        "l_psnr": float(l_psnr.mean()),
+        "ok": ok,
+        "gflops": gflops["batched"],
+        "whole_gflops": gflops["whole stack"],
+        "chunk_ratio": w_sec / b_sec,
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", choices=["digits", "fashion_mnist", "both"], default="both")
     parser.add_argument("--steps", type=int, default=None, help="max_steps (default 1000 digits, 200 fashion_mnist)")
-    parser.add_argument("--n-batched", type=int, default=None, help="images for the batched fitter (default 512 digits, 256 fashion_mnist)")
-    parser.add_argument("--n-loop", type=int, default=None, help="images for the loop, a prefix of those (default 16 digits, 4 fashion_mnist)")
+    parser.add_argument(
+        "--n-batched",
+        type=int,
+        default=None,
+        help="images for the batched fitter (default 512 digits, 256 fashion_mnist)",
+    )
+    parser.add_argument(
+        "--n-loop",
+        type=int,
+        default=None,
+        help="images for the loop, a prefix of those (default 16 digits, 4 fashion_mnist)",
+    )
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=1, help="time each configuration this many times, keep the fastest")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="time each configuration this many times, keep the fastest"
+    )
     parser.add_argument("--device", default="cpu", help="cpu or cuda: where both fitters run")
     parser.add_argument("--fashion-mnist", type=Path, default=FASHION_MNIST, help="train-images-idx3-ubyte.gz to read")
     args = parser.parse_args()
 
     if args.device.startswith("cuda"):
         print(f"device: {torch.cuda.get_device_name(args.device)}")
-    print(f"torch {torch.__version__}; default threads {torch.get_num_threads()} (timed with {THREADS}); "
-          f"os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}")
-    print(f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}; float32; seed {SEED}; "
-          "warm-up (2 images, 3 steps) before each timed configuration is excluded from the timings")
+    print(
+        f"torch {torch.__version__}; default threads {torch.get_num_threads()} (timed with {THREADS}); "
+        f"os.cpu_count {os.cpu_count()}; CPU: {cpu_model()}"
+    )
+    print(
+        f"GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '(unset)')}; float32; seed {SEED}; "
+        "warm-up (2 images, 3 steps) before each timed configuration is excluded from the timings"
+    )
     print("INRs/s compares per-INR rates: the loop fits fewer images (a prefix of the batched ones).")
 
     args.peaks = matmul_peaks(args.repeats)
@@ -294,19 +348,28 @@ def main() -> None:
     rows = [bench_set(name, args) for name in names]
 
     print("\n=== summary (best thread setting of each; rates per INR) ===")
-    header = (f"{'images':<14} {'size':>6} {'steps cap':>9} {'batched INRs/s (thr)':>21} {'loop INRs/s (thr)':>22} "
-              f"{'ratio':>7} {'per-step':>8} {'PSNR batched / loop':>20}")
+    header = (
+        f"{'images':<14} {'size':>6} {'steps cap':>9} {'batched INRs/s (thr)':>21} {'loop INRs/s (thr)':>22} "
+        f"{'ratio':>7} {'per-step':>8} {'PSNR batched / loop':>20}"
+    )
     print(header)
     for r in rows:
         loop = f"{r['l_rate']:.2f} ({r['l_threads']}{', fused' if r['l_fused'] else ''})"
-        print(f"{r['images']:<14} {r['size']:>6} {r['steps']:>9} {r['b_rate']:>15.2f} ({r['b_threads']}) {loop:>22} "
-              f"{r['ratio']:>6.1f}x {r['step_ratio']:>7.1f}x {r['b_psnr']:>9.2f} / {r['l_psnr']:<8.2f}"
-              f"{'' if r['ok'] else '  WARNING: PSNR mismatch'}")
+        print(
+            f"{r['images']:<14} {r['size']:>6} {r['steps']:>9} {r['b_rate']:>15.2f} ({r['b_threads']}) {loop:>22} "
+            f"{r['ratio']:>6.1f}x {r['step_ratio']:>7.1f}x {r['b_psnr']:>9.2f} / {r['l_psnr']:<8.2f}"
+            f"{'' if r['ok'] else '  WARNING: PSNR mismatch'}"
+        )
     square = args.peaks["square 2048^3"]
-    print(f"\n{'images':<14} {'fitter GFLOP/s':>14} {'of square peak':>14} {'whole-stack GFLOP/s':>19} {'chunked / whole':>15}")
+    print(
+        f"\n{'images':<14} {'fitter GFLOP/s':>14} {'of square peak':>14} "
+        f"{'whole-stack GFLOP/s':>19} {'chunked / whole':>15}"
+    )
     for r in rows:
-        print(f"{r['images']:<14} {r['gflops']:>14.1f} {r['gflops'] / square:>14.0%} {r['whole_gflops']:>19.1f} "
-              f"{r['chunk_ratio']:>14.2f}x")
+        print(
+            f"{r['images']:<14} {r['gflops']:>14.1f} {r['gflops'] / square:>14.0%} {r['whole_gflops']:>19.1f} "
+            f"{r['chunk_ratio']:>14.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Which INR fitting settings reproduce the standard DWSNets Fashion-MNIST INR set?
 
 Fits the same real Fashion-MNIST images once per setting with the project's fitter
-(gmnrep.inr_fitting.fit_inrs, the `dwsnets` recipe of config.yaml with the named fields changed)
+(gmnrep.inr.fitting.fit_inrs, the `dwsnets` recipe of config.yaml with the named fields changed)
 and prints, per setting, each layer's weight and bias std divided by the published std of the
-standard set (gmnrep.inr_statistics.PUBLISHED; mkofinas/neural-graphs' data config), and the PSNR
+standard set (gmnrep.inr.statistics.PUBLISHED; mkofinas/neural-graphs' data config), and the PSNR
 distribution. The target is every ratio within a factor 1.25 (0.8 .. 1.25).
 
 Run (from the repository root)::
@@ -21,10 +21,10 @@ import numpy as np
 import torch
 import yaml
 
-from gmnrep.formats import read_idx
-from gmnrep.inr_fitting import fit_inrs
-from gmnrep.inr_statistics import layer_statistics
-from gmnrep.siren import SirenRecipe
+from gmnrep.data.formats import read_idx
+from gmnrep.inr.fitting import fit_inrs
+from gmnrep.inr.siren import SirenRecipe
+from gmnrep.inr.statistics import layer_statistics
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
@@ -55,7 +55,11 @@ def main() -> None:
     base = SirenRecipe.from_config(yaml.safe_load(CONFIG.read_text())["inr"]["recipes"]["dwsnets"])
     images = read_idx(FASHION_MNIST)[: args.images]
     indices = np.arange(len(images))
-    header = f"{'setting':<44}" + "".join(f"{p + str(l):>8}" for l in range(3) for p in "Wb") + "  within  PSNR mean/p10/p90   s"
+    header = (
+        f"{'setting':<44}"
+        + "".join(f"{p + str(l):>8}" for l in range(3) for p in "Wb")
+        + "  within  PSNR mean/p10/p90   s"
+    )
     print(f"{len(images)} Fashion-MNIST training images; std / published std per layer\n{header}")
     for text in args.setting or [""]:
         recipe = replace(base, **parse_setting(text)) if text else base
@@ -66,8 +70,10 @@ def main() -> None:
         within = sum(WITHIN[0] <= r <= WITHIN[1] for r in ratios)
         psnr = result.psnr
         print(
-            f"{text or 'config.yaml':<44}" + "".join(f"{r:8.2f}" for r in ratios)
-            + f"  {within}/{len(ratios)}     {psnr.mean():5.1f}/{np.percentile(psnr, 10):4.1f}/{np.percentile(psnr, 90):4.1f}"
+            f"{text or 'config.yaml':<44}"
+            + "".join(f"{r:8.2f}" for r in ratios)
+            + f"  {within}/{len(ratios)}     {psnr.mean():5.1f}/"
+            + f"{np.percentile(psnr, 10):4.1f}/{np.percentile(psnr, 90):4.1f}"
             + f"  {seconds:5.0f}",
             flush=True,
         )

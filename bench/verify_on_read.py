@@ -1,4 +1,4 @@
-"""Benchmark: what verifying inputs on read costs a job (gmnrep.provenance.verified_inputs).
+"""Benchmark: what verifying inputs on read costs a job (gmnrep.provenance.records.verified_inputs).
 
 Every job hashes each input (sha256) once, before its body runs, and looks up the job that made the
 input among the run's provenance records. Its record reuses those hashes, so a job hashes each
@@ -8,7 +8,7 @@ and the input being read a second time (from the page cache, for a job that then
 Printed, side by side in one run:
 - sha256 throughput on a file of float32 weights (``--megabytes``, default 512): seconds per GB,
   best of ``--repeats``; and, for scale, numpy reading the same file (np.fromfile), seconds per GB;
-- the record lookup (``provenance.producers``) over a finished run's audit folder (``--results``,
+- the record lookup (``records.producers``) over a finished run's audit folder (``--results``,
   default results/smoke if present): records read and milliseconds.
 
 Run (from the repository root)::
@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from gmnrep import provenance  # noqa: E402
+from gmnrep.core.hashing import sha256_file  # noqa: E402
+from gmnrep.provenance import records  # noqa: E402
 
 
 def best_seconds(action, repeats: int) -> float:
@@ -47,7 +48,7 @@ def main() -> None:
         path = Path(folder) / "weights.bin"
         np.random.default_rng(0).standard_normal(args.megabytes * (1 << 20) // 4, dtype=np.float32).tofile(path)
         gigabytes = path.stat().st_size / 1e9
-        hashing = best_seconds(lambda: provenance.sha256_file(path), args.repeats) / gigabytes
+        hashing = best_seconds(lambda: sha256_file(path), args.repeats) / gigabytes
         reading = best_seconds(lambda: np.fromfile(path, dtype=np.float32), args.repeats) / gigabytes
     print(f"{'what':<40} {'seconds per GB':>15}")
     print(f"{'sha256 (verify on read)':<40} {hashing:>15.2f}")
@@ -55,9 +56,9 @@ def main() -> None:
     print(f"{'ratio hash / read':<40} {hashing / reading:>15.1f}")
     audit = args.results / "audit"
     if (audit / "jobs").is_dir():
-        records = len(list((audit / "jobs").rglob("*.json")))
-        lookup = best_seconds(lambda: provenance.producers(audit), args.repeats)
-        print(f"record lookup over {audit}: {records} records, {1000 * lookup:.0f} ms per job")
+        record_count = len(list((audit / "jobs").rglob("*.json")))
+        lookup = best_seconds(lambda: records.producers(audit), args.repeats)
+        print(f"record lookup over {audit}: {record_count} records, {1000 * lookup:.0f} ms per job")
     else:
         print(f"{audit}/jobs: no records; run a preset first to time the record lookup")
 

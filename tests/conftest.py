@@ -1,31 +1,53 @@
 import hashlib
+import os
 import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# The DGL reference GMN (bench/gmn_dgl.py) is not shipped with the library; tests compare against it.
+sys.path.insert(0, str(REPO / "bench"))
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+# Every Snakemake start imports the SLURM executor plugin, which asks `scontrol show config` for a
+# value in its help text. Where SLURM's client is installed but no controller answers (after the
+# SLURM tests have stopped theirs, or on a workstation) that question waits 9 s, in every dry run
+# and job of a local test run. Local runs need no controller: for them `scontrol` fails at once.
+# The SLURM tests run their commands with SLURM_ENV, the environment as it was.
+SLURM_ENV = dict(os.environ)
+_NO_CONTROLLER = Path(tempfile.mkdtemp(prefix="gmnrep-tests-bin-"))
+(_NO_CONTROLLER / "scontrol").write_text("#!/bin/sh\nexit 1\n")
+(_NO_CONTROLLER / "scontrol").chmod(0o755)
+os.environ["PATH"] = f"{_NO_CONTROLLER}{os.pathsep}{os.environ['PATH']}"
 
 
 @pytest.fixture(scope="session")
 def digits():
-    from gmnrep import formats
+    from gmnrep.data import formats
 
     return formats.read_digits(formats.digits_source_file())
 
 
 @pytest.fixture
 def dwsnets_recipe():
-    from gmnrep.siren import SirenRecipe
+    from gmnrep.inr.siren import SirenRecipe
 
     return SirenRecipe(
-        hidden=(32, 32), w0=30.0, init="dwsnets", output_offset=0.5, target_range=(0.0, 1.0),
-        lr=5e-4, max_steps=1000, target_psnr=40.0,
+        hidden=(32, 32),
+        w0=30.0,
+        init="dwsnets",
+        output_offset=0.5,
+        target_range=(0.0, 1.0),
+        lr=5e-4,
+        max_steps=1000,
+        target_psnr=40.0,
     )
 
 
@@ -39,6 +61,21 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+PRESETS = ("paper", "demo", "smoke", "fmnist")
+
+
+def preset_files(name: str, root: Path = REPO) -> list[Path]:
+    """The config files of a preset, in layering order: config.yaml, then presets/NAME.yaml."""
+    return [root / "config.yaml"] + ([] if name == "paper" else [root / "presets" / f"{name}.yaml"])
+
+
+def preset_config(name: str) -> dict:
+    """A preset's configuration as Snakemake layers it (not yet validated)."""
+    from gmnrep import config
+
+    return config.layered(preset_files(name))
 
 
 def snakemake_cmd(*args: str) -> list[str]:
@@ -57,22 +94,28 @@ def run(args, cwd, check=True, timeout=900):
     return proc
 
 
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Jobs per rule (and "total") that a dry-run with `args` plans in `workdir`."""
+    proc = run([*args, "--directory", str(workdir), "--dry-run", "--quiet", "rules"], cwd=workdir)
+    counts = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    return counts
+
+
 def smoke_args(workdir, *extra):
     """The smoke preset in `workdir`, with its own raw folder (digits and Debian's Fashion-MNIST need no download)."""
     return [
-        "--directory", str(workdir), "--configfile", str(REPO / "config.yaml"),
-        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
+        "--directory",
+        str(workdir),
+        "--configfile",
+        *map(str, preset_files("smoke")),
+        "--config",
+        f"raw_dir={workdir}/raw",
+        *extra,
     ]
-
-
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
-    """One local run of the smoke DAG, shared by the tests that read it (none may change it)."""
-    if not FASHION_DIR.is_dir():
-        pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
-    workdir = tmp_path_factory.mktemp("smoke")
-    proc = run(smoke_args(workdir, "--cores", "2"), cwd=workdir)
-    return workdir, proc
 
 
 def largest_child_rss_mb() -> float:
@@ -87,7 +130,8 @@ def artifact_files(root: Path) -> list[Path]:
     if not root.exists():
         return []
     return [
-        path for path in sorted(root.rglob("*"))
+        path
+        for path in sorted(root.rglob("*"))
         if path.is_file() and not path.name.startswith(".") and "audit" not in path.relative_to(root).parts
     ]
 
@@ -97,27 +141,49 @@ def sha256_tree(root: Path) -> dict[str, str]:
     return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() for path in artifact_files(root)}
 
 
-def copy_run_args(repo: Path, workdir: Path, *extra: str) -> list[str]:
-    """The smoke preset with the workflow copy at `repo` (see `workflow_copy_run`)."""
-    return [
-        "-s", str(repo / "Snakefile"), "--directory", str(workdir), "--configfile", str(repo / "config.yaml"),
-        "--config", "preset=smoke", f"raw_dir={workdir}/raw", *extra,
-    ]
+@dataclass(frozen=True)
+class SmokeRun:
+    """The session's one local run of the smoke DAG, in `workdir`, made with a copy of the workflow
+    at `repo` (Snakefile, config, presets, rules, scripts, library), so that a test may change a rule
+    script without touching the repository. Tests read it; a test that tampers with it restores it."""
+
+    workdir: Path
+    repo: Path
+
+    def args(self, *extra: str, directory: Path | None = None) -> list[str]:
+        """Snakemake arguments for this run's workflow and settings, in `directory` (default: the
+        run's own); the raw files are always the run's, so that nothing upstream counts as changed."""
+        return [
+            "-s",
+            str(self.repo / "Snakefile"),
+            "--directory",
+            str(directory or self.workdir),
+            "--configfile",
+            *map(str, preset_files("smoke", self.repo)),
+            "--config",
+            f"raw_dir={self.workdir}/raw",
+            *extra,
+        ]
 
 
 @pytest.fixture(scope="session")
-def workflow_copy_run(tmp_path_factory):
-    """A second clean smoke run, made with a copy of the workflow (Snakefile, config, rules, scripts,
-    library) so that tests may change a rule script. Tests that tamper with it restore it."""
+def smoke_run(tmp_path_factory) -> SmokeRun:
     if not FASHION_DIR.is_dir():
         pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
-    root = tmp_path_factory.mktemp("copy")
+    root = tmp_path_factory.mktemp("smoke")
     repo = root / "repo"
-    for name in ("workflow", "src", "envs"):
-        shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("workflow", "src", "envs", "presets"):
+        shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("Snakefile", "config.yaml"):
         shutil.copy2(REPO / name, repo / name)
-    workdir = root / "run"
-    workdir.mkdir()
-    run(copy_run_args(repo, workdir, "--cores", "2"), cwd=workdir)
-    return repo, workdir
+    smoke = SmokeRun(root / "run", repo)
+    smoke.workdir.mkdir()
+    run(smoke.args("--cores", "2"), cwd=smoke.workdir)
+    return smoke
+
+
+def pytest_collection_modifyitems(items):
+    """A test that reads a Snakemake run is end to end, wherever it is defined (`make check` skips it)."""
+    for item in items:
+        if "smoke_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

@@ -7,13 +7,13 @@ import weakref
 import h5py
 import numpy as np
 import pytest
-
 import torch
 
-from gmnrep import activation_dump, activations, checkpoints, cka, pairs, shards, similarity, training
-from gmnrep.errors import DataError
-from gmnrep.splits import TEST
-
+from gmnrep.core.errors import DataError
+from gmnrep.data.splits import TEST
+from gmnrep.inr import shards
+from gmnrep.models import checkpoints, training
+from gmnrep.representations import cka, dump_file, extract, pairs, similarity
 from test_training import make_shard, tiny, train  # noqa: F401  (fixture and helpers shared with the training tests)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -32,7 +32,7 @@ def dumps(tiny, models, tmp_path_factory):  # noqa: F811
     result = {}
     for arch, model_path in models.items():
         out = root / f"{arch}.h5"
-        activations.dump(model_path, data_path, shard_paths, out, probe_size=None, probe_seed=0, batch_size=5)
+        extract.dump(model_path, data_path, shard_paths, out, probe_size=None, probe_seed=0, batch_size=5)
         result[arch] = out
     return result
 
@@ -52,7 +52,7 @@ def test_every_dump_lists_the_same_test_samples_in_increasing_image_index(tiny, 
     _, _, data, parts = tiny
     indices = np.concatenate([p.image_index for p in parts])
     test = np.sort(indices[np.concatenate([p.split for p in parts]) == TEST])
-    loaded = {arch: activation_dump.read(path) for arch, path in dumps.items()}
+    loaded = {arch: dump_file.read(path) for arch, path in dumps.items()}
     for dump in loaded.values():
         np.testing.assert_array_equal(dump.image_index, test)
         np.testing.assert_array_equal(dump.label, data.labels[test])
@@ -60,7 +60,7 @@ def test_every_dump_lists_the_same_test_samples_in_increasing_image_index(tiny, 
 
 
 def test_a_dump_holds_every_representation_layer_and_the_logits(dumps):
-    dump = activation_dump.read(dumps["cnn"])
+    dump = dump_file.read(dumps["cnn"])
     assert dump.attrs["num_layers"] == len(dump.layers) == 3  # two blocks and the penultimate layer
     n = len(dump.image_index)
     assert all(layer.dtype == np.float32 and layer.shape[0] == n for layer in dump.layers)
@@ -68,33 +68,39 @@ def test_a_dump_holds_every_representation_layer_and_the_logits(dumps):
 
 
 def test_a_probe_subset_is_seeded_sorted_and_shared(tiny):  # noqa: F811
-    from gmnrep import training
+    from gmnrep.models import training
 
     data_path, shard_paths, _, _ = tiny
     gmn = training.load_samples("gmn", data_path, shard_paths)
     mlp = training.load_samples("mlp", data_path, shard_paths)
-    rows = activations.probe_rows(gmn, 4, probe_seed=3)
+    rows = extract.probe_rows(gmn, 4, probe_seed=3)
     assert len(rows) == 4 and np.all(np.diff(gmn.image_index[rows]) > 0)
-    np.testing.assert_array_equal(rows, activations.probe_rows(mlp, 4, probe_seed=3))
-    assert not np.array_equal(rows, activations.probe_rows(gmn, 4, probe_seed=4))
+    np.testing.assert_array_equal(rows, extract.probe_rows(mlp, 4, probe_seed=3))
+    assert not np.array_equal(rows, extract.probe_rows(gmn, 4, probe_seed=4))
 
 
 @pytest.mark.parametrize("arch", ["gmn", "cnn"])
 @pytest.mark.parametrize("probe_size", [None, 5])
 @pytest.mark.parametrize("ordered", [False, True], ids=["shards-unordered", "shards-in-image-order"])
 def test_a_streamed_dump_equals_one_computed_from_all_samples_at_once(
-    tiny, models, ordered_shards, tmp_path, arch, probe_size, ordered  # noqa: F811
+    tiny,
+    models,
+    ordered_shards,
+    tmp_path,
+    arch,
+    probe_size,
+    ordered,  # noqa: F811
 ):
     data_path = tiny[0]
     shard_paths = ordered_shards if ordered else tiny[1]
     out = tmp_path / "dump.h5"
-    activations.dump(models[arch], data_path, shard_paths, out, probe_size=probe_size, probe_seed=1, batch_size=3)
-    streamed = activation_dump.read(out)
+    extract.dump(models[arch], data_path, shard_paths, out, probe_size=probe_size, probe_seed=1, batch_size=3)
+    streamed = dump_file.read(out)
 
     model, _ = checkpoints.load(models[arch], torch.device("cpu"))
     samples = training.load_samples(arch, data_path, shard_paths)
-    rows = activations.probe_rows(samples, probe_size, probe_seed=1)
-    layers, logits = activations.compute(model, samples, rows, batch_size=3, name="reference")
+    rows = extract.probe_rows(samples, probe_size, probe_seed=1)
+    layers, logits = extract.compute(model, samples, rows, batch_size=3, name="reference")
 
     shard_of_row = np.searchsorted(training.index_shards(data_path, shard_paths).starts, rows, side="right")
     assert len(set(shard_of_row)) > 1  # precondition: the probe samples span shards
@@ -108,7 +114,12 @@ def test_a_streamed_dump_equals_one_computed_from_all_samples_at_once(
 
 @pytest.mark.parametrize("arch", ["gmn", "mlp"])
 def test_a_dump_reads_each_shard_once_and_frees_it_before_the_next(
-    tiny, models, ordered_shards, tmp_path, monkeypatch, arch  # noqa: F811
+    tiny,
+    models,
+    ordered_shards,
+    tmp_path,
+    monkeypatch,
+    arch,  # noqa: F811
 ):
     real_read, weight_refs, alive_at_read = shards.read, [], []
 
@@ -119,7 +130,9 @@ def test_a_dump_reads_each_shard_once_and_frees_it_before_the_next(
         return shard
 
     monkeypatch.setattr(shards, "read", read)
-    activations.dump(models[arch], tiny[0], ordered_shards, tmp_path / "dump.h5", probe_size=None, probe_seed=0, batch_size=4)
+    extract.dump(
+        models[arch], tiny[0], ordered_shards, tmp_path / "dump.h5", probe_size=None, probe_seed=0, batch_size=4
+    )
     assert alive_at_read == [0] * len(ordered_shards)
 
 
@@ -136,7 +149,7 @@ def test_a_dump_with_a_missing_layer_is_refused_naming_file_and_layer(dumps, tmp
 
     bad = _copy_without(dumps["mlp"], tmp_path / "bad.h5", drop_layer_2)
     with pytest.raises(DataError, match="layers/2") as info:
-        activation_dump.read(bad)
+        dump_file.read(bad)
     assert str(bad) in str(info.value)
 
 
@@ -146,7 +159,7 @@ def test_a_dump_with_nan_features_is_refused(dumps, tmp_path):
 
     bad = _copy_without(dumps["mlp"], tmp_path / "nan.h5", poison)
     with pytest.raises(DataError, match="layers/1 contains NaN"):
-        activation_dump.read(bad)
+        dump_file.read(bad)
 
 
 def test_the_paper_pairs():
@@ -190,7 +203,10 @@ def test_all_pairs_of_two_seeds_and_of_one():
     across = [p for p in compared if pairs.pairing(p) == "gmn-mlp"]
     assert within == [(("gmn", 3), ("gmn", 8))] and len(compared) == 1 + 1 + 4
     assert across == [
-        (("gmn", 3), ("mlp", 3)), (("gmn", 8), ("mlp", 8)), (("gmn", 3), ("mlp", 8)), (("gmn", 8), ("mlp", 3)),
+        (("gmn", 3), ("mlp", 3)),
+        (("gmn", 8), ("mlp", 8)),
+        (("gmn", 3), ("mlp", 8)),
+        (("gmn", 8), ("mlp", 3)),
     ]
     assert pairs.model_pairs(["gmn", "mlp"], [7], scheme="all") == [(("gmn", 7), ("mlp", 7))]
 
@@ -239,14 +255,14 @@ def test_operands_of_different_probe_samples_are_refused(dumps, tmp_path):
 def random_dump(path, arch, seed, widths=(8, 16, 4), n=400, data_seed=0):
     """An activation dump with Gaussian layers (n samples, many relative to the widths)."""
     rng = np.random.default_rng(data_seed)
-    dump = activation_dump.ActivationDump(
+    dump = dump_file.ActivationDump(
         layers=[rng.normal(size=(n, w)).astype(np.float32) for w in widths],
         image_index=np.arange(n, dtype=np.int64),
         label=np.arange(n, dtype=np.int64) % 10,
         logits=rng.normal(size=(n, 10)).astype(np.float32),
         attrs={"dataset": "digits", "arch": arch, "seed": seed, "num_layers": len(widths)},
     )
-    activation_dump.write(path, dump)
+    dump_file.write(path, dump)
     return path
 
 
@@ -278,7 +294,9 @@ def test_the_chance_floor_is_deterministic_and_differs_between_seeds(tmp_path):
     def floors(arch, seed, name):
         dump = random_dump(tmp_path / f"{name}.h5", arch, seed)  # the same layers for every model
         chance = tmp_path / f"{name}.csv"
-        similarity.write_operands(dump, tmp_path / f"{name}-op.h5", chance, estimator="linear", minibatch_size=4, seed=0)
+        similarity.write_operands(
+            dump, tmp_path / f"{name}-op.h5", chance, estimator="linear", minibatch_size=4, seed=0
+        )
         return chance.read_text(), np.array([float(r["chance_cka"]) for r in chance_rows(chance)[1]])
 
     first_text, first = floors("gmn", 0, "a")
@@ -295,7 +313,7 @@ def test_the_chance_floor_shuffles_with_the_documented_seed(tmp_path):
     dump = random_dump(tmp_path / "seed-2.h5", "gmn", 2, widths=(6,), n=120)
     chance = tmp_path / "gmn-2.csv"
     similarity.write_operands(dump, tmp_path / "op.h5", chance, estimator="linear", minibatch_size=4, seed=5)
-    layer = activation_dump.read(dump).layers[0]
+    layer = dump_file.read(dump).layers[0]
     shuffle = np.random.default_rng(similarity.shuffle_seed(5, "gmn-2")).permutation(120)
     expected = cka.linear_cka(layer, np.asarray(layer)[shuffle])
     (row,) = chance_rows(chance)[1]

@@ -1,6 +1,6 @@
 """Provenance records and `gmnrep audit`: a finished smoke run audits clean, and each tampering is
-caught with the artifact named and a non-zero exit. The run is `workflow_copy_run`, made with a copy
-of the workflow, so that a test may change a rule script without touching the repository."""
+caught with the artifact named and a non-zero exit. The run is the session's `smoke_run`, made with
+a copy of the workflow, so that a test may change a rule script without touching the repository."""
 
 import json
 import os
@@ -12,8 +12,9 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import copy_run_args, run
-from gmnrep import audit, provenance
+from conftest import preset_files, run
+from gmnrep.core.hashing import sha256_file
+from gmnrep.provenance import audit, records
 
 RESULTS = "results/smoke"
 
@@ -22,18 +23,26 @@ def test_a_job_record_holds_inputs_outputs_code_settings_and_environment(tmp_pat
     source, target, script = tmp_path / "in.txt", tmp_path / "out.txt", tmp_path / "step.py"
     source.write_text("input")
     script.write_text("print('step')")
-    with provenance.recorded_job(
-        rule="step", wildcards={"dataset": "digits"}, inputs=[source], outputs=[target], params={"k": 1},
-        script=script, log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit", workflow_roots=[],
+    with records.recorded_job(
+        rule="step",
+        wildcards={"dataset": "digits"},
+        inputs=[source],
+        outputs=[target],
+        params={"k": 1},
+        script=script,
+        log=tmp_path / "step.log",
+        title="step",
+        audit_dir=tmp_path / "audit",
+        workflow_roots=[],
     ):
         target.write_text("output")
-    record = provenance.read_record(tmp_path / "audit/jobs/step/dataset-digits.json")
+    record = records.read_record(tmp_path / "audit/jobs/step/dataset-digits.json")
     assert record.job_id == "step[dataset=digits]"
-    assert record.inputs == [provenance.file_entry(source)] and record.outputs == [provenance.file_entry(target)]
-    assert record.params == {"k": 1} and record.script["sha256"] == provenance.sha256_file(script)
+    assert record.inputs == [records.file_entry(source)] and record.outputs == [records.file_entry(target)]
+    assert record.params == {"k": 1} and record.script["sha256"] == sha256_file(script)
     assert record.packages["torch"] and record.packages["snakemake"] and record.python
     assert record.hardware["cpu"] and record.start <= record.end
-    manifest = provenance.write_manifest(tmp_path / "audit")
+    manifest = records.write_manifest(tmp_path / "audit")
     assert manifest["artifacts"] == {str(target): "step[dataset=digits]"}
     assert json.loads((tmp_path / "audit/manifest.json").read_text()) == manifest
 
@@ -42,22 +51,42 @@ def test_a_failed_job_leaves_no_record(tmp_path):
     script = tmp_path / "step.py"
     script.write_text("")
     arguments = dict(
-        rule="step", wildcards={}, inputs=[], outputs=[], params={}, script=script,
-        log=tmp_path / "step.log", title="step", audit_dir=tmp_path / "audit", workflow_roots=[],
+        rule="step",
+        wildcards={},
+        inputs=[],
+        outputs=[],
+        params={},
+        script=script,
+        log=tmp_path / "step.log",
+        title="step",
+        audit_dir=tmp_path / "audit",
+        workflow_roots=[],
     )
-    with provenance.recorded_job(**arguments):
+    with records.recorded_job(**arguments):
         pass
     assert (tmp_path / "audit/jobs/step/job.json").is_file()
-    with pytest.raises(RuntimeError), provenance.recorded_job(**arguments):
+    with pytest.raises(RuntimeError), records.recorded_job(**arguments):
         raise RuntimeError("the job failed")
     assert not (tmp_path / "audit/jobs/step/job.json").exists()
 
 
 def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     command = [
-        sys.executable, "-m", "gmnrep.cli", "audit", "--snakefile", str(repo / "Snakefile"), "--directory", str(workdir),
-        "--configfile", str(repo / "config.yaml"), "--config", "preset=smoke", f"raw_dir={workdir}/raw", *config,
-        "--json", *extra,
+        sys.executable,
+        "-m",
+        "gmnrep.provenance.cli",
+        "audit",
+        "--snakefile",
+        str(repo / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        *map(str, preset_files("smoke", repo)),
+        "--config",
+        f"raw_dir={workdir}/raw",
+        *config,
+        "--json",
+        *extra,
     ]
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
@@ -67,19 +96,20 @@ def findings(proc) -> dict[str, dict]:
 
 
 @pytest.fixture
-def tampered(workflow_copy_run, tmp_path):
-    """The finished run, restored (dates and Snakemake's records included) after the test tampers
-    with it. Tampering happens in place: the records name the run's own paths."""
-    repo, workdir = workflow_copy_run
+def tampered(smoke_run, tmp_path):
+    """The session's run, restored (dates and Snakemake's records included) after the test tampers
+    with it: tampering happens in place, as the records name the run's own paths. A copy of the
+    whole run (86 MB) takes a tenth of a second; listing what each test and the Snakemake runs it
+    starts may change would be the fragile part."""
     backup = tmp_path / "backup"
-    shutil.copytree(workdir, backup, symlinks=True)
-    yield repo, workdir
-    shutil.rmtree(workdir)
-    shutil.copytree(backup, workdir, symlinks=True)
+    shutil.copytree(smoke_run.workdir, backup, symlinks=True)
+    yield smoke_run.repo, smoke_run.workdir
+    shutil.rmtree(smoke_run.workdir)
+    shutil.copytree(backup, smoke_run.workdir, symlinks=True)
 
 
-def test_audit_of_a_finished_run_reports_every_artifact_ok(workflow_copy_run):
-    repo, workdir = workflow_copy_run
+def test_audit_of_a_finished_run_reports_every_artifact_ok(smoke_run):
+    repo, workdir = smoke_run.repo, smoke_run.workdir
     proc = gmnrep_audit(repo, workdir)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(proc.stdout)
@@ -109,7 +139,7 @@ def test_a_flipped_byte_in_a_shard_is_modified_and_everything_made_from_it_stale
     assert found[f"{RESULTS}/models/fashion_mnist/gmn/seed-0.pt"]["status"] == "OK"
 
 
-def test_a_job_refuses_a_shard_changed_after_it_was_made_with_the_file_job_and_repair_named(tampered):
+def test_a_job_refuses_a_shard_changed_after_it_was_made_with_the_file_job_and_repair_named(tampered, smoke_run):
     # a finite weight changed, dates kept: nothing Snakemake or h5py could notice
     repo, workdir = tampered
     shard = workdir / RESULTS / "inrs/digits/shard-0.h5"
@@ -121,7 +151,7 @@ def test_a_job_refuses_a_shard_changed_after_it_was_made_with_the_file_job_and_r
     shard.write_bytes(bytes(data))
     os.utime(shard, ns=(before.st_atime_ns, before.st_mtime_ns))
     model = f"{RESULTS}/models/digits/gmn/seed-0.pt"
-    proc = run([model, *copy_run_args(repo, workdir, "--cores", "1", "--forcerun", model)], cwd=workdir, check=False)
+    proc = run([model, *smoke_run.args("--cores", "1", "--forcerun", model)], cwd=workdir, check=False)
     assert proc.returncode != 0
     log = (workdir / "logs/smoke/models/digits/gmn/seed-0.log").read_text()
     assert f"{RESULTS}/inrs/digits/shard-0.h5: its sha256 is" in log
@@ -174,19 +204,16 @@ def test_a_changed_rule_script_makes_its_artifacts_stale(tampered):
     assert found[f"{RESULTS}/cka/digits/operands/gmn-0.h5"]["status"] == "OK"
 
 
-def test_audit_is_also_a_snakemake_target(workflow_copy_run):
-    repo, workdir = workflow_copy_run
-    proc = run(copy_run_args(repo, workdir, "--cores", "1", "audit"), cwd=workdir)
+def test_audit_is_also_a_snakemake_target(smoke_run):
+    workdir = smoke_run.workdir
+    proc = run(smoke_run.args("--cores", "1", "audit"), cwd=workdir)
     log = (workdir / "logs/smoke/audit/audit.log").read_text()
     assert "artifacts:" in log and "STALE" not in log and "MISSING" not in log, log[-3000:]
     assert proc.returncode == 0
 
 
-def test_the_report_includes_the_manifest_summary(workflow_copy_run):
-    repo, workdir = workflow_copy_run
-    summary = (workdir / RESULTS / "audit/summary.csv").read_text().splitlines()
+def test_the_manifest_summary_counts_every_stage(smoke_run):
+    """The table the report shows under "Audit" (the report itself: tests/test_workflow.py)."""
+    summary = (smoke_run.workdir / RESULTS / "audit/summary.csv").read_text().splitlines()
     assert summary[0].startswith("stage,artifacts,jobs,bytes,git_commits")
     assert [line.split(",")[0] for line in summary[1:8]] == list(audit.STAGES)
-    report = workdir / "report.html"
-    run(copy_run_args(repo, workdir, "--report", str(report)), cwd=workdir)
-    assert "summary.csv" in report.read_text(errors="replace")

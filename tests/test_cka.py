@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import cka
-from gmnrep.errors import DataError, GmnrepError
+from gmnrep.core.errors import DataError, GmnrepError
+from gmnrep.representations import cka
 
 # ---------------------------------------------------------------------------------------------
 # Independent textbook implementations (Gram matrices and explicit centring matrices, no shortcuts)
@@ -110,8 +110,9 @@ def test_values_in_range():
 def test_minibatch_estimate_can_be_negative():
     # Unbiased HSIC can be negative for unrelated features, and so can the estimate (documented).
     rng = np.random.default_rng(0)
-    values = [cka.minibatch_cka(rng.standard_normal((40, 2)), rng.standard_normal((40, 2)), 10, seed)
-              for seed in range(20)]
+    values = [
+        cka.minibatch_cka(rng.standard_normal((40, 2)), rng.standard_normal((40, 2)), 10, seed) for seed in range(20)
+    ]
     assert min(values) < 0
 
 
@@ -167,8 +168,10 @@ def test_wide_rank_deficient_factor_drops_null_directions():
 def test_cka_matrix_equals_pairwise_values():
     rng = np.random.default_rng(3)
     a_layers = [rng.standard_normal((50, d)) for d in (3, 20, 70)]
-    b_layers = [a_layers[1] @ rng.standard_normal((20, 8)) + rng.standard_normal((50, 8)),
-                rng.standard_normal((50, 60))]
+    b_layers = [
+        a_layers[1] @ rng.standard_normal((20, 8)) + rng.standard_normal((50, 8)),
+        rng.standard_normal((50, 60)),
+    ]
     for estimator, batch_size in [("linear", None), ("minibatch", 10)]:
         a_ops = [cka.prepare(X, estimator, batch_size) for X in a_layers]
         b_ops = [cka.prepare(Y, estimator, batch_size) for Y in b_layers]
@@ -273,8 +276,12 @@ def test_constant_columns_are_left_out():
 def test_all_constant_features_are_refused():
     X = related_pair(20, 3, 3)[0]
     constant = np.full((20, 4), 0.3)
-    for call in (lambda: cka.linear_cka(X, constant), lambda: cka.minibatch_cka(constant, X, 5),
-                 lambda: cka.prepare(constant), lambda: cka.prepare(constant, "minibatch", 5)):
+    for call in (
+        lambda: cka.linear_cka(X, constant),
+        lambda: cka.minibatch_cka(constant, X, 5),
+        lambda: cka.prepare(constant),
+        lambda: cka.prepare(constant, "minibatch", 5),
+    ):
         with pytest.raises(cka.DegenerateCKAError, match="constant.*CKA is undefined"):
             call()
     assert issubclass(cka.DegenerateCKAError, GmnrepError) and issubclass(cka.DegenerateCKAError, ValueError)
@@ -325,7 +332,8 @@ def test_torch_tensors_equal_numpy_arrays():
     X16 = torch.from_numpy(X).to(torch.bfloat16)
     assert cka.linear_cka(X16, Y) == cka.linear_cka(X16.double().numpy(), Y)
     assert cka.cka(cka.prepare(X32.requires_grad_()), cka.prepare(torch.from_numpy(Y))) == cka.cka(
-        cka.prepare(X32.detach().numpy()), cka.prepare(Y))
+        cka.prepare(X32.detach().numpy()), cka.prepare(Y)
+    )
 
 
 @pytest.mark.parametrize("estimator, batch_size", [("linear", None), ("minibatch", 10)])

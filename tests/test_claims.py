@@ -7,8 +7,11 @@ from itertools import combinations
 import numpy as np
 import pytest
 
-from gmnrep import activation_dump, claims, cli, pairs, similarity, tables
-from gmnrep.errors import DataError
+from gmnrep.core.csv_files import to_csv
+from gmnrep.core.errors import DataError
+from gmnrep.paper import claims, tables
+from gmnrep.provenance import cli
+from gmnrep.representations import dump_file, pairs, similarity
 
 ARCHS = ["gmn", "mlp", "cnn"]
 SETTINGS = claims.ClaimSettings(
@@ -132,7 +135,7 @@ def test_planted_gmn_only_samples_give_a_small_p_value():
     n = 1000
     correct = {(arch, s): rng.uniform(size=n) < 0.7 for arch in ARCHS for s in range(2)}
     planted = np.arange(40)
-    for (arch, s), right in correct.items():
+    for (arch, _), right in correct.items():
         right[planted] = arch == "gmn"
     gmn_only, _ = c3_rows(correct)
     assert gmn_only["value"] >= 40 and gmn_only["value"] > gmn_only["expected"] + 3 * np.sqrt(gmn_only["expected"])
@@ -163,13 +166,18 @@ def write_model(folder, dataset, arch, seed, layers, predicted, label, test_acc)
     logits[np.arange(n), predicted] = 1.0
     dump = folder / f"dumps/{arch}-{seed}.h5"
     dump.parent.mkdir(parents=True, exist_ok=True)
-    activation_dump.write(dump, activation_dump.ActivationDump(
+    dump_file.write(dump, dump_file.ActivationDump(
         layers=layers, image_index=np.arange(n), label=label, logits=logits,
         attrs={"dataset": dataset, "arch": arch, "seed": seed, "num_layers": len(layers)},
     ))  # fmt: skip
     model = f"{arch}-{seed}"
     similarity.write_operands(
-        dump, folder / f"operands/{model}.h5", folder / f"chance/{model}.csv", estimator="linear", minibatch_size=4, seed=0
+        dump,
+        folder / f"operands/{model}.h5",
+        folder / f"chance/{model}.csv",
+        estimator="linear",
+        minibatch_size=4,
+        seed=0,
     )
     metrics = folder / f"metrics/{model}.json"
     metrics.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +232,9 @@ def seed_dependent_gmns(n=60, width=6):
 
 
 def test_seed_dependent_gmns_hold_c1_and_c2_unless_their_accuracy_is_far_off(tmp_path):
-    inputs = build_run(tmp_path / "close", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.82, "cnn": 0.84}, seeds=range(4))
+    inputs = build_run(
+        tmp_path / "close", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.82, "cnn": 0.84}, seeds=range(4)
+    )
     rows = claims.claim_rows(*inputs, layers=[3], settings=SETTINGS)
     assert {r["claim"]: r["verdict"] for r in rows if r["claim"] != "C3"} == {"C1": claims.HOLDS, "C2": claims.HOLDS}
     c2 = [r for r in rows if r["claim"] == "C2"]
@@ -263,7 +273,9 @@ def test_claims_files_round_trip_and_feed_the_readme(tmp_path):
     assert "Digits, C1 (seed sensitivity" in findings and "**holds**" in findings
     readme = "intro\n<!-- findings: begin -->\nstale text\n<!-- findings: end -->\nrest\n"
     spliced = cli.splice_findings(readme, findings)
-    assert spliced.startswith("intro\n<!-- findings: begin -->\n") and spliced.endswith("<!-- findings: end -->\nrest\n")
+    assert spliced.startswith("intro\n<!-- findings: begin -->\n") and spliced.endswith(
+        "<!-- findings: end -->\nrest\n"
+    )
     assert "stale text" not in spliced and findings in spliced
     with pytest.raises(DataError, match="findings: begin"):
         cli.splice_findings("no markers", findings)
@@ -274,6 +286,6 @@ def test_a_claims_table_with_other_columns_is_refused(tmp_path):
     path.write_text("dataset,claim\ndigits,C1\n")
     with pytest.raises(DataError, match="claims.csv: claims table lacks column"):
         claims.read_claims(path)
-    path.write_text(tables.to_csv([{column: "x" for column in claims.COLUMNS}], claims.COLUMNS))
+    path.write_text(to_csv([{column: "x" for column in claims.COLUMNS}], claims.COLUMNS))
     with pytest.raises(DataError, match="claims.csv: a number of the claims table is not a number"):
         claims.read_claims(path)

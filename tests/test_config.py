@@ -6,8 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import PRESETS, preset_config, preset_files
 from gmnrep import config as cfg
-from gmnrep.errors import ConfigError
+from gmnrep.core.errors import ConfigError
+from gmnrep.core.hashing import config_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "config.yaml"
@@ -34,29 +36,27 @@ def problems_of(config) -> list[str]:
     return [line.strip() for line in lines[1:]]
 
 
-# --- presets ---------------------------------------------------------------------------------
+# --- presets and layering --------------------------------------------------------------------
 
 
-def test_config_defines_the_expected_presets(raw):
-    assert {"paper", "demo", "smoke", "fmnist"} <= set(raw["presets"])
+def test_every_preset_is_a_file_that_names_itself(raw):
     assert raw["preset"] == "paper"
+    for name in PRESETS[1:]:
+        assert yaml.safe_load(preset_files(name)[-1].read_text())["preset"] == name
 
 
-def test_every_preset_resolves(raw):
-    for name in raw["presets"]:
-        resolved = cfg.resolve({**raw, "preset": name}, SCHEMA)
-        assert resolved["preset"] == name
-        assert "presets" not in resolved
+def test_every_preset_resolves():
+    for name in PRESETS:
+        assert cfg.resolve(preset_config(name), SCHEMA)["preset"] == name
 
 
 def test_paper_preset_is_the_file_as_is(raw):
-    resolved = cfg.resolve(raw, SCHEMA)
-    assert resolved == {k: v for k, v in raw.items() if k != "presets"}
-    assert resolved["datasets"] == ["mnist", "fashion_mnist", "cifar10"]
+    assert cfg.resolve(preset_config("paper"), SCHEMA) == raw
+    assert raw["datasets"] == ["mnist", "fashion_mnist", "cifar10"]
 
 
-def test_presets_write_to_distinct_folders(raw):
-    resolved = {name: cfg.resolve({**raw, "preset": name}, SCHEMA) for name in raw["presets"]}
+def test_presets_write_to_distinct_folders():
+    resolved = {name: cfg.resolve(preset_config(name), SCHEMA) for name in PRESETS}
     for key in ("results", "logs"):
         folders = [Path(r[key]) for r in resolved.values()]
         assert len(set(folders)) == len(folders), f"presets share a {key} folder: {folders}"
@@ -65,9 +65,8 @@ def test_presets_write_to_distinct_folders(raw):
     assert len(set(all_folders)) == len(all_folders)
 
 
-def test_smoke_preset_overrides_only_what_it_names(raw):
-    smoke = cfg.resolve({**raw, "preset": "smoke"}, SCHEMA)
-    paper = cfg.resolve(raw, SCHEMA)
+def test_smoke_preset_overrides_only_what_it_names():
+    smoke, paper = preset_config("smoke"), preset_config("paper")
     assert smoke["datasets"] == ["digits", "fashion_mnist"]  # list replaced, not merged
     assert smoke["inr"]["recipes"]["dwsnets"]["max_steps"] == 150
     # the rest of the recipe, and the other recipe, come from the paper settings
@@ -79,24 +78,34 @@ def test_smoke_preset_overrides_only_what_it_names(raw):
     assert smoke["raw_dir"] == paper["raw_dir"]
 
 
-def test_unknown_preset(raw):
-    raw["preset"] = "nope"
-    with pytest.raises(ConfigError) as info:
-        cfg.resolve(raw, SCHEMA)
-    message = str(info.value)
-    assert message.startswith("preset:")
-    assert "'nope'" in message and "paper" in message and "demo" in message
+def test_a_further_config_file_overrides_a_nested_key_and_the_command_line_comes_last(tmp_path):
+    extra = tmp_path / "mine.yaml"
+    extra.write_text("inr:\n  recipes:\n    dwsnets: {max_steps: 100, lr: 1.0e-3}\nmodels: {seeds: [3]}\n")
+    layered = cfg.layered(preset_files("smoke") + [extra], {"models": {"seeds": [4, 5]}})
+    smoke = preset_config("smoke")
+    assert layered["inr"]["recipes"]["dwsnets"] == {**smoke["inr"]["recipes"]["dwsnets"], "max_steps": 100, "lr": 1e-3}
+    assert layered["inr"]["subset"] == smoke["inr"]["subset"]
+    assert layered["models"]["seeds"] == [4, 5] and layered["models"]["gmn"] == smoke["models"]["gmn"]
+    assert cfg.resolve(layered, SCHEMA) is layered  # validated, not rewritten
 
 
-def test_resolve_does_not_modify_its_input(raw):
-    before = copy.deepcopy(raw)
-    cfg.resolve({**raw, "preset": "smoke"}, SCHEMA)
-    assert raw == before
+def test_a_preset_chosen_on_the_command_line_is_refused_with_the_file_to_use(raw):
+    with pytest.raises(ConfigError, match=r"preset: .*--configfile presets/demo\.yaml"):
+        cfg.resolve(raw, SCHEMA, {"preset": "demo"})
 
 
-def test_empty_preset_block_is_no_override(raw):
-    raw["presets"]["paper"] = None  # what `paper:` with nothing after it loads as
-    assert cfg.resolve(raw, SCHEMA)["results"] == raw["results"]
+def test_an_empty_config_file_layers_nothing(tmp_path, raw):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n")
+    assert cfg.layered([CONFIG, empty]) == raw
+
+
+@pytest.mark.parametrize("text, problem", [("[1, 2]\n", "must be a mapping"), ("a: [\n", "not a readable config file")])
+def test_a_bad_config_file_is_refused_with_its_path(tmp_path, text, problem):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(ConfigError, match=rf"{bad}: {problem}"):
+        cfg.layered([CONFIG, bad])
 
 
 # --- deep_merge ------------------------------------------------------------------------------
@@ -138,10 +147,10 @@ def test_wrong_type(raw):
     assert "'abc'" in line and "integer" in line
 
 
-def test_wrong_type_inside_a_preset(raw):
-    raw["preset"] = "demo"
-    raw["presets"]["demo"]["inr"]["shard_size"] = "abc"
-    (line,) = problems_of(raw)
+def test_wrong_type_inside_a_preset():
+    demo = preset_config("demo")
+    demo["inr"]["shard_size"] = "abc"
+    (line,) = problems_of(demo)
     assert line.startswith("inr.shard_size:")
 
 
@@ -233,18 +242,18 @@ def test_config_hash_stable_under_key_order(raw):
     reordered = {key: resolved[key] for key in reversed(list(resolved))}
     reordered["inr"] = {key: resolved["inr"][key] for key in reversed(list(resolved["inr"]))}
     assert list(reordered) != list(resolved)
-    assert cfg.config_hash(reordered) == cfg.config_hash(resolved)
-    assert cfg.config_hash(copy.deepcopy(resolved)) == cfg.config_hash(resolved)
-    assert len(cfg.config_hash(resolved)) == 64
+    assert config_hash(reordered) == config_hash(resolved)
+    assert config_hash(copy.deepcopy(resolved)) == config_hash(resolved)
+    assert len(config_hash(resolved)) == 64
 
 
 def test_config_hash_changes_with_a_value(raw):
     resolved = cfg.resolve(raw, SCHEMA)
     changed = copy.deepcopy(resolved)
     changed["inr"]["recipes"]["dwsnets"]["lr"] = 1e-3
-    assert cfg.config_hash(changed) != cfg.config_hash(resolved)
-    assert cfg.config_hash({"a": 1}) != cfg.config_hash({"a": 2})
-    assert cfg.config_hash({"a": [1, 2]}) != cfg.config_hash({"a": [2, 1]})  # list order matters
+    assert config_hash(changed) != config_hash(resolved)
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+    assert config_hash({"a": [1, 2]}) != config_hash({"a": [2, 1]})  # list order matters
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -255,13 +264,15 @@ def test_paper_models_are_five_seeds_of_three_architectures(raw):
     assert models["architectures"] == ["gmn", "mlp", "cnn"]
     assert models["seeds"] == [0, 1, 2, 3, 4]
     assert cfg.representation_layer_counts(models) == {
-        "models.gmn.network.blocks": 5, "models.mlp.network.hidden": 5, "models.cnn.network.channels": 5,
+        "models.gmn.network.blocks": 5,
+        "models.mlp.network.hidden": 5,
+        "models.cnn.network.channels": 5,
     }
 
 
 @pytest.mark.parametrize("preset", ["demo", "smoke", "fmnist"])
-def test_small_presets_train_all_architectures_with_equal_layer_counts(raw, preset):
-    models = cfg.resolve({**raw, "preset": preset}, SCHEMA)["models"]
+def test_small_presets_train_all_architectures_with_equal_layer_counts(preset):
+    models = cfg.resolve(preset_config(preset), SCHEMA)["models"]
     assert models["architectures"] == ["gmn", "mlp", "cnn"]
     counts = cfg.representation_layer_counts(models)
     assert len(counts) == 3 and len(set(counts.values())) == 1
@@ -279,10 +290,10 @@ def test_different_representation_layer_counts(raw):
     assert "models.cnn.network.channels gives 5" in line
 
 
-def test_different_layer_counts_inside_a_preset(raw):
-    raw["preset"] = "smoke"
-    raw["presets"]["smoke"]["models"]["gmn"]["network"]["blocks"] = 2
-    (line,) = problems_of(raw)
+def test_different_layer_counts_inside_a_preset():
+    smoke = preset_config("smoke")
+    smoke["models"]["gmn"]["network"]["blocks"] = 2
+    (line,) = problems_of(smoke)
     assert line.startswith("models:") and "models.gmn.network.blocks gives 3" in line
 
 
@@ -291,7 +302,8 @@ def test_layer_counts_of_unused_architectures_are_not_compared(raw):
     raw["models"]["mlp"]["network"]["hidden"] = [256]
     resolved = cfg.resolve(raw, SCHEMA)
     assert cfg.representation_layer_counts(resolved["models"]) == {
-        "models.gmn.network.blocks": 5, "models.cnn.network.channels": 5,
+        "models.gmn.network.blocks": 5,
+        "models.cnn.network.channels": 5,
     }
 
 

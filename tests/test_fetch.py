@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gmnrep import fetch
-from gmnrep.errors import DataError
-from gmnrep.sources import SOURCES, RawFile
+from gmnrep.core.errors import DataError
+from gmnrep.data import fetch
+from gmnrep.data.sources import SOURCES, RawFile
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
@@ -225,21 +225,6 @@ def test_recompressed_gzip_of_same_content_is_accepted(server, tmp_path, idx_fil
     (system / raw.name).write_bytes(recompressed)
     other = tmp_path / "raw2" / raw.name
     assert fetch.fetch_file(raw, other, (system,), urls=(), timeout=5) == str(system / raw.name)
-
-
-def test_fetch_dataset_uses_per_file_urls(server, tmp_path):
-    from gmnrep.sources import DatasetSource
-
-    files, served = [], {}
-    for stem, shape in (("imgs", (3, 28, 28)), ("labs", (3,))):
-        content = idx_bytes(np.arange(np.prod(shape), dtype=np.uint8).reshape(shape))
-        (server.root / f"{stem}.gz").write_bytes(gzip.compress(content))
-        files.append(RawFile(f"{stem}.gz", {stem: hashlib.md5(content).hexdigest()}, urls=("http://127.0.0.1:9/x",)))
-        served[f"{stem}.gz"] = (server.url(f"{stem}.gz"),)
-    source = DatasetSource("toy", "Toy", tuple(files), (28, 28), 10, 3, 0)
-    origins = fetch.fetch_dataset(source, tmp_path / "raw", urls=served, timeout=5)
-    assert origins == {name: urls[0] for name, urls in served.items()}
-    assert leftovers(tmp_path / "raw") == ["imgs.gz", "labs.gz"]
 
 
 # --- tar.gz archives with members ------------------------------------------------------------

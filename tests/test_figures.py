@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import dataset_file, figures, shards, siren, tables
-from gmnrep.errors import DataError
+from gmnrep.core.errors import DataError
+from gmnrep.data import dataset_file
+from gmnrep.inr import shards, siren
+from gmnrep.paper import figures, tables
 from test_tables import (
     ARCHS,
     BAD_CKA_TABLES,
@@ -146,8 +148,14 @@ def predictions_of(correct_rows: set, seed: int) -> np.ndarray:
 
 
 RECIPE = {
-    "hidden": [32, 32], "w0": 30.0, "init": "dwsnets", "output_offset": 0.5, "target_range": [0.0, 1.0],
-    "lr": 5e-4, "max_steps": 400, "target_psnr": 42.0,
+    "hidden": [32, 32],
+    "w0": 30.0,
+    "init": "dwsnets",
+    "output_offset": 0.5,
+    "target_range": [0.0, 1.0],
+    "lr": 5e-4,
+    "max_steps": 400,
+    "target_psnr": 42.0,
 }
 
 
@@ -167,8 +175,17 @@ def fitted(tmp_path_factory):
     try:
         for k, path in enumerate(shard_paths):
             shards.fit_shard(
-                data_path, path, k, recipe=RECIPE, seed=0, shard_size=10, num_shards=2, subset=None, subset_seed=0,
-                fit_batch_size={"cpu": 10, "cuda": 10}, device="cpu",
+                data_path,
+                path,
+                k,
+                recipe=RECIPE,
+                seed=0,
+                shard_size=10,
+                num_shards=2,
+                subset=None,
+                subset_seed=0,
+                fit_batch_size={"cpu": 10, "cuda": 10},
+                device="cpu",
             )
     finally:
         torch.set_num_threads(threads)
@@ -178,7 +195,13 @@ def fitted(tmp_path_factory):
 def write_dumps(folder, dataset, correct):
     return [
         write_dump(
-            folder / dataset / f"{arch}-{seed}.h5", dataset, arch, seed, PROBE, labels_of(PROBE), predictions_of(rows, seed)
+            folder / dataset / f"{arch}-{seed}.h5",
+            dataset,
+            arch,
+            seed,
+            PROBE,
+            labels_of(PROBE),
+            predictions_of(rows, seed),
         )
         for arch, by_seed in correct.items()
         for seed, rows in by_seed.items()
@@ -189,11 +212,20 @@ def test_sample_outcomes_find_the_samples_only_one_family_gets_right(tmp_path):
     predictions = tables.read_predictions(write_dumps(tmp_path, "digits", MIXED), "digits")
     outcomes = figures.sample_outcomes(predictions)
     assert {name: np.flatnonzero(mask).tolist() for name, mask in outcomes.items()} == {
-        "gmn_only": [1, 3, 6], "image_only": [2], "all_correct": [0], "all_wrong": [5],
+        "gmn_only": [1, 3, 6],
+        "image_only": [2],
+        "all_correct": [0],
+        "all_wrong": [5],
     }
     assert figures.sample_counts("digits", predictions, outcomes) == {
-        "dataset": "digits", "probe_samples": 8, "gmn_models": 3, "image_models": 6,
-        "gmn_only": 3, "image_only": 1, "all_correct": 1, "all_wrong": 1,
+        "dataset": "digits",
+        "probe_samples": 8,
+        "gmn_models": 3,
+        "image_models": 6,
+        "gmn_only": 3,
+        "image_only": 1,
+        "all_correct": 1,
+        "all_wrong": 1,
     }
 
 
@@ -242,16 +274,36 @@ def test_sample_figure_writes_the_figure_and_the_counts(fitted, tmp_path):
     dumps = {"digits": write_dumps(tmp_path, "digits", MIXED), "mnist": write_dumps(tmp_path, "mnist", GMNS_ERR)}
     output, counts_output = tmp_path / "figures" / "fig4.pdf", tmp_path / "tables" / "fig4_counts.csv"
     counts = figures.sample_figure(
-        dumps, {"digits": data_path, "mnist": data_path}, {"digits": shard_paths, "mnist": shard_paths},
-        output, counts_output, examples=2,
+        dumps,
+        {"digits": data_path, "mnist": data_path},
+        {"digits": shard_paths, "mnist": shard_paths},
+        output,
+        counts_output,
+        examples=2,
     )
     assert_pdf(output)
     rows = list(csv.DictReader(io.StringIO(counts_output.read_text())))
     assert rows == [
-        {"dataset": "mnist", "probe_samples": "8", "gmn_models": "3", "image_models": "6",
-         "gmn_only": "0", "image_only": "1", "all_correct": "7", "all_wrong": "0"},
-        {"dataset": "digits", "probe_samples": "8", "gmn_models": "3", "image_models": "6",
-         "gmn_only": "3", "image_only": "1", "all_correct": "1", "all_wrong": "1"},
+        {
+            "dataset": "mnist",
+            "probe_samples": "8",
+            "gmn_models": "3",
+            "image_models": "6",
+            "gmn_only": "0",
+            "image_only": "1",
+            "all_correct": "7",
+            "all_wrong": "0",
+        },
+        {
+            "dataset": "digits",
+            "probe_samples": "8",
+            "gmn_models": "3",
+            "image_models": "6",
+            "gmn_only": "3",
+            "image_only": "1",
+            "all_correct": "1",
+            "all_wrong": "1",
+        },
     ]
     assert [c["dataset"] for c in counts] == ["mnist", "digits"]
 
@@ -302,7 +354,11 @@ def test_sample_figure_needs_both_families(fitted, tmp_path):
     gmns_only = [p for p in write_dumps(tmp_path, "digits", MIXED) if p.name.startswith("gmn")]
     with pytest.raises(DataError, match="needs dumps of GMNs and of MLPs or CNNs; these are of gmn") as info:
         figures.sample_figure(
-            {"digits": gmns_only}, {"digits": data_path}, {"digits": shard_paths}, tmp_path / "f.pdf", tmp_path / "c.csv",
+            {"digits": gmns_only},
+            {"digits": data_path},
+            {"digits": shard_paths},
+            tmp_path / "f.pdf",
+            tmp_path / "c.csv",
             examples=2,
         )
     assert str(gmns_only[0]) in str(info.value)

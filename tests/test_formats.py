@@ -9,8 +9,8 @@ import tarfile
 import numpy as np
 import pytest
 
-from gmnrep import formats
-from gmnrep.errors import DataError
+from gmnrep.core.errors import DataError
+from gmnrep.data import formats
 
 
 def idx_bytes(array: np.ndarray) -> bytes:
@@ -183,7 +183,11 @@ def cifar_batch(rng, n):
 
 
 def test_read_cifar_batches_channel_major_layout(tmp_path, rng):
-    batches = {"data_batch_1": cifar_batch(rng, 4), "data_batch_2": cifar_batch(rng, 3), "test_batch": cifar_batch(rng, 2)}
+    batches = {
+        "data_batch_1": cifar_batch(rng, 4),
+        "data_batch_2": cifar_batch(rng, 3),
+        "test_batch": cifar_batch(rng, 2),
+    }
     archive = make_cifar_archive(tmp_path / "cifar-10-python.tar.gz", batches)
     members = tuple(f"cifar-10-batches-py/{name}" for name in ("data_batch_1", "data_batch_2", "test_batch"))
     images, labels = formats.read_cifar_batches(archive, members)
@@ -207,7 +211,9 @@ def test_read_cifar_batches_channel_major_layout(tmp_path, rng):
 def test_read_cifar_batches_follows_member_order(tmp_path, rng):
     batches = {"data_batch_1": cifar_batch(rng, 2), "test_batch": cifar_batch(rng, 3)}
     archive = make_cifar_archive(tmp_path / "c.tar.gz", batches)
-    images, labels = formats.read_cifar_batches(archive, ("cifar-10-batches-py/test_batch", "cifar-10-batches-py/data_batch_1"))
+    images, labels = formats.read_cifar_batches(
+        archive, ("cifar-10-batches-py/test_batch", "cifar-10-batches-py/data_batch_1")
+    )
     assert images.shape[0] == 5
     np.testing.assert_array_equal(labels, batches["test_batch"][1] + batches["data_batch_1"][1])
     assert images[0, 0, 0, 0] == batches["test_batch"][0][0, 0]

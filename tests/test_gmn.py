@@ -2,10 +2,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gmnrep.gmn import GMN, EdgeUpdatingBlock
-from gmnrep.gmn_dgl import VARIANTS, dgl_block_forward, dgl_representations
-from gmnrep.param_graph import GraphBatch, build_graphs
-from gmnrep.siren import SirenRecipe, init_params
+from gmn_dgl import VARIANTS, dgl_block_forward, dgl_representations
+from gmnrep.inr.siren import SirenRecipe, init_params
+from gmnrep.models.gmn import GMN, EdgeUpdatingBlock
+from gmnrep.models.param_graph import GraphBatch, build_graphs
 
 MNIST_SIREN = (2, 32, 32, 1)
 CIFAR_SIREN = (2, 32, 32, 3)
@@ -26,13 +26,15 @@ OPTIONS = [
 OPTION_IDS = ["-".join(f"{k}={v}" for k, v in o.items()) or "default" for o in OPTIONS]
 
 
-
 def siren_weights(sizes, n, seed=0, dtype=torch.float32):
     """SIREN-initialised weights (biases too) with some spread, as fitted INRs have."""
     recipe = SirenRecipe(tuple(sizes[1:-1]), 30.0, "siren", 0.0, (-1.0, 1.0), 5e-4, 1, 40.0)
     g = torch.Generator().manual_seed(seed)
     return [
-        (w * (1 + torch.rand(w.shape, generator=g, dtype=dtype)), b + 0.1 * torch.randn(b.shape, generator=g, dtype=dtype))
+        (
+            w * (1 + torch.rand(w.shape, generator=g, dtype=dtype)),
+            b + 0.1 * torch.randn(b.shape, generator=g, dtype=dtype),
+        )
         for w, b in init_params(recipe, sizes[-1], seed, range(n), dtype)
     ]
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import siren
-from gmnrep.inr_fitting import fit_batch, fit_inrs
+from gmnrep.inr import siren
+from gmnrep.inr.fitting import fit_batch, fit_inrs
 
 
 def fit_one_at_a_time(image, index, recipe, seed, dtype):
@@ -102,7 +102,9 @@ def test_compacting_every_k_steps_keeps_each_inrs_stop_step_and_weights(digits, 
     every_step = fit_batch(images[:12], np.arange(12), recipe, seed=3, compact_every=1)
     assert len(set(every_step.steps.tolist())) > 3  # INRs stop at many different steps
     finished = []
-    periodic = fit_batch(images[:12], np.arange(12), recipe, seed=3, compact_every=compact_every, on_finished=finished.append)
+    periodic = fit_batch(
+        images[:12], np.arange(12), recipe, seed=3, compact_every=compact_every, on_finished=finished.append
+    )
     # the stack's composition changes which rows share a matrix-product call, which moves float32
     # results by an ulp at most (as another fit_batch_size does), never a stop step
     np.testing.assert_array_equal(periodic.steps, every_step.steps)

@@ -1,3 +1,4 @@
+import ast
 import re
 import tomllib
 
@@ -25,3 +26,39 @@ def test_every_rule_uses_the_conda_env_that_exists():
     for smk in (REPO / "workflow/rules").glob("*.smk"):
         for name in re.findall(r"envs/([\w.-]+\.yaml)", smk.read_text()):
             assert name in envs, f"{smk.name} names envs/{name}, which does not exist"
+
+
+# The library's stages in DAG order; config (the workflow's settings) reads the data stage's sizes.
+STAGES = ("core", "data", "config", "inr", "models", "representations", "paper", "provenance")
+
+
+def _stage(module: str) -> str:
+    """'gmnrep.inr.fitting' -> 'inr'; the top-level 'gmnrep.config' is its own stage."""
+    return module.split(".")[1]
+
+
+def _imported_library_modules(path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("gmnrep."):
+            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            raise AssertionError(f"{path}: relative import; the library imports itself by absolute names")
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith("gmnrep.")}
+    return found
+
+
+def test_every_library_import_goes_downhill():
+    """A stage imports core and the stages before it, never a later one: the package layout
+    mirrors the DAG, so a stage can be read (and changed) without the ones after it."""
+    library = REPO / "src/gmnrep"
+    modules = sorted(library.rglob("*.py"))
+    assert {path.relative_to(library).parts[0].removesuffix(".py") for path in modules} - {"__init__"} == set(STAGES)
+    for path in modules:
+        importer = ".".join(("gmnrep", *path.relative_to(library).with_suffix("").parts))
+        if importer == "gmnrep.__init__":
+            continue
+        for module in _imported_library_modules(path):
+            assert STAGES.index(_stage(module)) <= STAGES.index(_stage(importer)), f"{importer} imports {module}"

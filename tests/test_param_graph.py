@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from gmnrep.param_graph import GraphBatch, build_graphs, layout
+from gmnrep.models.param_graph import GraphBatch, build_graphs, layout
 
 MNIST_SIREN = (2, 32, 32, 1)
 CIFAR_SIREN = (2, 32, 32, 3)

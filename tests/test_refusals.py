@@ -29,11 +29,20 @@ import numpy as np
 import pytest
 import yaml
 
-from gmnrep import activation_dump, dataset_file, formats, shard_plan, shards, similarity, tables
+from conftest import preset_files
 from gmnrep import config as cfg
-from gmnrep.errors import ConfigError, DataError
-from gmnrep.sources import CIFAR_DIR, CIFAR_MEMBERS, SOURCES, DatasetSource, RawFile
-
+from gmnrep.core.errors import ConfigError, DataError
+from gmnrep.data import dataset_file, formats
+from gmnrep.data.sources import (
+    CIFAR_DIR,
+    CIFAR_MEMBERS,
+    SOURCES,
+    DatasetSource,
+    RawFile,
+)
+from gmnrep.inr import planning, shards
+from gmnrep.paper import tables
+from gmnrep.representations import dump_file, similarity
 from test_config import CONFIG, SCHEMA, problems_of
 from test_formats import cifar_batch, idx_bytes, make_cifar_archive, write_gz
 from test_tables import record, write_metrics
@@ -107,8 +116,11 @@ def test_prepare_refuses_a_truncated_cifar_archive_and_writes_no_dataset_file(tm
 
 def test_prepare_refuses_a_truncated_idx_file_and_writes_no_dataset_file(tmp_path, rng):
     paths = write_idx_files(
-        tmp_path / "raw", rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20, dtype=np.uint8) % 10,
-        rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), np.arange(5, dtype=np.uint8),
+        tmp_path / "raw",
+        rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        np.arange(20, dtype=np.uint8) % 10,
+        rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
+        np.arange(5, dtype=np.uint8),
     )
     paths[0].write_bytes(paths[0].read_bytes()[:-10])  # the training images lose their gzip trailer
     output = tmp_path / "results" / "data" / "mnist.h5"
@@ -121,8 +133,11 @@ def test_prepare_refuses_a_truncated_idx_file_and_writes_no_dataset_file(tmp_pat
 def test_prepare_refuses_idx_files_with_another_checksum_naming_file_and_expected_md5(tmp_path, rng):
     # Well-formed IDX files, but not the official MNIST: the checksum is what refuses them.
     paths = write_idx_files(
-        tmp_path / "raw", rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), np.arange(20, dtype=np.uint8) % 10,
-        rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), np.arange(5, dtype=np.uint8),
+        tmp_path / "raw",
+        rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        np.arange(20, dtype=np.uint8) % 10,
+        rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
+        np.arange(5, dtype=np.uint8),
     )
     output = tmp_path / "results" / "data" / "mnist.h5"
     with pytest.raises(DataError) as info:
@@ -148,8 +163,11 @@ def test_build_refuses_idx_files_of_the_wrong_shape_or_label_range(tmp_path, rng
     if fault == "label 10":
         train_labels[2] = 10
     paths = write_idx_files(
-        tmp_path, rng.integers(0, 256, (num_train, side, side), dtype=np.uint8), train_labels,
-        rng.integers(0, 256, (4, side, side), dtype=np.uint8), np.arange(4, dtype=np.uint8),
+        tmp_path,
+        rng.integers(0, 256, (num_train, side, side), dtype=np.uint8),
+        train_labels,
+        rng.integers(0, 256, (4, side, side), dtype=np.uint8),
+        np.arange(4, dtype=np.uint8),
     )
     source = idx_source(paths, num_train=6, num_test=4)
     with pytest.raises(DataError, match=expected) as info:
@@ -203,7 +221,8 @@ DIGITS_FAULTS = {
     "label 3.5": (with_label(3.5), "labels .* must be whole numbers"),
     "one row short": (lambda table: table[:-1], r"images have shape \(1796, 8, 8\), expected \(1797, 8, 8\)"),
     "one pixel column short": (
-        lambda table: table[:, 1:], r"expected rows of 64 pixels and a label, got shape \(1797, 64\)"
+        lambda table: table[:, 1:],
+        r"expected rows of 64 pixels and a label, got shape \(1797, 64\)",
     ),
 }
 
@@ -231,8 +250,14 @@ def test_the_undamaged_digits_csv_is_accepted(tmp_path, digits_table):
 # =============================================================================================
 
 RECIPE = {
-    "hidden": [8, 8], "w0": 30.0, "init": "dwsnets", "output_offset": 0.5, "target_range": [0.0, 1.0],
-    "lr": 5e-4, "max_steps": 5, "target_psnr": 40.0,
+    "hidden": [8, 8],
+    "w0": 30.0,
+    "init": "dwsnets",
+    "output_offset": 0.5,
+    "target_range": [0.0, 1.0],
+    "lr": 5e-4,
+    "max_steps": 5,
+    "target_psnr": 40.0,
 }
 SUBSET = {"train": 6, "val": 2, "test": 2}
 
@@ -247,8 +272,17 @@ def digits_file(tmp_path_factory):
 def fit_one_shard(data_path, shard_path, recipe=RECIPE):
     """Shard 0 of 1: the ten images of SUBSET, fitted for a few steps."""
     return shards.fit_shard(
-        data_path, shard_path, 0, recipe=recipe, seed=0, shard_size=10, num_shards=1, subset=SUBSET,
-        subset_seed=0, fit_batch_size={"cpu": 10, "cuda": 10}, device="cpu",
+        data_path,
+        shard_path,
+        0,
+        recipe=recipe,
+        seed=0,
+        shard_size=10,
+        num_shards=1,
+        subset=SUBSET,
+        subset_seed=0,
+        fit_batch_size={"cpu": 10, "cuda": 10},
+        device="cpu",
     )
 
 
@@ -322,7 +356,8 @@ HAND_EDITS = {
     "an infinite bias": (lambda f: f["weights/2/b"].__setitem__((3, 0), np.inf), "weights/2 contain NaN or infinite"),
     "no layer_sizes attribute": (lambda f: f.attrs.__delitem__("layer_sizes"), "layer_sizes is missing"),
     "unreadable layer_sizes": (
-        lambda f: f.attrs.__setitem__("layer_sizes", "[2, 8,"), "layer_sizes is missing or unreadable"
+        lambda f: f.attrs.__setitem__("layer_sizes", "[2, 8,"),
+        "layer_sizes is missing or unreadable",
     ),
     "a missing weight array": (lambda f: f.__delitem__("weights/0/b"), r"missing dataset\(s\) weights/0/b"),
 }
@@ -362,8 +397,9 @@ def raw(_config):
 
 
 def smoke(raw, **command_line):
-    """Resolve the smoke preset with Snakemake's `--config key=value` values."""
-    return cfg.resolve({**raw, "preset": "smoke"}, SCHEMA, command_line)
+    """Resolve `raw` with the smoke preset and Snakemake's `--config key=value` values layered over it."""
+    preset = yaml.safe_load(preset_files("smoke")[-1].read_text())
+    return cfg.resolve(cfg.deep_merge(cfg.deep_merge(raw, preset), command_line), SCHEMA, command_line)
 
 
 def smoke_problems(raw, command_line) -> list[str]:
@@ -405,9 +441,9 @@ def test_a_shard_size_larger_than_a_dataset_makes_one_shard_of_every_image(raw):
     resolved = cfg.resolve(raw, SCHEMA)
     sizes = cfg.dataset_split_sizes(resolved, "digits")
     assert resolved["inr"]["shard_size"] > sum(sizes.values())
-    assert shard_plan.shard_count(sizes, resolved["inr"]["subset"], resolved["inr"]["shard_size"]) == 1
+    assert planning.shard_count(sizes, resolved["inr"]["subset"], resolved["inr"]["shard_size"]) == 1
     selected = np.arange(sum(sizes.values()))
-    np.testing.assert_array_equal(shard_plan.shard_members(selected, 0, resolved["inr"]["shard_size"]), selected)
+    np.testing.assert_array_equal(planning.shard_members(selected, 0, resolved["inr"]["shard_size"]), selected)
 
 
 SEED_KEYS = {
@@ -497,14 +533,14 @@ def test_a_diverging_inr_fit_stops_the_shard_job_and_writes_no_shard(digits_file
 
 
 def write_activation_dump(path, layers, n):
-    dump = activation_dump.ActivationDump(
+    dump = dump_file.ActivationDump(
         layers=layers,
         image_index=np.arange(n, dtype=np.int64),
         label=np.arange(n, dtype=np.int64) % 10,
         logits=np.random.default_rng(0).normal(size=(n, 10)).astype(np.float32),
         attrs={"dataset": "digits", "arch": "mlp", "seed": 0, "num_layers": len(layers)},
     )
-    activation_dump.write(path, dump)
+    dump_file.write(path, dump)
     return path
 
 

@@ -15,8 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, artifact_files, largest_child_rss_mb, run, sha256_tree, smoke_args, snakemake_cmd
-from gmnrep.atomic import atomic_path
+from conftest import (
+    SmokeRun,
+    artifact_files,
+    largest_child_rss_mb,
+    planned_jobs,
+    run,
+    sha256_tree,
+    smoke_args,
+    snakemake_cmd,
+)
+from gmnrep.core.atomic import atomic_path
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +45,8 @@ def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
         tmp.write_bytes(b"half")
         raise RuntimeError("killed")
     assert target.read_bytes() == b"complete" and sorted(p.name for p in tmp_path.iterdir()) == [
-        other.name, target.name,
+        other.name,
+        target.name,
     ]
 
 
@@ -86,8 +96,10 @@ def _dates(results: Path) -> dict[str, tuple[int, int]]:
 def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes(tmp_path, smoke_run):
     """kill -9 of Snakemake and its running job, three times; after each, whatever carries a final
     name is complete (it equals the uninterrupted run's file), `--unlock` clears the lock the killed
-    Snakemake left, and the same command resumes without redoing what was finished."""
-    reference = sha256_tree(smoke_run[0] / "results")
+    Snakemake left, and the same command resumes without redoing what was finished. The resumed run
+    is also a second run of the whole DAG, in another directory and with another copy of the
+    workflow (the repository's) than the session's run: its artifacts are byte-identical to it."""
+    reference = sha256_tree(smoke_run.workdir / "results")
     results = tmp_path / "results"
     finished: dict[str, tuple[int, int]] = {}
     for pattern in ("inrs/*/shard-*.log", "models/*/*/seed-*.log", "cka/**/*.log"):
@@ -120,23 +132,14 @@ def test_no_process_of_the_smoke_run_exceeds_its_documented_peak_memory(smoke_ru
     assert largest_child_rss_mb() < SMOKE_PEAK_MB
 
 
-def test_two_clean_smoke_runs_write_byte_identical_artifacts(smoke_run, workflow_copy_run):
-    """The session's smoke run and a second clean one (another directory, a copy of the workflow)."""
-    first, second = sha256_tree(smoke_run[0] / "results"), sha256_tree(workflow_copy_run[1] / "results")
-    assert first == second and len(first) > 80
-
-
 def test_another_seed_trains_different_models(tmp_path, smoke_run):
     """Seed 7 (not in the smoke preset's seeds) for each architecture on digits, in a copy of the
     finished run: every checkpoint and its metrics differ from those of seeds 0 and 1."""
     workdir = tmp_path / "run"
-    subprocess.run(["cp", "-a", str(smoke_run[0]), str(workdir)], check=True)
+    subprocess.run(["cp", "-a", str(smoke_run.workdir), str(workdir)], check=True)
     models = workdir / RESULTS / "models/digits"
     targets = [f"{RESULTS}/models/digits/{arch}/seed-7.pt" for arch in ("gmn", "mlp", "cnn")]
-    # the raw folder the run was made with, so that nothing upstream counts as changed
-    config = ["--config", "preset=smoke", f"raw_dir={smoke_run[0]}/raw"]
-    run(["--directory", str(workdir), "--configfile", str(REPO / "config.yaml"), *config, "--cores", "2", *targets],
-        cwd=workdir)
+    run(smoke_run.args("--cores", "2", *targets, directory=workdir), cwd=workdir)
     for arch in ("gmn", "mlp", "cnn"):
         seven = (models / arch / "seed-7.pt").read_bytes()
         assert seven != (models / arch / "seed-0.pt").read_bytes() != (models / arch / "seed-1.pt").read_bytes()
@@ -144,18 +147,14 @@ def test_another_seed_trains_different_models(tmp_path, smoke_run):
         assert '"seed": 7' in metrics and metrics != (models / arch / "seed-0.metrics.json").read_text()
 
 
-def planned(workdir: Path, *config: str, configfile: Path | None = None) -> dict[str, int]:
-    """Jobs per rule that a dry-run of the smoke preset plans in `workdir`, with `config` entries
-    (KEY=VALUE) added to its --config, and `configfile` merged over config.yaml."""
-    args = smoke_args(workdir, *config, "--dry-run", "--quiet", "rules")
+def planned(smoke: SmokeRun, *config: str, configfile: Path | None = None) -> dict[str, int]:
+    """Jobs per rule that a dry-run of the smoke run plans, with `config` entries (KEY=VALUE) added
+    to its --config, and `configfile` layered over the preset."""
+    args = smoke.args(*config)
     if configfile:
-        args.insert(args.index("--configfile") + 2, str(configfile))
-    proc = run(args, cwd=workdir)
-    counts = {}
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit() and parts[0] != "total":
-            counts[parts[0]] = int(parts[1])
+        args.insert(args.index("--config"), str(configfile))
+    counts = planned_jobs(smoke.workdir, *args)
+    counts.pop("total", None)
     return counts
 
 
@@ -163,42 +162,69 @@ def planned(workdir: Path, *config: str, configfile: Path | None = None) -> dict
 # pairs per dataset: 3 within, 3 x 4 across), the figures (fig2: digits; fig3, fig4: both), the
 # tables, the claims and the manifest.
 DOWNSTREAM_OF_SHARDS = {
-    "summarize_inrs": 2, "train_model": 12, "dump_activations": 12, "prepare_cka": 12, "cka_pair": 30,
-    "cka_figure": 2, "sample_figure": 1, "table1": 1, "table2": 1, "claims": 1, "audit_manifest": 1, "all": 1,
+    "summarize_inrs": 2,
+    "train_model": 12,
+    "dump_activations": 12,
+    "prepare_cka": 12,
+    "cka_pair": 30,
+    "cka_figure": 2,
+    "sample_figure": 1,
+    "table1": 1,
+    "table2": 1,
+    "claims": 1,
+    "audit_manifest": 1,
+    "all": 1,
 }
 
 
 def test_a_finished_run_plans_nothing_more(smoke_run):
-    assert planned(smoke_run[0]) == {}
+    assert planned(smoke_run) == {}
 
 
 def test_a_changed_cka_setting_plans_only_cka_figure_and_table_jobs(smoke_run):
-    counts = planned(smoke_run[0], "cka={'estimator': 'minibatch'}")
+    counts = planned(smoke_run, "cka={'estimator': 'minibatch'}")
     assert counts == {
-        "prepare_cka": 12, "cka_pair": 30, "cka_figure": 2, "table2": 1, "claims": 1, "audit_manifest": 1, "all": 1,
+        "prepare_cka": 12,
+        "cka_pair": 30,
+        "cka_figure": 2,
+        "table2": 1,
+        "claims": 1,
+        "audit_manifest": 1,
+        "all": 1,
     }
 
 
 def test_a_changed_inr_setting_plans_the_shards_and_everything_downstream_and_nothing_upstream(smoke_run, tmp_path):
-    # a second config file, as a user would edit the preset (nested --config values arrive as strings)
+    # one more config file after the preset: a nested key changed, its siblings kept
     fewer_steps = tmp_path / "fewer-steps.yaml"
-    fewer_steps.write_text("presets:\n  smoke:\n    inr:\n      recipes:\n        dwsnets: {max_steps: 100}\n")
-    counts = planned(smoke_run[0], configfile=fewer_steps)
+    fewer_steps.write_text("inr:\n  recipes:\n    dwsnets: {max_steps: 100}\n")
+    counts = planned(smoke_run, configfile=fewer_steps)
     assert counts == {"fit_inr_shard": 4, **DOWNSTREAM_OF_SHARDS}
 
 
 def test_a_touched_raw_file_plans_everything_downstream_of_it(smoke_run):
-    raw = smoke_run[0] / "raw/fashion_mnist/train-images-idx3-ubyte.gz"
+    raw = smoke_run.workdir / "raw/fashion_mnist/train-images-idx3-ubyte.gz"
     before = raw.stat()
     os.utime(raw)
     try:
-        counts = planned(smoke_run[0])
+        counts = planned(smoke_run)
     finally:
         os.utime(raw, ns=(before.st_atime_ns, before.st_mtime_ns))
     # Fashion-MNIST's dataset file and 2 shards and all that follows them; digits' jobs only where
     # they meet Fashion-MNIST's (fig3, fig4 and the tables show both datasets)
     assert counts == {
-        "prepare_data": 1, "fit_inr_shard": 2, "summarize_inrs": 1, "train_model": 6, "dump_activations": 6,
-        "prepare_cka": 6, "cka_pair": 15, "cka_figure": 1, "sample_figure": 1, "table1": 1, "table2": 1,
-        "claims": 1, "audit_manifest": 1, "all": 1,
+        "prepare_data": 1,
+        "fit_inr_shard": 2,
+        "summarize_inrs": 1,
+        "train_model": 6,
+        "dump_activations": 6,
+        "prepare_cka": 6,
+        "cka_pair": 15,
+        "cka_figure": 1,
+        "sample_figure": 1,
+        "table1": 1,
+        "table2": 1,
+        "claims": 1,
+        "audit_manifest": 1,
+        "all": 1,
     }

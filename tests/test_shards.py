@@ -5,13 +5,20 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import dataset_file, formats, inr_statistics, shard_plan, shards, siren, splits
-from gmnrep.errors import DataError
-from gmnrep.siren import SirenRecipe
+from gmnrep.core.errors import DataError
+from gmnrep.data import dataset_file, formats, splits
+from gmnrep.inr import planning, shards, siren, statistics
+from gmnrep.inr.siren import SirenRecipe
 
 RECIPE = {
-    "hidden": [32, 32], "w0": 30.0, "init": "dwsnets", "output_offset": 0.5, "target_range": [0.0, 1.0],
-    "lr": 5e-4, "max_steps": 60, "target_psnr": 40.0,
+    "hidden": [32, 32],
+    "w0": 30.0,
+    "init": "dwsnets",
+    "output_offset": 0.5,
+    "target_range": [0.0, 1.0],
+    "lr": 5e-4,
+    "max_steps": 60,
+    "target_psnr": 40.0,
 }
 
 
@@ -24,9 +31,17 @@ def digits_file(tmp_path_factory):
 
 def fit(digits_file, out, shard, subset=None, shard_size=10, num_shards=3):
     return shards.fit_shard(
-        digits_file, out, shard, recipe=RECIPE, seed=0, shard_size=shard_size, num_shards=num_shards,
-        subset=subset or {"train": 15, "val": 5, "test": 5}, subset_seed=0,
-        fit_batch_size={"cpu": 8, "cuda": 8}, device="cpu",
+        digits_file,
+        out,
+        shard,
+        recipe=RECIPE,
+        seed=0,
+        shard_size=shard_size,
+        num_shards=num_shards,
+        subset=subset or {"train": 15, "val": 5, "test": 5},
+        subset_seed=0,
+        fit_batch_size={"cpu": 8, "cuda": 8},
+        device="cpu",
     )
 
 
@@ -35,9 +50,9 @@ def test_shards_partition_the_selected_images():
     limits = {"train": 30, "val": 7, "test": None}
     selected = splits.select_subset(split, limits, seed=0)
     sizes = splits.split_sizes(1797, 0, 180, 360)
-    n = shard_plan.shard_count(sizes, limits, shard_size=50)
+    n = planning.shard_count(sizes, limits, shard_size=50)
     assert n == int(np.ceil((30 + 7 + 360) / 50))
-    members = [shard_plan.shard_members(selected, k, 50) for k in range(n)]
+    members = [planning.shard_members(selected, k, 50) for k in range(n)]
     assert all(len(m) > 0 for m in members)
     np.testing.assert_array_equal(np.concatenate(members), selected)
 
@@ -107,7 +122,7 @@ def test_weight_statistics_of_all_shards_beside_the_published_ones(digits_file, 
     parts = [shards.read(p) for p in paths]
     w1 = np.concatenate([s.weights[1][0] for s in parts]).astype(np.float64)
     assert float(rows[2]["std"]) == pytest.approx(w1.std(), rel=1e-5)
-    published = inr_statistics.PUBLISHED["fashion_mnist"]["W"][1][1]
+    published = statistics.PUBLISHED["fashion_mnist"]["W"][1][1]
     assert float(rows[2]["published_std"]) == pytest.approx(published, rel=1e-5)
     assert float(rows[2]["std_ratio"]) == pytest.approx(w1.std() / published, rel=1e-4)
     # a dataset without a published set gets the statistics alone

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import siren
+from gmnrep.inr import siren
 
 
 def test_coordinate_grid_is_row_major_over_minus_one_to_one():

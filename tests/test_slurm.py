@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, sha256_tree, smoke_args, snakemake_cmd
+from conftest import REPO, SLURM_ENV, sha256_tree, smoke_args, snakemake_cmd
 
 pytestmark = pytest.mark.e2e
 
@@ -50,15 +50,17 @@ def cluster():
     started_here = not slurmctld_running()
     start = subprocess.run(
         ["timeout", "-k", "10", "600", "bash", str(SLURM_SCRIPTS / "start.sh")],
-        env={**os.environ, "SLURM_FAKE_GPUS": "2"}, capture_output=True, text=True,
+        env={**SLURM_ENV, "SLURM_FAKE_GPUS": "2"},
+        capture_output=True,
+        text=True,
     )
     assert start.returncode == 0, f"tests/slurm/start.sh failed:\n{start.stdout}\n{start.stderr[-4000:]}"
     run_ids: list[str] = []
     yield run_ids
     for run_id in run_ids:
-        subprocess.run(["scancel", f"--name={run_id}"], capture_output=True)
+        subprocess.run(["scancel", f"--name={run_id}"], capture_output=True, env=SLURM_ENV)
     if started_here:
-        subprocess.run(["bash", str(SLURM_SCRIPTS / "stop.sh")], capture_output=True)
+        subprocess.run(["bash", str(SLURM_SCRIPTS / "stop.sh")], capture_output=True, env=SLURM_ENV)
 
 
 def run_on_slurm(workdir: Path, run_ids: list[str], *extra: str) -> subprocess.CompletedProcess:
@@ -66,11 +68,23 @@ def run_on_slurm(workdir: Path, run_ids: list[str], *extra: str) -> subprocess.C
     added: group jobs no wider than the node, a quick first status check, and the trainings asking
     for a (fake) GPU as they do at paper scale."""
     args = smoke_args(
-        workdir, "--profile", str(REPO / "slurm"), "--cores", str(os.cpu_count()),
-        "--slurm-init-seconds-before-status-checks", "2", "--set-resources", "train_model:gpu=1", *extra,
+        workdir,
+        "--profile",
+        str(REPO / "slurm"),
+        "--cores",
+        str(os.cpu_count()),
+        "--slurm-init-seconds-before-status-checks",
+        "2",
+        "--set-resources",
+        "train_model:gpu=1",
+        *extra,
     )
     proc = subprocess.run(
-        ["timeout", "-k", "30", str(RUN_LIMIT_S), *snakemake_cmd(*args)], cwd=workdir, capture_output=True, text=True
+        ["timeout", "-k", "30", str(RUN_LIMIT_S), *snakemake_cmd(*args)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=SLURM_ENV,
     )
     found = re.search(r"SLURM run ID: (\S+)", proc.stdout + proc.stderr)
     assert found, f"no SLURM run ID in snakemake's output:\n{proc.stderr[-4000:]}"
@@ -83,7 +97,10 @@ def accounting(run_id: str) -> list[dict[str, str]]:
     fields = ["JobID", "State", "Comment", "AllocTRES"]
     out = subprocess.run(
         ["sacct", "-n", "-P", "-X", f"--name={run_id}", f"--format={','.join(fields)}"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=SLURM_ENV,
     ).stdout
     return [dict(zip(fields, line.split("|"))) for line in out.splitlines() if line]
 
@@ -116,8 +133,12 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm_smok
     # big jobs one each; each model's dump + CKA operands one group job; 30 CKA pairs in groups of
     # at most 10; the 6 tables, figures and claims one job. Raw files are fetched on the submit host.
     assert kinds == {
-        "prepare_data": 2, "fit_inr_shard": 4, "summarize_inrs": 2, "train_model": 12,
-        "representations_dump_activations_prepare_cka": 12, "cka_pairs_cka_pair": 3,
+        "prepare_data": 2,
+        "fit_inr_shard": 4,
+        "summarize_inrs": 2,
+        "train_model": 12,
+        "representations_dump_activations_prepare_cka": 12,
+        "cka_pairs_cka_pair": 3,
         "summaries_cka_figure_claims_sample_figure_table1_table2": 1,
     }
     trainings = [job for job in jobs if job_kind(job["Comment"]) == "train_model"]
@@ -126,7 +147,7 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm_smok
 
 def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm_smoke, smoke_run):
     workdir, *_ = slurm_smoke
-    local, _ = smoke_run
+    local = smoke_run.workdir
     on_slurm = sha256_tree(workdir / "results")
     assert on_slurm == sha256_tree(local / "results")
     assert len(on_slurm) > 80  # every artifact: data, shards, models, dumps, CKA, figures, tables
@@ -137,7 +158,7 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(cluster,
     (the profile retries twice); an independent job in the same run still completes; a rerun that
     recomputes the corrupt file (--forcerun) completes the rest, and the results match the local run."""
     workdir, *_ = slurm_smoke
-    local, _ = smoke_run
+    local = smoke_run.workdir
     results = workdir / "results/smoke"
     dump = results / "activations/digits/mlp/seed-0.h5"
     dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
@@ -155,7 +176,9 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(cluster,
     assert "dump_activations[arch=mlp,dataset=digits,seed=0] recorded" in log and "--forcerun" in log, log[-2000:]
     jobs = accounting(cluster[-1])
     failures = [job for job in jobs if job["State"] == "FAILED"]
-    assert len(failures) == 3 and {job_kind(job["Comment"]) for job in failures} == {"representations_prepare_cka"}, jobs
+    assert len(failures) == 3 and {job_kind(job["Comment"]) for job in failures} == {"representations_prepare_cka"}, (
+        jobs
+    )
     assert independent.is_file()  # keep-going: the independent job ran in the same run
     assert not (results / "cka/digits/operands/mlp-0.h5").exists()
 

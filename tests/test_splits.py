@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from gmnrep import splits
-from gmnrep.splits import TEST, TRAIN, VAL
+from gmnrep.data import splits
+from gmnrep.data.splits import TEST, TRAIN, VAL
 
 
 def counts(split: np.ndarray) -> dict[str, int]:

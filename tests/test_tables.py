@@ -7,8 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from gmnrep import activation_dump, pairs, similarity, tables
-from gmnrep.errors import DataError
+from gmnrep.core.csv_files import to_csv
+from gmnrep.core.errors import DataError
+from gmnrep.paper import tables
+from gmnrep.representations import dump_file, pairs, similarity
 
 
 def record(dataset, arch, seed, test_acc, **extra):
@@ -55,10 +57,14 @@ def test_accuracy_rows_mean_and_sample_std_in_percent():
 def test_accuracy_rows_are_ordered_by_dataset_then_architecture():
     rows = tables.accuracy_rows(RECORDS)
     assert [(r["dataset"], r["architecture"]) for r in rows] == [
-        ("mnist", "gmn"), ("mnist", "mlp"), ("mnist", "cnn"),
-        ("fashion_mnist", "mlp"), ("fashion_mnist", "cnn"),
+        ("mnist", "gmn"),
+        ("mnist", "mlp"),
+        ("mnist", "cnn"),
+        ("fashion_mnist", "mlp"),
+        ("fashion_mnist", "cnn"),
         ("cifar10", "gmn"),
-        ("digits", "gmn"), ("digits", "cnn"),
+        ("digits", "gmn"),
+        ("digits", "cnn"),
     ]
     assert tables.accuracy_rows(list(reversed(RECORDS))) == rows  # input order does not matter
 
@@ -81,8 +87,11 @@ def write_metrics(folder, records):
 
 def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
     records = [
-        record("digits", "gmn", 0, 0.1134), record("digits", "gmn", 1, 0.1234), record("digits", "gmn", 2, 0.1334),
-        record("digits", "mlp", 0, 0.95), record("mnist", "cnn", 3, 0.99),
+        record("digits", "gmn", 0, 0.1134),
+        record("digits", "gmn", 1, 0.1234),
+        record("digits", "gmn", 2, 0.1334),
+        record("digits", "mlp", 0, 0.95),
+        record("mnist", "cnn", 3, 0.99),
     ]
     paths = write_metrics(tmp_path / "metrics", records)
     out = tmp_path / "tables"  # does not exist yet
@@ -93,7 +102,9 @@ def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
     parsed = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     assert list(parsed[0]) == ["dataset", "architecture", "seeds", "test_acc_mean", "test_acc_std", "seed_list"]
     assert [(r["dataset"], r["architecture"], r["seeds"]) for r in parsed] == [
-        ("mnist", "cnn", "1"), ("digits", "gmn", "3"), ("digits", "mlp", "1"),
+        ("mnist", "cnn", "1"),
+        ("digits", "gmn", "3"),
+        ("digits", "mlp", "1"),
     ]
     assert float(parsed[1]["test_acc_mean"]) == pytest.approx(12.34)
     assert float(parsed[1]["test_acc_std"]) == pytest.approx(1.0)
@@ -184,7 +195,7 @@ def test_an_unknown_dataset_in_metrics_is_refused(tmp_path):
 
 
 # --- Table 2 ----------------------------------------------------------------------------------
-# Synthetic inputs in the pipeline's formats: a CKA table per model pair (gmnrep.pairs) and an
+# Synthetic inputs in the pipeline's formats: a CKA table per model pair (gmnrep.representations.pairs) and an
 # activation dump per model. test_figures.py builds on the same writers.
 
 ARCHS = ["gmn", "mlp", "cnn"]
@@ -204,13 +215,19 @@ def write_cka_table(path, dataset, pair, cka, estimator="linear", probe_size=10)
     (arch_a, seed_a), (arch_b, seed_b) = pair
     rows = [
         {
-            "dataset": dataset, "model_a": f"{arch_a}-{seed_a}", "model_b": f"{arch_b}-{seed_b}",
-            "layer_a": l + 1, "layer_b": a + 1, "cka": cka[l, a], "estimator": estimator, "probe_size": probe_size,
+            "dataset": dataset,
+            "model_a": f"{arch_a}-{seed_a}",
+            "model_b": f"{arch_b}-{seed_b}",
+            "layer_a": l + 1,
+            "layer_b": a + 1,
+            "cka": cka[l, a],
+            "estimator": estimator,
+            "probe_size": probe_size,
         }
         for l, a in np.ndindex(*cka.shape)
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tables.to_csv(rows))
+    path.write_text(to_csv(rows))
     return path
 
 
@@ -234,12 +251,18 @@ def known_chance(arch, seed, layer) -> float:
 def write_chance_table(path, dataset, model, values, estimator="linear", probe_size=10):
     """A chance-floor table (similarity.CHANCE_COLUMNS): values[l - 1] is layer l's chance CKA."""
     rows = [
-        {"dataset": dataset, "model": model, "layer": l, "chance_cka": value, "estimator": estimator,
-         "probe_size": probe_size}
+        {
+            "dataset": dataset,
+            "model": model,
+            "layer": l,
+            "chance_cka": value,
+            "estimator": estimator,
+            "probe_size": probe_size,
+        }
         for l, value in enumerate(values, start=1)
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(tables.to_csv(rows, similarity.CHANCE_COLUMNS))
+    path.write_text(to_csv(rows, similarity.CHANCE_COLUMNS))
     return path
 
 
@@ -247,7 +270,9 @@ def write_chance_tables(folder, dataset, archs=ARCHS, seeds=SEEDS) -> list:
     """The chance table of every model, at results/cka/{dataset}/chance/{arch}-{seed}.csv, with known_chance values."""
     return [
         write_chance_table(
-            folder / dataset / "chance" / f"{arch}-{seed}.csv", dataset, f"{arch}-{seed}",
+            folder / dataset / "chance" / f"{arch}-{seed}.csv",
+            dataset,
+            f"{arch}-{seed}",
             [known_chance(arch, seed, l) for l in range(1, NUM_LAYERS + 1)],
         )
         for arch in archs
@@ -266,14 +291,14 @@ def write_dump(path, dataset, arch, seed, image_index, label, predicted):
     logits = np.full((n, NUM_CLASSES), -1.0, dtype=np.float32)
     logits[np.arange(n), predicted] = 3.0
     rng = np.random.default_rng(seed)
-    dump = activation_dump.ActivationDump(
+    dump = dump_file.ActivationDump(
         layers=[rng.normal(size=(n, 4)).astype(np.float32) for _ in range(NUM_LAYERS)],
         image_index=np.asarray(image_index, dtype=np.int64),
         label=np.asarray(label, dtype=np.int64),
         logits=logits,
         attrs={"dataset": dataset, "arch": arch, "seed": seed, "num_layers": NUM_LAYERS},
     )
-    activation_dump.write(path, dump)
+    dump_file.write(path, dump)
     return path
 
 
@@ -294,8 +319,13 @@ def agreement_dumps(folder, dataset, seeds=SEEDS) -> list:
     wrong = {"gmn": lambda s: range(s + 1), "mlp": lambda s: [], "cnn": lambda s: [9]}
     return [
         write_dump(
-            folder / dataset / arch / f"seed-{seed}.h5", dataset, arch, seed,
-            PROBE_INDEX, PROBE_LABEL, wrong_on(PROBE_LABEL, wrong[arch](seed)),
+            folder / dataset / arch / f"seed-{seed}.h5",
+            dataset,
+            arch,
+            seed,
+            PROBE_INDEX,
+            PROBE_LABEL,
+            wrong_on(PROBE_LABEL, wrong[arch](seed)),
         )
         for arch in ARCHS
         for seed in seeds
@@ -318,7 +348,7 @@ def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similar
         (d, p) for d in ("mnist", "digits") for p in ("gmn-gmn", "mlp-mlp", "cnn-cnn", "gmn-mlp", "gmn-cnn", "mlp-cnn")
     ]
     by_key = {(r["dataset"], r["pairing"]): r for r in rows}
-    for (dataset, name), row in by_key.items():
+    for (_, name), row in by_key.items():
         number = tables.PAIRINGS.index(name)
         assert row["pairs"] == 3
         for l in (3, 4):
@@ -328,8 +358,12 @@ def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similar
             assert row[f"chance_{l}_{l}"] == pytest.approx(expected_chance(name.split("-"), SEEDS, l), abs=1e-4)
     assert by_key["digits", "gmn-mlp"]["chance_3_3"] == pytest.approx(0.015 + 0.002 + 0.009, abs=1e-4)
     expected_agreement = {
-        "gmn-gmn": [0.9, 0.9, 0.8], "mlp-mlp": [1, 1, 1], "cnn-cnn": [1, 1, 1],
-        "gmn-mlp": [0.9, 0.8, 0.7], "gmn-cnn": [0.8, 0.7, 0.6], "mlp-cnn": [0.9, 0.9, 0.9],
+        "gmn-gmn": [0.9, 0.9, 0.8],
+        "mlp-mlp": [1, 1, 1],
+        "cnn-cnn": [1, 1, 1],
+        "gmn-mlp": [0.9, 0.8, 0.7],
+        "gmn-cnn": [0.8, 0.7, 0.6],
+        "mlp-cnn": [0.9, 0.9, 0.9],
     }
     for name, values in expected_agreement.items():
         row = by_key["digits", name]
@@ -347,7 +381,14 @@ def test_similarity_rows_for_another_layer_and_a_single_seed(tmp_path):
     rows = tables.similarity_rows(cka, dumps, chance, layers=[5])
     assert [r["pairing"] for r in rows] == ["gmn-mlp", "gmn-cnn", "mlp-cnn"]
     assert list(rows[0]) == [
-        "dataset", "pairing", "pairs", "cka_5_5_mean", "cka_5_5_std", "chance_5_5", "agreement_mean", "agreement_std",
+        "dataset",
+        "pairing",
+        "pairs",
+        "cka_5_5_mean",
+        "cka_5_5_std",
+        "chance_5_5",
+        "agreement_mean",
+        "agreement_std",
         "pair_list",
     ]
     assert [r["chance_5_5"] for r in rows] == pytest.approx(
@@ -373,7 +414,9 @@ def test_write_similarity_table_writes_csv_markdown_and_latex(similarity_inputs,
     assert float(parsed[0]["cka_3_3_mean"]) == pytest.approx(0.053)
     assert float(parsed[0]["agreement_std"]) == pytest.approx(0.0577)
     # GMN seeds 0, 1, 2: 0.01 + 0.002 (mean seed 1) + 0.003 l
-    assert float(parsed[0]["chance_3_3"]) == pytest.approx(0.021) and float(parsed[0]["chance_4_4"]) == pytest.approx(0.024)
+    assert float(parsed[0]["chance_3_3"]) == pytest.approx(0.021) and float(parsed[0]["chance_4_4"]) == pytest.approx(
+        0.024
+    )
 
     markdown = md_path.read_text().splitlines()
     assert markdown[:2] == [
@@ -397,7 +440,7 @@ def test_write_similarity_table_writes_csv_markdown_and_latex(similarity_inputs,
 
 def edit_rows(path, edit):
     rows = list(csv.DictReader(io.StringIO(path.read_text())))
-    path.write_text(tables.to_csv(edit(rows)))
+    path.write_text(to_csv(edit(rows)))
 
 
 def set_cell(column, value, row=0):
@@ -558,7 +601,10 @@ def chance_good(tmp_path, name="gmn-0", dataset="digits"):
 
 BAD_CHANCE_TABLES = {
     "missing column": (drop_column("chance_cka"), "lacks column\\(s\\) chance_cka"),
-    "another dataset": (lambda rows: [{**r, "dataset": "mnist"} for r in rows], "of dataset 'mnist', but was given for 'digits'"),
+    "another dataset": (
+        lambda rows: [{**r, "dataset": "mnist"} for r in rows],
+        "of dataset 'mnist', but was given for 'digits'",
+    ),
     "not a number": (set_cell("chance_cka", "low", row=1), "not a number"),
     "a layer not a number": (set_cell("layer", "two", row=1), "not a number"),
     "NaN": (set_cell("chance_cka", "nan", row=2), "finite chance CKA"),

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import checkpoints, dataset_file, shards, training
-from gmnrep.errors import DataError
-from gmnrep.gmn import GMN
-from gmnrep.image_models import CNN, MLP
-from gmnrep.splits import SPLIT_NAMES, TEST, TRAIN, VAL
-
 from conftest import random_images
+from gmnrep.core.errors import DataError
+from gmnrep.data import dataset_file
+from gmnrep.data.splits import SPLIT_NAMES, TEST, TRAIN, VAL
+from gmnrep.inr import shards
+from gmnrep.models import checkpoints, training
+from gmnrep.models.gmn import GMN
+from gmnrep.models.image_models import CNN, MLP
 
 SIREN = (2, 8, 8, 1)
 NUM_IMAGES = 60
@@ -22,8 +23,16 @@ DATASET = "digits"  # 10 classes, 8x8 grey images
 SHARD_ROWS = (24, 22)
 NETWORKS = {
     "gmn": {
-        "hidden": 8, "blocks": 2, "encoder": "linear", "readout": "nodes", "pooling": "mean", "head_hidden": 8,
-        "head_layers": 1, "dropout": 0.3, "block_dropout": 0.0, "form": "dense",
+        "hidden": 8,
+        "blocks": 2,
+        "encoder": "linear",
+        "readout": "nodes",
+        "pooling": "mean",
+        "head_hidden": 8,
+        "head_layers": 1,
+        "dropout": 0.3,
+        "block_dropout": 0.0,
+        "form": "dense",
     },
     "mlp": {"hidden": [16, 16], "penultimate": 8, "dropout": 0.3},
     "cnn": {"channels": [4, 4], "penultimate": 8, "dropout": 0.3},
@@ -32,11 +41,13 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 TRAINING = {"epochs": 4, "batch_size": 8, "lr": 1e-2, "weight_decay": 0.01}
 
 
-
 def random_weights(n: int, sizes=SIREN, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(seed)
     return [
-        (rng.normal(0, 0.5, (n, fan_out, fan_in)).astype(np.float32), rng.normal(0, 0.1, (n, fan_out)).astype(np.float32))
+        (
+            rng.normal(0, 0.5, (n, fan_out, fan_in)).astype(np.float32),
+            rng.normal(0, 0.1, (n, fan_out)).astype(np.float32),
+        )
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
     ]
 
@@ -83,8 +94,16 @@ def train(tiny, out, arch, seed=0, network=None, training_settings=None, name="m
     data_path, shard_paths, _, _ = tiny
     model_path, metrics_path = out / f"{name}.pt", out / f"{name}.json"
     metrics = training.train_and_save(
-        data_path, shard_paths, model_path, metrics_path, dataset=DATASET, arch=arch, seed=seed,
-        network=network or NETWORKS[arch], training=training_settings or TRAINING, device="cpu",
+        data_path,
+        shard_paths,
+        model_path,
+        metrics_path,
+        dataset=DATASET,
+        arch=arch,
+        seed=seed,
+        network=network or NETWORKS[arch],
+        training=training_settings or TRAINING,
+        device="cpu",
     )
     return model_path, metrics_path, metrics
 
@@ -114,7 +133,10 @@ def test_same_seed_gives_identical_checkpoints_and_another_seed_does_not(tiny, t
 
 
 REFERENCE_TRAINING = {  # every training option of the reference metanetworks at once
-    **TRAINING, "warmup_steps": 5, "schedule": "cosine", "clip_grad_norm": 1.0,
+    **TRAINING,
+    "warmup_steps": 5,
+    "schedule": "cosine",
+    "clip_grad_norm": 1.0,
     "augmentation": {"rotation_deg": 20.0, "scale": 0.1, "translation": 0.1, "noise": 0.05},
 }
 
@@ -167,8 +189,13 @@ def test_metrics_report_the_epoch_of_best_validation_accuracy(tiny, tmp_path, ar
 def test_selection_prefers_lower_validation_loss_among_equal_accuracies(tiny, tmp_path, arch):
     # A small lr on random labels: every epoch ties on val_acc while val_loss drifts (down for
     # this MLP, so the last epoch wins; up for this GMN, so the first does).
-    _, _, metrics = train(tiny, tmp_path, arch, network={**NETWORKS[arch], "dropout": 0.0},
-                          training_settings={**TRAINING, "lr": 1e-4, "epochs": 6})
+    _, _, metrics = train(
+        tiny,
+        tmp_path,
+        arch,
+        network={**NETWORKS[arch], "dropout": 0.0},
+        training_settings={**TRAINING, "lr": 1e-4, "epochs": 6},
+    )
     history = metrics["history"]
     assert len({r["val_acc"] for r in history}) == 1, "precondition: all epochs tie on val_acc"
     assert len({r["val_loss"] for r in history}) == len(history), "precondition: val_loss differs"
@@ -226,8 +253,16 @@ def test_an_empty_split_is_refused(tiny, tmp_path):
     for arch in ("gmn", "mlp"):
         with pytest.raises(DataError, match="no val samples"):
             training.train_and_save(
-                tiny[0], no_val, tmp_path / "m.pt", tmp_path / "m.json", dataset=DATASET, arch=arch, seed=0,
-                network=NETWORKS[arch], training=TRAINING, device="cpu",
+                tiny[0],
+                no_val,
+                tmp_path / "m.pt",
+                tmp_path / "m.json",
+                dataset=DATASET,
+                arch=arch,
+                seed=0,
+                network=NETWORKS[arch],
+                training=TRAINING,
+                device="cpu",
             )
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.json").exists()
 
@@ -373,8 +408,12 @@ def test_model_kwargs_of_each_architecture(tiny):
     assert mlp == {"hidden": (16, 16), "penultimate": 8, "dropout": 0.3, "num_classes": 10, "image_shape": (8, 8)}
     cnn = training.model_kwargs("cnn", NETWORKS["cnn"], "cifar10", images)
     assert cnn == {"channels": (4, 4), "penultimate": 8, "dropout": 0.3, "num_classes": 10, "image_shape": (8, 8)}
-    colour = training.Samples(torch.zeros(2, 32, 32, 3, dtype=torch.uint8), torch.zeros(2, dtype=torch.int64),
-                              np.zeros(2, np.uint8), np.arange(2))
+    colour = training.Samples(
+        torch.zeros(2, 32, 32, 3, dtype=torch.uint8),
+        torch.zeros(2, dtype=torch.int64),
+        np.zeros(2, np.uint8),
+        np.arange(2),
+    )
     assert training.model_kwargs("cnn", NETWORKS["cnn"], "cifar10", colour)["image_shape"] == (32, 32, 3)
     for arch, kwargs in (("gmn", gmn), ("mlp", mlp), ("cnn", cnn)):
         assert checkpoints.build(arch, kwargs).num_layers == 3
@@ -419,14 +458,12 @@ def test_every_architecture_exposes_blocks_plus_one_representation_layers(blocks
 
 @pytest.mark.parametrize("preset", ["paper", "demo", "smoke", "fmnist"])
 def test_configured_networks_build_for_every_dataset_with_equal_layer_counts(preset):
-    import yaml
-
+    from conftest import preset_config
     from gmnrep import config as cfg
-    from gmnrep.sources import SOURCES
-    from test_config import CONFIG, SCHEMA
+    from gmnrep.data.sources import SOURCES
+    from test_config import SCHEMA
 
-    raw = yaml.safe_load(CONFIG.read_text())
-    resolved = cfg.resolve({**raw, "preset": preset}, SCHEMA)
+    resolved = cfg.resolve(preset_config(preset), SCHEMA)
     models = resolved["models"]
     (expected,) = set(cfg.representation_layer_counts(models).values())
     for dataset in resolved["datasets"]:
@@ -448,7 +485,7 @@ def test_configured_networks_build_for_every_dataset_with_equal_layer_counts(pre
 def test_training_jobs_can_keep_freed_memory_on_glibc():
     import platform
 
-    from gmnrep.allocator import keep_freed_memory
+    from gmnrep.core.allocator import keep_freed_memory
 
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("mallopt is a glibc interface")

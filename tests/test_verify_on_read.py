@@ -1,21 +1,31 @@
 """Every job verifies what it reads: an input another job made is hashed and compared with that
-job's provenance record before anything parses it (gmnrep.provenance.verified_inputs)."""
+job's provenance record before anything parses it (gmnrep.provenance.records.verified_inputs)."""
 
 import h5py
 import numpy as np
 import pytest
 
-from gmnrep import activation_dump, h5io, provenance
-from gmnrep.errors import DataError
+from gmnrep.core import h5io
+from gmnrep.core.errors import DataError
+from gmnrep.core.hashing import sha256_file
+from gmnrep.provenance import records
+from gmnrep.representations import dump_file
 
 
 def job(tmp_path, rule, inputs, outputs, **wildcards):
-    """provenance.recorded_job of a one-line job, with results/ as the workflow's folder."""
+    """records.recorded_job of a one-line job, with results/ as the workflow's folder."""
     script = tmp_path / f"{rule}.py"
     script.write_text("# a rule script\n")
-    return provenance.recorded_job(
-        rule=rule, wildcards=wildcards, inputs=inputs, outputs=outputs, params={}, script=script,
-        log=tmp_path / f"logs/{rule}.log", title=rule, audit_dir=tmp_path / "results/audit",
+    return records.recorded_job(
+        rule=rule,
+        wildcards=wildcards,
+        inputs=inputs,
+        outputs=outputs,
+        params={},
+        script=script,
+        log=tmp_path / f"logs/{rule}.log",
+        title=rule,
+        audit_dir=tmp_path / "results/audit",
         workflow_roots=[tmp_path / "results"],
     )
 
@@ -50,8 +60,8 @@ def test_an_intact_input_is_read_and_its_hash_recorded_once(tmp_path):
     with job(tmp_path, "train_model", [shard], [model], seed="0"):
         arrays, _ = h5io.read_h5(shard, ("weights/0/W",))
         model.write_text(str(arrays["weights/0/W"].sum()))
-    record = provenance.read_record(tmp_path / "results/audit/jobs/train_model/seed-0.json")
-    assert record.inputs == [provenance.file_entry(shard)]
+    record = records.read_record(tmp_path / "results/audit/jobs/train_model/seed-0.json")
+    assert record.inputs == [records.file_entry(shard)]
     assert "WARNING" not in (tmp_path / "logs/train_model.log").read_text()
 
 
@@ -96,13 +106,15 @@ def test_a_flipped_byte_in_an_activation_dump_stops_the_consumer(tmp_path, monke
     dump_path = tmp_path / "results/activations/digits/mlp/seed-0.h5"
     dump_path.parent.mkdir(parents=True)
     rng = np.random.default_rng(1)
-    dump = activation_dump.ActivationDump(
-        layers=[rng.normal(size=(20, 8)).astype(np.float32) for _ in range(2)], image_index=np.arange(20),
-        label=np.zeros(20, dtype=np.int64), logits=rng.normal(size=(20, 10)).astype(np.float32),
+    dump = dump_file.ActivationDump(
+        layers=[rng.normal(size=(20, 8)).astype(np.float32) for _ in range(2)],
+        image_index=np.arange(20),
+        label=np.zeros(20, dtype=np.int64),
+        logits=rng.normal(size=(20, 10)).astype(np.float32),
         attrs={"dataset": "digits", "arch": "mlp", "seed": 0, "num_layers": 2},
     )
     with job(tmp_path, "dump_activations", [], [dump_path], dataset="digits", arch="mlp", seed="0"):
-        activation_dump.write(dump_path, dump)
+        dump_file.write(dump_path, dump)
     flip(dump_path, weight_offset(dump_path, "layers/1"))
     error = consumer_refuses(tmp_path, dump_path, monkeypatch)
     assert str(dump_path) in str(error) and "dump_activations[arch=mlp,dataset=digits,seed=0]" in str(error), str(error)
@@ -121,18 +133,18 @@ def test_an_input_without_a_record_is_read_with_a_warning_in_the_job_log(tmp_pat
     log = (tmp_path / "logs/consumer.log").read_text()
     assert f"WARNING: {by_hand}: no provenance record" in log
     assert str(package_file) not in log
-    record = provenance.read_record(tmp_path / "results/audit/jobs/consumer/job.json")
+    record = records.read_record(tmp_path / "results/audit/jobs/consumer/job.json")
     assert [entry["path"] for entry in record.inputs] == [str(by_hand), str(package_file)]
 
 
 def test_the_latest_record_of_an_artifact_is_the_one_checked(tmp_path):
     shard = make_shard(tmp_path)
-    first = provenance.producers(tmp_path / "results/audit")[str(shard)]
+    first = records.producers(tmp_path / "results/audit")[str(shard)]
     make_shard_again = h5io.write_h5  # a rerun of the same job rewrites the file and its record
     with job(tmp_path, "fit_inr_shard", [], [shard], dataset="digits", shard="0"):
         make_shard_again(shard, {"psnr": np.ones(3)}, {"dataset": "digits"})
-    latest = provenance.producers(tmp_path / "results/audit")[str(shard)]
-    assert latest["sha256"] == provenance.sha256_file(shard) != first["sha256"]
+    latest = records.producers(tmp_path / "results/audit")[str(shard)]
+    assert latest["sha256"] == sha256_file(shard) != first["sha256"]
     output = tmp_path / "results/out.txt"
     with job(tmp_path, "consumer", [shard], [output]):
         output.write_text("read")

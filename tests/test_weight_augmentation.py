@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from gmnrep import siren
-from gmnrep.weight_augmentation import WeightAugmentation, fold_affine
+from gmnrep.inr import siren
+from gmnrep.models.weight_augmentation import WeightAugmentation, fold_affine
 
 
 def inr_weights(recipe, n=3):
@@ -16,7 +16,9 @@ def test_folded_affine_map_is_the_inr_at_mapped_coordinates(dwsnets_recipe):
     affine, shift = augmentation.draw_affine(3, torch.Generator().manual_seed(0))
     coords = siren.coordinate_grid(7, 5, torch.float64)
     mapped = torch.einsum("nij,pj->npi", affine, coords) + shift[:, None]
-    want = torch.cat([siren.forward([(w[i : i + 1], b[i : i + 1]) for w, b in weights], mapped[i], dwsnets_recipe) for i in range(3)])
+    want = torch.cat(
+        [siren.forward([(w[i : i + 1], b[i : i + 1]) for w, b in weights], mapped[i], dwsnets_recipe) for i in range(3)]
+    )
     got = siren.forward(fold_affine(weights, affine, shift), coords, dwsnets_recipe)
     torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
     assert (got - siren.forward(weights, coords, dwsnets_recipe)).abs().max() > 1e-3  # a different image

@@ -10,14 +10,17 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import REPO, run, smoke_args
-from gmnrep import activation_dump, checkpoints, dataset_file, shards
+from conftest import PRESETS, REPO, planned_jobs, preset_files, run
+from gmnrep.data import dataset_file
+from gmnrep.inr import shards
+from gmnrep.models import checkpoints
+from gmnrep.representations import dump_file
 
 pytestmark = pytest.mark.e2e
 
 
 def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke_run):
-    workdir, _ = smoke_run
+    workdir = smoke_run.workdir
     results = workdir / "results/smoke"
     for dataset, n_images in [("digits", 1797), ("fashion_mnist", 70000)]:
         data, attrs = dataset_file.read(results / f"data/{dataset}.h5")
@@ -40,7 +43,7 @@ def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke
 
 
 def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_run):
-    workdir, _ = smoke_run
+    workdir = smoke_run.workdir
     results = workdir / "results/smoke"
     for dataset in ("digits", "fashion_mnist"):
         for arch in ("gmn", "mlp", "cnn"):
@@ -63,10 +66,14 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
 
 
 def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run):
-    workdir, _ = smoke_run
+    workdir = smoke_run.workdir
     results = workdir / "results/smoke"
     for dataset in ("digits", "fashion_mnist"):
-        dumps = [activation_dump.read(results / f"activations/{dataset}/{a}/seed-{s}.h5") for a in ("gmn", "mlp", "cnn") for s in (0, 1)]
+        dumps = [
+            dump_file.read(results / f"activations/{dataset}/{a}/seed-{s}.h5")
+            for a in ("gmn", "mlp", "cnn")
+            for s in (0, 1)
+        ]
         assert all(len(d.layers) == 5 and len(d.image_index) == 16 for d in dumps)
         assert all(np.array_equal(d.image_index, dumps[0].image_index) for d in dumps)
         tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv"))
@@ -105,53 +112,53 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
         assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
 
 
-def test_the_report_holds_every_figure_and_table(smoke_run):
-    workdir, _ = smoke_run
-    report = workdir / "report.html"
-    run(smoke_args(workdir, "--report", str(report)), cwd=workdir)
+def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_run):
+    report = smoke_run.workdir / "report.html"
+    run(smoke_run.args("--report", str(report)), cwd=smoke_run.workdir)
     html = report.read_text(errors="replace")
-    for name in ("fig2.pdf", "fig3.pdf", "fig4.pdf", "fig4_counts.csv", "table1.csv", "table2.csv", "summary.csv", "claims.csv"):
+    for name in (
+        "fig2.pdf",
+        "fig3.pdf",
+        "fig4.pdf",
+        "fig4_counts.csv",
+        "table1.csv",
+        "table2.csv",
+        "summary.csv",
+        "claims.csv",
+    ):
         assert name in html, name
     # the landing page (workflow/report/workflow.rst) states what is reproduced and shows the
     # verdicts, read from this run's claims table; the claims are a category of their own
     assert "Where each result comes from" in html and "This report is of the" in html
     assert "GMN-GMN &lt; MLP-MLP" in html and "inconclusive" in html
-    assert '"Findings"' in html
+    assert '"Findings"' in html and '"Audit"' in html
 
 
-def test_a_finished_run_plans_nothing(smoke_run):
-    workdir, _ = smoke_run
-    proc = run(smoke_args(workdir, "--dry-run"), cwd=workdir)
-    assert "Nothing to be done" in proc.stdout + proc.stderr
-
-
-def planned_jobs(tmp_path, *targets) -> dict[str, int]:
-    proc = run(
-        [*targets, "--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--dry-run", "--quiet", "rules"],
-        cwd=tmp_path,
-    )
-    counts = {}
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) == 2 and parts[1].isdigit():
-            counts[parts[0]] = int(parts[1])
-    return counts
+def paper_plan(tmp_path, *args) -> dict[str, int]:
+    """Jobs per rule that the paper-scale settings (config.yaml, with `args`) plan."""
+    return planned_jobs(tmp_path, *args, "--configfile", str(REPO / "config.yaml"))
 
 
 def test_paper_scale_dry_run_lists_download_data_and_14_mnist_shards(tmp_path):
-    counts = planned_jobs(tmp_path, "results/inrs/mnist/summary.csv")
+    counts = paper_plan(tmp_path, "results/inrs/mnist/summary.csv")
     assert counts == {"fetch_raw": 4, "prepare_data": 1, "fit_inr_shard": 14, "summarize_inrs": 1, "total": 20}
 
 
-def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(tmp_path):
-    counts = planned_jobs(tmp_path)
+@pytest.fixture(scope="module")
+def paper_dag(tmp_path_factory) -> dict[str, int]:
+    """The whole paper-scale DAG's jobs per rule (one dry run for the tests that read it)."""
+    return paper_plan(tmp_path_factory.mktemp("paper"))
+
+
+def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(paper_dag):
+    counts = paper_dag
     assert counts["train_model"] == 45 and counts["table1"] == 1
     # MNIST and Fashion-MNIST: 70k INRs in 14 shards each; CIFAR-10: 60k in 12
     assert counts["fit_inr_shard"] == 14 + 14 + 12 and counts["prepare_data"] == 3
 
 
-def test_paper_scale_dry_run_compares_every_seed_pair_by_default(tmp_path):
-    counts = planned_jobs(tmp_path)
+def test_paper_scale_dry_run_compares_every_seed_pair_by_default(paper_dag):
+    counts = paper_dag
     # cka.pairs: all; per dataset 3 architectures x 10 seed pairs within and 3 pairings x 25 across
     assert counts["cka_pair"] == 3 * (3 * 10 + 3 * 25) == 315
     assert counts["prepare_cka"] == 45 and counts["claims"] == 1 and counts["table2"] == 1
@@ -159,14 +166,14 @@ def test_paper_scale_dry_run_compares_every_seed_pair_by_default(tmp_path):
 
 def test_paper_scale_dry_run_with_the_papers_cyclic_pairs(tmp_path):
     # a nested --config value is merged over config.yaml's cka block, not put in its place
-    counts = planned_jobs(tmp_path, "--config", "cka={'pairs': 'cyclic'}")
+    counts = paper_plan(tmp_path, "--config", "cka={'pairs': 'cyclic'}")
     # per dataset 3 architectures x 5 cyclic seed pairs within and 3 pairings x 5 same-seed pairs across
     assert counts["cka_pair"] == 3 * (3 * 5 + 3 * 5) == 90
     assert counts["prepare_cka"] == 45 and counts["claims"] == 1 and counts["table2"] == 1
 
 
 def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(tmp_path):
-    counts = planned_jobs(tmp_path, "--config", "preset=fmnist")
+    counts = planned_jobs(tmp_path, "--configfile", *map(str, preset_files("fmnist")))
     assert counts["fit_inr_shard"] == 4 and counts["prepare_data"] == 1
     # 3 architectures x 3 seeds; every seed pair: 3 pairings within (3 seed pairs each) and 3 across (9 each)
     assert counts["train_model"] == 9 and counts["dump_activations"] == 9 and counts["cka_pair"] == 3 * 3 + 3 * 9
@@ -175,18 +182,50 @@ def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(tmp_pat
 
 
 def test_paper_scale_dry_run_of_figure_2_lists_every_job_from_download_to_figure(tmp_path):
-    counts = planned_jobs(tmp_path, "results/figures/fig2.pdf")
+    counts = paper_plan(tmp_path, "results/figures/fig2.pdf")
     assert counts == {
-        "fetch_raw": 4, "prepare_data": 1, "fit_inr_shard": 14, "train_model": 15, "dump_activations": 15,
-        "prepare_cka": 15, "cka_pair": 30, "cka_figure": 1, "total": 95,
+        "fetch_raw": 4,
+        "prepare_data": 1,
+        "fit_inr_shard": 14,
+        "train_model": 15,
+        "dump_activations": 15,
+        "prepare_cka": 15,
+        "cka_pair": 30,
+        "cka_figure": 1,
+        "total": 95,
     }
+
+
+def test_a_further_config_file_changes_a_nested_key_for_snakemake_as_for_the_audit(tmp_path):
+    """One more --configfile after the preset: Snakemake's layering and gmnrep.config.layered (what
+    `gmnrep audit` reads) agree, a nested key changed and its siblings kept."""
+    from gmnrep import config
+    from gmnrep.inr import planning
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("inr: {shard_size: 20}\ndatasets: [digits]\n")
+    files = [*preset_files("smoke"), mine]
+    counts = planned_jobs(tmp_path, "--configfile", *map(str, files))
+    layered = config.layered(files)
+    assert layered["inr"]["subset"] == config.layered(preset_files("smoke"))["inr"]["subset"]
+    sizes = config.dataset_split_sizes(layered, "digits")
+    assert counts["fit_inr_shard"] == planning.shard_count(sizes, layered["inr"]["subset"], 20) == 80 // 20
 
 
 def test_bad_config_is_refused_before_any_job_with_the_key_named(tmp_path):
     proc = run(
-        ["--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--dry-run",
-         "--config", "preset=smoke", "datasets=[mnst]", "inr={'shard_size': 'big'}"],
-        cwd=tmp_path, check=False,
+        [
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            *map(str, preset_files("smoke")),
+            "--dry-run",
+            "--config",
+            "datasets=[mnst]",
+            "inr={'shard_size': 'big'}",
+        ],
+        cwd=tmp_path,
+        check=False,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
@@ -197,10 +236,17 @@ def test_bad_config_is_refused_before_any_job_with_the_key_named(tmp_path):
 
 def test_presets_write_to_separate_folders(tmp_path):
     outputs = {}
-    for preset in ("paper", "demo", "smoke", "fmnist"):
+    for preset in PRESETS:
         proc = run(
-            ["--directory", str(tmp_path), "--configfile", str(REPO / "config.yaml"), "--dry-run",
-             "--config", f"preset={preset}", "datasets=[digits]"],
+            [
+                "--directory",
+                str(tmp_path),
+                "--configfile",
+                *map(str, preset_files(preset)),
+                "--dry-run",
+                "--config",
+                "datasets=[digits]",
+            ],
             cwd=tmp_path,
         )
         outputs[preset] = {line.split()[1] for line in proc.stdout.splitlines() if line.strip().startswith("output:")}
@@ -209,10 +255,11 @@ def test_presets_write_to_separate_folders(tmp_path):
         assert not outputs[a] & outputs[b], (a, b)
 
 
-def test_snakemake_lint_and_snakefmt_are_clean():
+def test_ruff_snakemake_lint_and_snakefmt_are_clean():
+    for check in (["ruff", "format", "--check", "."], ["ruff", "check", "."]):
+        ruff = subprocess.run([sys.executable, "-m", *check], cwd=REPO, capture_output=True, text=True)
+        assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=REPO, capture_output=True, text=True)
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
-    fmt = subprocess.run(
-        [sys.executable, "-m", "snakefmt", "--check", "."], cwd=REPO, capture_output=True, text=True
-    )
+    fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "."], cwd=REPO, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr

@@ -1,19 +1,18 @@
-"""The pipeline's configuration: presets applied over the paper-scale settings, validated
-against the JSON schema plus the cross-key rules a schema cannot express.
+"""The pipeline's configuration: config.yaml (paper scale) with preset files and `--config` values
+layered over it, validated against the JSON schema plus the cross-key rules a schema cannot express.
 
 Every problem becomes one line naming its key, and all of them are reported at once.
 """
 
 import copy
-import hashlib
-import json
 from pathlib import Path
 
+import jsonschema
 import yaml
 
-from . import splits
-from .errors import ConfigError
-from .sources import SOURCES
+from gmnrep.core.errors import ConfigError
+from gmnrep.data import splits
+from gmnrep.data.sources import SOURCES
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -27,19 +26,20 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def apply_preset(config: dict) -> dict:
-    presets = config.get("presets") or {}
-    name = config.get("preset", "paper")
-    if not isinstance(presets, dict):
-        raise ConfigError(f"presets: must be a mapping of preset name to overrides, got {type(presets).__name__}")
-    if not isinstance(name, str) or name not in presets:
-        raise ConfigError(f"preset: unknown preset {name!r}; known: {', '.join(presets) or '(none)'}")
-    overrides = presets[name] or {}  # an empty block in YAML loads as None
-    if not isinstance(overrides, dict):
-        raise ConfigError(f"presets.{name}: must be a mapping of overrides, got {type(overrides).__name__}")
-    resolved = deep_merge({k: v for k, v in config.items() if k != "presets"}, overrides)
-    resolved["preset"] = name
-    return resolved
+def layered(paths: list[str | Path], command_line: dict | None = None) -> dict:
+    """The config files merged in order, then the `--config` values: Snakemake's own layering
+    (a later file wins; mappings merge key by key, anything else is replaced), for tools that
+    read a run's configuration outside Snakemake (`gmnrep audit`)."""
+    config = {}
+    for path in paths:
+        try:
+            values = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: not a readable config file ({exc})") from exc
+        if not isinstance(values, dict):
+            raise ConfigError(f"{path}: must be a mapping of keys to settings, got {type(values).__name__}")
+        config = deep_merge(config, values)
+    return deep_merge(config, command_line or {})
 
 
 def _key(path) -> str:
@@ -53,8 +53,6 @@ def _strict_validator(schema: dict):
     """The schema's validator, except that an integer must be a Python int: JSON Schema also
     counts 5000.0 as an integer, and a float shard size or batch size fails only in a job, as
     a slice index or a tensor size."""
-    import jsonschema  # here, not at the top: jobs import this module for config_hash on GPU hosts without it
-
     base = jsonschema.validators.validator_for(schema)
     checker = base.TYPE_CHECKER.redefine(
         "integer", lambda _, value: isinstance(value, int) and not isinstance(value, bool)
@@ -150,20 +148,19 @@ def _minibatch_problems(config: dict, dataset: str, test_images: int) -> list[st
 
 
 def resolve(config: dict, schema_path: str | Path, command_line: dict | None = None) -> dict:
-    """Apply the selected preset, then the `--config` values of the command line (so they win
-    over the preset), and validate; ConfigError with one line per problem."""
-    resolved = deep_merge(apply_preset(config), {k: v for k, v in (command_line or {}).items() if k != "presets"})
+    """`config` (config.yaml with any preset file and `--config` values already layered over it)
+    validated, unchanged; ConfigError with one line per problem."""
+    if "preset" in (command_line or {}):
+        raise ConfigError(
+            "preset: a preset is a config file layered over config.yaml; choose it with "
+            f"--configfile presets/{command_line['preset']}.yaml, not --config preset=..."
+        )
     schema = yaml.safe_load(Path(schema_path).read_text())
-    problems = schema_problems(resolved, schema)
+    problems = schema_problems(config, schema)
     if not problems:
-        problems = consistency_problems(resolved)
+        problems = consistency_problems(config)
     if problems:
         raise ConfigError(
-            f"invalid configuration (preset {resolved['preset']!r}):\n" + "\n".join(f"  {p}" for p in problems)
+            f"invalid configuration (preset {config.get('preset')!r}):\n" + "\n".join(f"  {p}" for p in problems)
         )
-    return resolved
-
-
-def config_hash(values) -> str:
-    """Stable hash of the configuration values a job used (canonical JSON, sha256)."""
-    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()
+    return config

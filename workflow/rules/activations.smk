@@ -3,13 +3,15 @@
 
 rule dump_activations:
     input:
-        model=f"{RESULTS}/models/{{dataset}}/{{arch}}/seed-{{seed}}.pt",
-        data=f"{RESULTS}/data/{{dataset}}.h5",
+        model=PATHS["model"],
+        data=PATHS["data"],
         shards=inr_shard_files,
     output:
-        f"{RESULTS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.h5",
+        PATHS["dump"],
     log:
-        f"{LOGS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.log",
+        log_path(PATHS["dump"]),
+    benchmark:
+        benchmark_path(PATHS["dump"])
     group:
         "representations"
     conda:

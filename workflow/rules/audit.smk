@@ -11,14 +11,14 @@ rule audit_manifest:
     input:
         final_targets(),
     output:
-        manifest=f"{RESULTS}/audit/manifest.json",
+        manifest=PATHS["manifest"],
         summary=report(
-            f"{RESULTS}/audit/summary.csv",
+            PATHS["audit_summary"],
             caption="../report/audit.rst",
             category="Audit",
         ),
     log:
-        f"{LOGS}/audit/manifest.log",
+        log_path(PATHS["manifest"]),
     conda:
         ENV
     resources:
@@ -28,7 +28,7 @@ rule audit_manifest:
         "../scripts/audit_manifest.py"
 
 
-# A target without outputs, so it always runs: `snakemake audit --config preset=demo`.
+# A target without outputs, so it always runs: `snakemake audit --configfile presets/demo.yaml`.
 rule audit:
     log:
         f"{LOGS}/audit/audit.log",

@@ -5,12 +5,12 @@
 
 rule prepare_cka:
     input:
-        f"{RESULTS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.h5",
+        dump=PATHS["dump"],
     output:
-        operands=f"{RESULTS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.h5",
-        chance=f"{RESULTS}/cka/{{dataset}}/chance/{{arch}}-{{seed}}.csv",
+        operands=PATHS["operands"],
+        chance=PATHS["chance"],
     log:
-        f"{LOGS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.log",
+        log_path(PATHS["operands"]),
     group:
         "representations"
     conda:
@@ -26,12 +26,14 @@ rule prepare_cka:
 
 rule cka_pair:
     input:
-        a=f"{RESULTS}/cka/{{dataset}}/operands/{{arch_a}}-{{seed_a}}.h5",
-        b=f"{RESULTS}/cka/{{dataset}}/operands/{{arch_b}}-{{seed_b}}.h5",
+        a=pair_side("operands", "a"),
+        b=pair_side("operands", "b"),
     output:
-        f"{RESULTS}/cka/{{dataset}}/{{arch_a}}-{{seed_a}}__{{arch_b}}-{{seed_b}}.csv",
+        PATHS["cka_pair"],
     log:
-        f"{LOGS}/cka/{{dataset}}/{{arch_a}}-{{seed_a}}__{{arch_b}}-{{seed_b}}.log",
+        log_path(PATHS["cka_pair"]),
+    benchmark:
+        benchmark_path(PATHS["cka_pair"])
     group:
         "cka_pairs"
     conda:

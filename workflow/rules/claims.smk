@@ -1,20 +1,14 @@
 # The paper's findings as claims tested on this run's CKA tables, chance floors, predictions and
-# accuracies (gmnrep.claims): the report's "Findings".
+# accuracies (gmnrep.paper.claims): the report's "Findings".
 
 
 rule claims:
     input:
         unpack(claims_inputs),
     output:
-        csv=report(
-            f"{RESULTS}/tables/claims.csv",
-            caption="../report/claims.rst",
-            category="Findings",
-        ),
-        markdown=f"{RESULTS}/tables/claims.md",
-        latex=f"{RESULTS}/tables/claims.tex",
+        **table_outputs("claims", caption="../report/claims.rst", category="Findings"),
     log:
-        f"{LOGS}/tables/claims.log",
+        log_path(PATHS["table"].format(name="claims", ext="csv")),
     group:
         "summaries"
     conda:
@@ -23,6 +17,7 @@ rule claims:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
-        settings=claims_params,
+        layers=config["cka"]["figure_layers"],
+        settings=config["claims"],
     script:
         "../scripts/claims.py"

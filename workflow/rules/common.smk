@@ -1,6 +1,7 @@
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from snakemake.utils import min_version
@@ -17,16 +18,18 @@ os.environ.update(
 )
 
 from gmnrep import config as gmn_config
-from gmnrep import dataset_file, pairs, shard_plan
-from gmnrep.sources import SOURCES
+from gmnrep.data import dataset_file
+from gmnrep.representations import pairs
+from gmnrep.inr import planning
+from gmnrep.data.sources import SOURCES
 
-_resolved = gmn_config.resolve(
+# Snakemake has layered the config files (config.yaml, then each --configfile, e.g. a preset)
+# and the --config values; check the result before any job is planned.
+gmn_config.resolve(
     config,
     Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
     command_line=dict(workflow.config_settings.config),
 )
-config.clear()
-config.update(_resolved)
 
 RESULTS = config["results"]
 LOGS = config["logs"]
@@ -34,6 +37,27 @@ RAW = config["raw_dir"]
 DATASETS = config["datasets"]
 ENV = "../../envs/gmnrep.yaml"
 RAW_FILES = sorted({raw.name for s in SOURCES.values() for raw in s.files})
+
+# Every artifact's path, once: rules name these as their inputs and outputs, helpers expand them.
+MODEL = "{dataset}/{arch}/seed-{seed}"
+PAIR = "{dataset}/{arch_a}-{seed_a}__{arch_b}-{seed_b}"
+PATHS = {
+    "raw": f"{RAW}/{{dataset}}/{{filename}}",
+    "data": f"{RESULTS}/data/{{dataset}}.h5",
+    "shard": f"{RESULTS}/inrs/{{dataset}}/shard-{{shard}}.h5",
+    "inr_summary": f"{RESULTS}/inrs/{{dataset}}/summary.csv",
+    "inr_statistics": f"{RESULTS}/inrs/{{dataset}}/weight_statistics.csv",
+    "model": f"{RESULTS}/models/{MODEL}.pt",
+    "metrics": f"{RESULTS}/models/{MODEL}.metrics.json",
+    "dump": f"{RESULTS}/activations/{MODEL}.h5",
+    "operands": f"{RESULTS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.h5",
+    "chance": f"{RESULTS}/cka/{{dataset}}/chance/{{arch}}-{{seed}}.csv",
+    "cka_pair": f"{RESULTS}/cka/{PAIR}.csv",
+    "figure": f"{RESULTS}/figures/{{figure}}.pdf",
+    "table": f"{RESULTS}/tables/{{name}}.{{ext}}",
+    "manifest": f"{RESULTS}/audit/manifest.json",
+    "audit_summary": f"{RESULTS}/audit/summary.csv",
+}
 
 ARCHITECTURE_PATTERN = "|".join(config["models"]["architectures"])
 
@@ -51,8 +75,41 @@ wildcard_constraints:
     filename="|".join(RAW_FILES).replace(".", r"\."),
 
 
+def log_path(artifact):
+    """The log of the job that writes `artifact` (a path under RESULTS): the same path under LOGS."""
+    return str(Path(LOGS) / Path(artifact).relative_to(RESULTS).with_suffix(".log"))
+
+
+def benchmark_path(artifact):
+    """Snakemake's time and memory record of the job that writes `artifact`, beside the logs."""
+    return str(
+        Path(LOGS)
+        / "benchmarks"
+        / Path(artifact).relative_to(RESULTS).with_suffix(".tsv")
+    )
+
+
+def pair_side(kind, side):
+    """Artifact `kind` of model `side` ("a" or "b") of a compared pair (wildcards arch_a, seed_a, ...)."""
+    return (
+        PATHS[kind]
+        .replace("{arch}", f"{{arch_{side}}}")
+        .replace("{seed}", f"{{seed_{side}}}")
+    )
+
+
+def table_outputs(name, caption, category):
+    """A table's CSV (in the report) with its Markdown and LaTeX renderings."""
+    table = partial(PATHS["table"].format, name=name)
+    return {
+        "csv": report(table(ext="csv"), caption=caption, category=category),
+        "markdown": table(ext="md"),
+        "latex": table(ext="tex"),
+    }
+
+
 def num_shards(dataset):
-    return shard_plan.shard_count(
+    return planning.shard_count(
         gmn_config.dataset_split_sizes(config, dataset),
         config["inr"]["subset"],
         config["inr"]["shard_size"],
@@ -78,10 +135,15 @@ def data_params(wildcards):
     }
 
 
+def inr_recipe(dataset):
+    inr = config["inr"]
+    return inr["recipes"][inr["recipe"][dataset]]
+
+
 def inr_params(wildcards):
     inr = config["inr"]
     return {
-        "recipe": inr["recipes"][inr["recipe"][wildcards.dataset]],
+        "recipe": inr_recipe(wildcards.dataset),
         "seed": inr["seed"],
         "shard_size": inr["shard_size"],
         "num_shards": num_shards(wildcards.dataset),
@@ -93,9 +155,7 @@ def inr_params(wildcards):
 
 
 def shard_files(dataset):
-    return expand(
-        f"{RESULTS}/inrs/{dataset}/shard-{{shard}}.h5", shard=range(num_shards(dataset))
-    )
+    return expand(PATHS["shard"], dataset=dataset, shard=range(num_shards(dataset)))
 
 
 def inr_shard_files(wildcards):
@@ -103,8 +163,7 @@ def inr_shard_files(wildcards):
 
 
 def inr_target_psnr(wildcards):
-    inr = config["inr"]
-    return inr["recipes"][inr["recipe"][wildcards.dataset]]["target_psnr"]
+    return inr_recipe(wildcards.dataset)["target_psnr"]
 
 
 def model_resource(name):
@@ -126,15 +185,6 @@ def training_params(wildcards):
     }
 
 
-def all_model_metrics(wildcards):
-    return expand(
-        f"{RESULTS}/models/{{dataset}}/{{arch}}/seed-{{seed}}.metrics.json",
-        dataset=DATASETS,
-        arch=config["models"]["architectures"],
-        seed=config["models"]["seeds"],
-    )
-
-
 def activation_params(wildcards):
     settings = config["activations"]
     return {
@@ -154,121 +204,104 @@ def cka_params(wildcards):
     }
 
 
-def model_ids(dataset, pattern):
+def model_files(kind, dataset):
+    """Artifact `kind` of every trained model of `dataset`."""
     models = config["models"]
     return expand(
-        pattern, dataset=dataset, arch=models["architectures"], seed=models["seeds"]
+        PATHS[kind], dataset=dataset, arch=models["architectures"], seed=models["seeds"]
     )
 
 
-def activation_dumps(datasets):
-    """{dataset: [activation dumps of every model]}"""
-    return {
-        d: model_ids(d, f"{RESULTS}/activations/{{dataset}}/{{arch}}/seed-{{seed}}.h5")
-        for d in datasets
-    }
+def all_model_metrics(wildcards):
+    return [path for dataset in DATASETS for path in model_files("metrics", dataset)]
 
 
-def cka_tables(datasets, scheme="cyclic"):
-    """{dataset: [the CKA table of every model pair compared in `scheme`]}; cyclic: the paper's pairs"""
+def cka_tables(dataset, scheme):
+    """The CKA table of every model pair of `dataset` compared in `scheme`."""
     models = config["models"]
-    compared = pairs.model_pairs(models["architectures"], models["seeds"], scheme)
+    return [
+        PATHS["cka_pair"].format(
+            dataset=dataset, arch_a=arch_a, seed_a=seed_a, arch_b=arch_b, seed_b=seed_b
+        )
+        for (arch_a, seed_a), (arch_b, seed_b) in pairs.model_pairs(
+            models["architectures"], models["seeds"], scheme
+        )
+    ]
+
+
+def paper_pair_tables(dataset):
+    """The CKA tables of the paper's (cyclic) pairs: what the figures and Table 2 show."""
+    return cka_tables(dataset, "cyclic")
+
+
+def compared_pair_tables(dataset):
+    """The CKA tables of every pair the configuration compares: what the claims test."""
+    return cka_tables(dataset, config["cka"]["pairs"])
+
+
+def per_dataset(datasets, **kinds):
+    """Named inputs `{kind}__{dataset}` (each a function of the dataset), which a rule script
+    regroups by dataset (snakemake_job.by_dataset)."""
     return {
-        d: [f"{RESULTS}/cka/{d}/{pairs.pair_name(pair)}.csv" for pair in compared]
-        for d in datasets
+        f"{kind}__{dataset}": files(dataset)
+        for kind, files in kinds.items()
+        for dataset in datasets
     }
 
 
-def chance_tables(datasets):
-    """{dataset: [the chance-floor table of every model]}"""
-    return {
-        d: model_ids(d, f"{RESULTS}/cka/{{dataset}}/chance/{{arch}}-{{seed}}.csv")
-        for d in datasets
-    }
+def dumps(dataset):
+    return model_files("dump", dataset)
 
 
-def flat(mapping):
-    return [path for paths in mapping.values() for path in paths]
+def chance_tables(dataset):
+    return model_files("chance", dataset)
+
+
+def data_file(dataset):
+    return [PATHS["data"].format(dataset=dataset)]
 
 
 def figure_datasets(figure):
     return [d for d in config["figures"][figure] if d in DATASETS]
 
 
-def figure_tables(wildcards):
-    return cka_tables(figure_datasets(wildcards.figure))
-
-
-def figure_table_files(wildcards):
-    return flat(figure_tables(wildcards))
+def cka_figure_inputs(wildcards):
+    return per_dataset(figure_datasets(wildcards.figure), tables=paper_pair_tables)
 
 
 def sample_figure_inputs(wildcards):
-    datasets = figure_datasets("fig4")
-    return {
-        "dumps": flat(activation_dumps(datasets)),
-        "data": expand(f"{RESULTS}/data/{{dataset}}.h5", dataset=datasets),
-        "shards": [shard for d in datasets for shard in shard_files(d)],
-    }
-
-
-def sample_figure_params(wildcards):
-    datasets = figure_datasets("fig4")
-    return {
-        "dumps": activation_dumps(datasets),
-        "data": {d: f"{RESULTS}/data/{d}.h5" for d in datasets},
-        "shards": {d: shard_files(d) for d in datasets},
-        "examples": config["figures"]["fig4_examples"],
-    }
+    return per_dataset(
+        figure_datasets("fig4"), dumps=dumps, data=data_file, shards=shard_files
+    )
 
 
 def table2_inputs(wildcards):
-    return {
-        "tables": flat(cka_tables(DATASETS)),
-        "dumps": flat(activation_dumps(DATASETS)),
-        "chance": flat(chance_tables(DATASETS)),
-    }
-
-
-def table2_params(wildcards):
-    return {
-        "tables": cka_tables(DATASETS),
-        "dumps": activation_dumps(DATASETS),
-        "chance": chance_tables(DATASETS),
-        "layers": config["cka"]["figure_layers"],
-    }
+    return per_dataset(
+        DATASETS, tables=paper_pair_tables, dumps=dumps, chance=chance_tables
+    )
 
 
 def claims_inputs(wildcards):
     return {
-        "tables": flat(cka_tables(DATASETS, config["cka"]["pairs"])),
-        "chance": flat(chance_tables(DATASETS)),
-        "dumps": flat(activation_dumps(DATASETS)),
+        **per_dataset(
+            DATASETS, tables=compared_pair_tables, chance=chance_tables, dumps=dumps
+        ),
         "metrics": all_model_metrics(wildcards),
-    }
-
-
-def claims_params(wildcards):
-    return {
-        "tables": cka_tables(DATASETS, config["cka"]["pairs"]),
-        "chance": chance_tables(DATASETS),
-        "dumps": activation_dumps(DATASETS),
-        "layers": config["cka"]["figure_layers"],
-        "settings": config["claims"],
     }
 
 
 def final_targets():
     figures = [
-        f"{RESULTS}/figures/{name}.pdf"
+        PATHS["figure"].format(figure=name)
         for name in ("fig2", "fig3", "fig4")
         if figure_datasets(name)
     ]
     return [
-        *expand(f"{RESULTS}/inrs/{{dataset}}/summary.csv", dataset=DATASETS),
-        f"{RESULTS}/tables/table1.csv",
-        f"{RESULTS}/tables/table2.csv",
-        f"{RESULTS}/tables/claims.csv",
+        *expand(PATHS["inr_summary"], dataset=DATASETS),
+        *(
+            PATHS["table"].format(name=name, ext="csv")
+            for name in ("table1", "table2", "claims")
+        ),
         *figures,
     ]
 

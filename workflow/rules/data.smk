@@ -8,7 +8,7 @@ localrules:
 
 rule fetch_raw:
     output:
-        f"{RAW}/{{dataset}}/{{filename}}",
+        PATHS["raw"],
     log:
         f"{LOGS}/fetch/{{dataset}}/{{filename}}.log",
     conda:
@@ -22,11 +22,11 @@ rule fetch_raw:
 
 rule prepare_data:
     input:
-        raw_inputs,
+        raw=raw_inputs,
     output:
-        f"{RESULTS}/data/{{dataset}}.h5",
+        PATHS["data"],
     log:
-        f"{LOGS}/data/{{dataset}}.log",
+        log_path(PATHS["data"]),
     conda:
         ENV
     threads: 1

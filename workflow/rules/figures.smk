@@ -3,16 +3,16 @@
 
 rule cka_figure:
     input:
-        figure_table_files,
+        unpack(cka_figure_inputs),
     output:
         report(
-            f"{RESULTS}/figures/{{figure}}.pdf",
+            PATHS["figure"],
             caption="../report/cka_figure.rst",
             category="Figures",
             subcategory="{figure}",
         ),
     log:
-        f"{LOGS}/figures/{{figure}}.log",
+        log_path(PATHS["figure"]),
     group:
         "summaries"
     conda:
@@ -21,7 +21,6 @@ rule cka_figure:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
-        tables=figure_tables,
         layers=config["cka"]["figure_layers"],
     script:
         "../scripts/cka_figure.py"
@@ -32,19 +31,19 @@ rule sample_figure:
         unpack(sample_figure_inputs),
     output:
         figure=report(
-            f"{RESULTS}/figures/fig4.pdf",
+            PATHS["figure"].format(figure="fig4"),
             caption="../report/fig4.rst",
             category="Figures",
             subcategory="fig4",
         ),
         counts=report(
-            f"{RESULTS}/tables/fig4_counts.csv",
+            PATHS["table"].format(name="fig4_counts", ext="csv"),
             caption="../report/fig4.rst",
             category="Figures",
             subcategory="fig4",
         ),
     log:
-        f"{LOGS}/figures/fig4.log",
+        log_path(PATHS["figure"].format(figure="fig4")),
     group:
         "summaries"
     conda:
@@ -53,7 +52,7 @@ rule sample_figure:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
-        settings=sample_figure_params,
+        examples=config["figures"]["fig4_examples"],
     script:
         "../scripts/sample_figure.py"
 
@@ -62,15 +61,9 @@ rule table2:
     input:
         unpack(table2_inputs),
     output:
-        csv=report(
-            f"{RESULTS}/tables/table2.csv",
-            caption="../report/table2.rst",
-            category="Tables",
-        ),
-        markdown=f"{RESULTS}/tables/table2.md",
-        latex=f"{RESULTS}/tables/table2.tex",
+        **table_outputs("table2", caption="../report/table2.rst", category="Tables"),
     log:
-        f"{LOGS}/tables/table2.log",
+        log_path(PATHS["table"].format(name="table2", ext="csv")),
     group:
         "summaries"
     conda:
@@ -79,6 +72,6 @@ rule table2:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
-        settings=table2_params,
+        layers=config["cka"]["figure_layers"],
     script:
         "../scripts/table2.py"

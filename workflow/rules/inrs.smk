@@ -3,11 +3,13 @@
 
 rule fit_inr_shard:
     input:
-        f"{RESULTS}/data/{{dataset}}.h5",
+        data=PATHS["data"],
     output:
-        f"{RESULTS}/inrs/{{dataset}}/shard-{{shard}}.h5",
+        PATHS["shard"],
     log:
-        f"{LOGS}/inrs/{{dataset}}/shard-{{shard}}.log",
+        log_path(PATHS["shard"]),
+    benchmark:
+        benchmark_path(PATHS["shard"])
     conda:
         ENV
     threads: config["inr"]["threads"]
@@ -23,22 +25,22 @@ rule fit_inr_shard:
 
 rule summarize_inrs:
     input:
-        inr_shard_files,
+        shards=inr_shard_files,
     output:
         summary=report(
-            f"{RESULTS}/inrs/{{dataset}}/summary.csv",
+            PATHS["inr_summary"],
             caption="../report/inr_summary.rst",
             category="INRs",
             subcategory="{dataset}",
         ),
         statistics=report(
-            f"{RESULTS}/inrs/{{dataset}}/weight_statistics.csv",
+            PATHS["inr_statistics"],
             caption="../report/inr_weight_statistics.rst",
             category="INRs",
             subcategory="{dataset}",
         ),
     log:
-        f"{LOGS}/inrs/{{dataset}}/summary.log",
+        log_path(PATHS["inr_summary"]),
     conda:
         ENV
     resources:

@@ -4,13 +4,15 @@
 
 rule train_model:
     input:
-        data=f"{RESULTS}/data/{{dataset}}.h5",
+        data=PATHS["data"],
         shards=inr_shard_files,
     output:
-        model=f"{RESULTS}/models/{{dataset}}/{{arch}}/seed-{{seed}}.pt",
-        metrics=f"{RESULTS}/models/{{dataset}}/{{arch}}/seed-{{seed}}.metrics.json",
+        model=PATHS["model"],
+        metrics=PATHS["metrics"],
     log:
-        f"{LOGS}/models/{{dataset}}/{{arch}}/seed-{{seed}}.log",
+        log_path(PATHS["model"]),
+    benchmark:
+        benchmark_path(PATHS["model"])
     conda:
         ENV
     threads: config["models"]["threads"]
@@ -26,17 +28,11 @@ rule train_model:
 
 rule table1:
     input:
-        all_model_metrics,
+        metrics=all_model_metrics,
     output:
-        csv=report(
-            f"{RESULTS}/tables/table1.csv",
-            caption="../report/table1.rst",
-            category="Tables",
-        ),
-        markdown=f"{RESULTS}/tables/table1.md",
-        latex=f"{RESULTS}/tables/table1.tex",
+        **table_outputs("table1", caption="../report/table1.rst", category="Tables"),
     log:
-        f"{LOGS}/tables/table1.log",
+        log_path(PATHS["table"].format(name="table1", ext="csv")),
     group:
         "summaries"
     conda:

@@ -1,11 +1,10 @@
 import sys
 
-from gmnrep import cli
-from gmnrep.runlog import job_log
+from gmnrep.core.joblog import job_log
+from gmnrep.provenance import cli
 
-arguments = ["audit", "--snakefile", snakemake.params.snakefile, "--directory", "."]
-for path in snakemake.params.configfiles:
-    arguments += ["--configfile", path]
+arguments = ["audit", "--snakefile", snakemake.params.snakefile, "--directory", ".", "--configfile"]
+arguments += snakemake.params.configfiles
 if snakemake.params.config_args:
     arguments += ["--config", *snakemake.params.config_args]
 with job_log(snakemake.log[0], "audit"):

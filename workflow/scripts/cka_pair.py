@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from gmnrep import similarity
+from gmnrep.representations import similarity
 from snakemake_job import recorded
 
 with recorded(snakemake, f"CKA {snakemake.output[0]}"):

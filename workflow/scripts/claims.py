@@ -1,22 +1,16 @@
 from pathlib import Path
 
-from gmnrep import claims
-from snakemake_job import recorded
+from gmnrep.paper import claims
+from snakemake_job import by_dataset, recorded
 
-
-def paths(by_dataset):
-    return {d: [Path(p) for p in ps] for d, ps in by_dataset.items()}
-
-
-params = snakemake.params.settings
 with recorded(snakemake, f"claims {snakemake.output.csv}"):
     rows = claims.claim_rows(
-        paths(params["tables"]),
-        paths(params["chance"]),
-        paths(params["dumps"]),
+        by_dataset(snakemake, "tables"),
+        by_dataset(snakemake, "chance"),
+        by_dataset(snakemake, "dumps"),
         [Path(p) for p in snakemake.input.metrics],
-        list(params["layers"]),
-        claims.ClaimSettings(**params["settings"]),
+        list(snakemake.params.layers),
+        claims.ClaimSettings(**snakemake.params.settings),
     )
     claims.write_claims(
         rows,

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from gmnrep.fetch import fetch_file
-from gmnrep.sources import source
+from gmnrep.data.fetch import fetch_file
+from gmnrep.data.sources import source
 from snakemake_job import recorded
 
 with recorded(snakemake, f"fetch {snakemake.output[0]}"):

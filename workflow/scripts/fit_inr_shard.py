@@ -2,13 +2,13 @@ from pathlib import Path
 
 import torch
 
-from gmnrep import shards
+from gmnrep.inr import shards
 from snakemake_job import recorded
 
 with recorded(snakemake, f"fit {snakemake.output[0]}"):
     torch.set_num_threads(snakemake.threads)
     shards.fit_shard(
-        Path(snakemake.input[0]),
+        Path(snakemake.input.data),
         Path(snakemake.output[0]),
         int(snakemake.wildcards.shard),
         **snakemake.params.settings,

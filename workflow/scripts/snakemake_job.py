@@ -1,11 +1,21 @@
 """What every rule script runs in: its log under logs/, its inputs verified against the records of
 the jobs that made them and, once it has succeeded, its provenance record under
-{results}/audit/jobs/ (see gmnrep.provenance). The one place that reads Snakemake's `snakemake`
+{results}/audit/jobs/ (see gmnrep.provenance.records). The one place that reads Snakemake's `snakemake`
 object for that; each rule's script is named after its rule."""
 
 from pathlib import Path
 
-from gmnrep.provenance import recorded_job
+from gmnrep.provenance.records import recorded_job
+
+
+def by_dataset(snakemake, kind: str) -> dict[str, list[Path]]:
+    """The named inputs `{kind}__{dataset}` of the rule (common.smk's per_dataset), by dataset."""
+    prefix = f"{kind}__"
+    grouped = {}
+    for name, files in snakemake.input.items():
+        if name.startswith(prefix):
+            grouped[name.removeprefix(prefix)] = [Path(p) for p in ([files] if isinstance(files, str) else files)]
+    return grouped
 
 
 def recorded(snakemake, title: str):

@@ -1,11 +1,11 @@
 from pathlib import Path
 
-from gmnrep import shards
+from gmnrep.inr import shards
 from snakemake_job import recorded
 
 with recorded(snakemake, f"summarize {snakemake.output.summary}"):
     shards.write_summary(
-        [Path(p) for p in snakemake.input],
+        [Path(p) for p in snakemake.input.shards],
         Path(snakemake.output.summary),
         snakemake.params.target_psnr,
         statistics_output=Path(snakemake.output.statistics),

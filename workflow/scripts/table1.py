@@ -1,11 +1,11 @@
 from pathlib import Path
 
-from gmnrep import tables
+from gmnrep.paper import tables
 from snakemake_job import recorded
 
 with recorded(snakemake, f"table {snakemake.output.csv}"):
     tables.write_accuracy_table(
-        [Path(p) for p in snakemake.input],
+        [Path(p) for p in snakemake.input.metrics],
         Path(snakemake.output.csv),
         Path(snakemake.output.markdown),
         Path(snakemake.output.latex),

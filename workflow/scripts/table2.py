@@ -1,15 +1,14 @@
 from pathlib import Path
 
-from gmnrep import tables
-from snakemake_job import recorded
+from gmnrep.paper import tables
+from snakemake_job import by_dataset, recorded
 
-settings = snakemake.params.settings
 with recorded(snakemake, f"table {snakemake.output.csv}"):
     tables.write_similarity_table(
-        {d: [Path(p) for p in paths] for d, paths in settings["tables"].items()},
-        {d: [Path(p) for p in paths] for d, paths in settings["dumps"].items()},
-        {d: [Path(p) for p in paths] for d, paths in settings["chance"].items()},
-        list(settings["layers"]),
+        by_dataset(snakemake, "tables"),
+        by_dataset(snakemake, "dumps"),
+        by_dataset(snakemake, "chance"),
+        list(snakemake.params.layers),
         Path(snakemake.output.csv),
         Path(snakemake.output.markdown),
         Path(snakemake.output.latex),

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import torch
 
-from gmnrep import training
-from gmnrep.allocator import keep_freed_memory
+from gmnrep.core.allocator import keep_freed_memory
+from gmnrep.models import training
 from snakemake_job import recorded
 
 with recorded(snakemake, f"train {snakemake.output.model}"):

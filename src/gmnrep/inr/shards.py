@@ -1,0 +1,201 @@
+"""INR weight shards: fitting the images of one shard (see `shard_plan`) and the shard file.
+Shards are independent jobs.
+
+File contract (docs/design.md, Data contracts): `weights/{i}/W` (n,out,in) and `weights/{i}/b` (n,out) float32 for
+layers i = 0..L-1 (input side first), `image_index`, `label`, `split`, `psnr` (dB), `steps`;
+attrs: the recipe, layer sizes, seed, device, and whatever provenance the caller adds.
+"""
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from gmnrep.core.atomic import atomic_path
+from gmnrep.core.device import resolve_device
+from gmnrep.core.errors import DataError
+from gmnrep.core.h5io import read_h5, write_h5
+from gmnrep.core.hashing import config_hash
+from gmnrep.data import dataset_file, splits
+from gmnrep.inr.fitting import fit_inrs
+from gmnrep.inr.planning import shard_members, shards_needed
+from gmnrep.inr.siren import SirenRecipe
+from gmnrep.inr.statistics import layer_statistics
+
+
+@dataclass
+class Shard:
+    weights: list[tuple[np.ndarray, np.ndarray]]
+    image_index: np.ndarray
+    label: np.ndarray
+    split: np.ndarray
+    psnr: np.ndarray
+    steps: np.ndarray
+    attrs: dict
+
+
+def fit_shard(
+    data_path: Path,
+    shard_path: Path,
+    shard: int,
+    *,
+    recipe: dict,
+    seed: int,
+    shard_size: int,
+    num_shards: int,
+    subset: dict | None,
+    subset_seed: int,
+    fit_batch_size: dict[str, int],
+    device: str = "auto",
+) -> Shard:
+    """Fit the INRs of shard `shard` of the dataset in `data_path` and write them to `shard_path`.
+
+    The keyword arguments are the `inr` settings of config.yaml, with `recipe` the dataset's recipe.
+    """
+    settings = {"recipe": recipe, "seed": seed, "shard_size": shard_size, "num_shards": num_shards}
+    settings.update(subset=subset, subset_seed=subset_seed)
+    siren_recipe = SirenRecipe.from_config(recipe)
+    data, _ = dataset_file.read(data_path)
+    selected = splits.select_subset(data.split, subset, subset_seed)
+    expected = shards_needed(len(selected), shard_size)
+    if expected != num_shards:
+        raise DataError(
+            f"{data_path}: its selected images make {expected} shards of {shard_size}, but the workflow "
+            f"planned {num_shards}; the data file does not match the configuration, rebuild it"
+        )
+    members = shard_members(selected, shard, shard_size)
+    if len(members) == 0:
+        raise DataError(f"{data_path}: shard {shard} of {num_shards} would be empty")
+    target = resolve_device(device)
+    with tqdm(total=len(members), desc=f"{shard_path.name}", unit="INR") as bar:
+        try:
+            result = fit_inrs(
+                data.images[members],
+                members,
+                siren_recipe,
+                seed,
+                fit_batch_size[target.type],
+                target,
+                progress=bar.update,
+            )
+        except FloatingPointError as exc:
+            # Say which job diverged and that it left nothing: nothing has been written yet.
+            raise FloatingPointError(
+                f"{shard_path}: {exc}; the fit diverged (recipe lr {siren_recipe.lr}), no shard written"
+            ) from exc
+    out_features = data.images.shape[3] if data.images.ndim == 4 else 1
+    shard_data = Shard(
+        weights=result.weights,
+        image_index=members.astype(np.int64),
+        label=data.labels[members],
+        split=data.split[members],
+        psnr=result.psnr,
+        steps=result.steps,
+        attrs={
+            **siren_recipe.as_attrs(),
+            "layer_sizes": siren_recipe.layer_sizes(out_features),
+            "seed": seed,
+            "shard": shard,
+            "num_shards": num_shards,
+            "device": torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu",
+            "source": str(data_path),
+            "config_hash": config_hash(settings),
+        },
+    )
+    write(shard_path, shard_data)
+    return shard_data
+
+
+def write(path: Path, shard: Shard) -> None:
+    arrays = {"image_index": shard.image_index, "label": shard.label, "split": shard.split}
+    arrays.update(psnr=shard.psnr, steps=shard.steps)
+    for i, (w, b) in enumerate(shard.weights):
+        arrays[f"weights/{i}/W"] = w
+        arrays[f"weights/{i}/b"] = b
+    write_h5(path, arrays, shard.attrs)
+
+
+def read(path: Path) -> Shard:
+    """Read a shard, refusing one that is damaged or whose weights are missing, misshapen or not finite."""
+    arrays, attrs = read_h5(path, ("image_index", "label", "split", "psnr", "steps"))
+    sizes = layer_sizes(path, attrs)
+    weight_keys = tuple(f"weights/{i}/{p}" for i in range(len(sizes) - 1) for p in "Wb")
+    weights_flat, _ = read_h5(path, weight_keys)
+    n = len(arrays["image_index"])
+    weights = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        w, b = weights_flat[f"weights/{i}/W"], weights_flat[f"weights/{i}/b"]
+        if w.shape != (n, fan_out, fan_in) or b.shape != (n, fan_out):
+            raise DataError(
+                f"{path}: weights/{i} have shapes {w.shape}, {b.shape}; expected {(n, fan_out, fan_in)}, {(n, fan_out)}"
+            )
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise DataError(f"{path}: weights/{i} contain NaN or infinite values")
+        weights.append((w, b))
+    return Shard(
+        weights, arrays["image_index"], arrays["label"], arrays["split"], arrays["psnr"], arrays["steps"], attrs
+    )
+
+
+def layer_sizes(path: Path, attrs: dict) -> list[int]:
+    try:
+        return list(json.loads(attrs["layer_sizes"]))
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"{path}: attribute layer_sizes is missing or unreadable") from None
+
+
+def summarize(shards: list[Shard], target_psnr: float) -> list[dict]:
+    """Per split and overall: count, PSNR mean / median / min, mean steps, share reaching the target,
+    and PSNR percentiles 10 / 90 and maximum."""
+    psnr = np.concatenate([s.psnr for s in shards])
+    steps = np.concatenate([s.steps for s in shards])
+    split = np.concatenate([s.split for s in shards])
+    rows = []
+    for name, mask in [*((n, split == c) for n, c in splits.SPLIT_NAMES.items()), ("all", np.ones_like(split, bool))]:
+        if mask.any():
+            rows.append(
+                {
+                    "split": name,
+                    "inrs": int(mask.sum()),
+                    "psnr_mean": round(float(psnr[mask].mean()), 3),
+                    "psnr_median": round(float(np.median(psnr[mask])), 3),
+                    "psnr_min": round(float(psnr[mask].min()), 3),
+                    "steps_mean": round(float(steps[mask].mean()), 1),
+                    "reached_target": round(float((psnr[mask] >= target_psnr).mean()), 4),
+                    "psnr_p10": round(float(np.percentile(psnr[mask], 10)), 3),
+                    "psnr_p90": round(float(np.percentile(psnr[mask], 90)), 3),
+                    "psnr_max": round(float(psnr[mask].max()), 3),
+                }
+            )
+    return rows
+
+
+def write_summary(
+    shard_paths: list[Path], output: Path, target_psnr: float, statistics_output: Path | None = None, dataset: str = ""
+) -> list[dict]:
+    """The PSNR summary of the shards, and with `statistics_output` their per-layer weight
+    statistics beside the published ones of `dataset`'s standard INR set (inr_statistics)."""
+    parts = [read(p) for p in shard_paths]
+    rows = summarize(parts, target_psnr)
+    if statistics_output is not None:
+        weights = [
+            tuple(np.concatenate([s.weights[l][k] for s in parts]) for k in (0, 1))
+            for l in range(len(parts[0].weights))
+        ]
+        _write_csv(layer_statistics(weights, dataset), statistics_output)
+    _write_csv(rows, output)
+    return rows
+
+
+def _write_csv(rows: list[dict], output: Path) -> None:
+    with atomic_path(output) as tmp:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(
+                {k: (float(f"{v:.6g}") if isinstance(v, float) else v) for k, v in r.items()} for r in rows
+            )

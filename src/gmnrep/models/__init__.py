@@ -1,0 +1,1 @@
+"""Stage 3: the models compared: the GMN on INR parameter graphs, the MLP and CNN on images, their training."""

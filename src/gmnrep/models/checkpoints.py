@@ -1,0 +1,53 @@
+"""Trained models on disk: which architecture, its constructor arguments, and its weights.
+
+A checkpoint is enough to rebuild the model without the configuration that made it. It is
+serialised in memory and written atomically, so identical weights give identical bytes and an
+interrupted write never leaves a file under the final name.
+"""
+
+import io
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from gmnrep.core.atomic import atomic_path
+from gmnrep.core.errors import DataError
+from gmnrep.models.gmn import GMN
+from gmnrep.models.image_models import CNN, MLP
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {"gmn": GMN, "mlp": MLP, "cnn": CNN}
+FORMAT_VERSION = 1
+
+
+def build(arch: str, model_kwargs: dict) -> nn.Module:
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**model_kwargs)
+
+
+def save(path: Path, arch: str, model_kwargs: dict, state_dict: dict, info: dict) -> None:
+    payload = {
+        "format_version": FORMAT_VERSION,
+        "arch": arch,
+        "model_kwargs": model_kwargs,
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+        "info": info,
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def load(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
+    """The model in eval mode on `device`, and the checkpoint's payload."""
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # torch raises several types for unreadable files
+        raise DataError(f"{path}: not a readable checkpoint ({exc})") from exc
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise DataError(f"{path}: checkpoint format {payload.get('format_version')!r}, expected {FORMAT_VERSION}")
+    model = build(payload["arch"], payload["model_kwargs"])
+    model.load_state_dict(payload["state_dict"])
+    return model.to(device).eval(), payload

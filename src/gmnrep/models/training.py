@@ -1,0 +1,298 @@
+"""Training one model (GMN on INR weights, MLP or CNN on images) for one seed.
+
+Every architecture sees the same samples: the INRs of a dataset's shards, and for the image
+networks the images those INRs were fitted to (found through each INR's image_index), with the
+INRs' train / val / test split. The seed fixes initialisation, data order and dropout, so the same
+job on the same hardware writes the same weights. The model kept is the one of the epoch with the
+best validation accuracy (ties: lower validation loss); its test accuracy is the one reported.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from gmnrep.core.atomic import atomic_path
+from gmnrep.core.device import resolve_device
+from gmnrep.core.errors import DataError
+from gmnrep.core.h5io import read_h5
+from gmnrep.core.hashing import config_hash
+from gmnrep.data import dataset_file
+from gmnrep.data.sources import SOURCES
+from gmnrep.data.splits import SPLIT_NAMES
+from gmnrep.inr import shards
+from gmnrep.models import checkpoints
+from gmnrep.models.param_graph import Weights
+from gmnrep.models.weight_augmentation import WeightAugmentation
+
+Inputs = torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
+
+
+def take_inputs(inputs: Inputs, rows: torch.Tensor) -> Inputs:
+    if isinstance(inputs, torch.Tensor):
+        return inputs[rows]
+    return [(w[rows], b[rows]) for w, b in inputs]
+
+
+def inputs_to(inputs: Inputs, device: torch.device) -> Inputs:
+    if isinstance(inputs, torch.Tensor):
+        return inputs.to(device)
+    return [(w.to(device), b.to(device)) for w, b in inputs]
+
+
+def concatenate_inputs(parts: list[Inputs]) -> Inputs:
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts)
+    layers = range(len(parts[0]))
+    return [(torch.cat([p[i][0] for p in parts]), torch.cat([p[i][1] for p in parts])) for i in layers]
+
+
+@dataclass
+class Samples:
+    inputs: Inputs
+    labels: torch.Tensor  # (n,) int64
+    split: np.ndarray  # (n,) 0 train, 1 val, 2 test
+    image_index: np.ndarray  # (n,) row of each sample's image in the dataset file
+
+    def take(self, rows: torch.Tensor) -> Inputs:
+        return take_inputs(self.inputs, rows)
+
+    def to(self, device: torch.device) -> "Samples":
+        return Samples(inputs_to(self.inputs, device), self.labels.to(device), self.split, self.image_index)
+
+
+@dataclass
+class ShardIndex:
+    """The samples of a list of shards without their inputs: enough to choose samples before reading
+    any weights, and to find each sample's shard (rows starts[k]:starts[k+1] are shard k's)."""
+
+    paths: list[Path]
+    starts: np.ndarray  # (len(paths) + 1,)
+    labels: np.ndarray  # (n,) int64
+    split: np.ndarray
+    image_index: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """AdamW with a linear warmup over `warmup_steps` optimizer steps, then a constant or cosine
+    (to 0 at the last step) learning rate; gradients clipped to norm `clip_grad_norm` if set;
+    `augmentation` (weight_augmentation settings) applies to a GMN's training batches only."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    warmup_steps: int = 0
+    schedule: str = "constant"
+    clip_grad_norm: float | None = None
+    augmentation: dict | None = None
+
+    def lr_factor(self, step: int, total_steps: int) -> float:
+        """Multiplier of `lr` at optimizer step `step` (0-based) of `total_steps`."""
+        warmup = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps else 1.0
+        if self.schedule == "cosine":
+            return warmup * 0.5 * (1 + math.cos(math.pi * step / total_steps))
+        return warmup
+
+
+def index_shards(data_path: Path, shard_paths: list[Path]) -> ShardIndex:
+    """The labels, splits and image indices of `shard_paths`, refusing shards of different SIRENs."""
+    if not shard_paths:
+        raise DataError(f"no INR shards given for {data_path}")
+    metadata = [read_h5(p, ("image_index", "label", "split")) for p in shard_paths]
+    # shards.read holds every shard's weights to its layer_sizes, so the attribute stands for the shapes.
+    if len({tuple(shards.layer_sizes(p, attrs)) for p, (_, attrs) in zip(shard_paths, metadata)}) > 1:
+        raise DataError(f"shards {', '.join(map(str, shard_paths))} hold SIRENs of different architectures")
+    arrays = [a for a, _ in metadata]
+    return ShardIndex(
+        paths=list(shard_paths),
+        starts=np.cumsum([0, *(len(a["image_index"]) for a in arrays)]),
+        labels=np.concatenate([a["label"] for a in arrays]).astype(np.int64),
+        split=np.concatenate([a["split"] for a in arrays]),
+        image_index=np.concatenate([a["image_index"] for a in arrays]),
+    )
+
+
+def read_images(arch: str, data_path: Path, index: ShardIndex) -> np.ndarray | None:
+    """The images of the dataset file that `index` refers to (None for a GMN, which sees weights)."""
+    if arch == "gmn":
+        return None
+    data, _ = dataset_file.read(data_path)
+    if index.image_index.max(initial=-1) >= len(data):
+        raise DataError(f"{data_path}: has {len(data)} images, but the shards refer to image {index.image_index.max()}")
+    if not np.array_equal(data.labels[index.image_index], index.labels):
+        raise DataError(f"{data_path}: labels differ from those recorded in the shards; rebuild the shards")
+    return data.images
+
+
+def shard_inputs(path: Path, images: np.ndarray | None) -> Inputs:
+    """The inputs of one shard's samples: its weights, or with `images` (see read_images) their images.
+    The whole shard is read either way, so a damaged one is refused for every architecture."""
+    part = shards.read(path)
+    if images is None:
+        return [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in part.weights]
+    return torch.from_numpy(images[part.image_index])
+
+
+def load_samples(arch: str, data_path: Path, shard_paths: list[Path]) -> Samples:
+    """The INRs of `shard_paths` (for a GMN), or their images in `data_path` (for MLP and CNN)."""
+    index = index_shards(data_path, shard_paths)
+    images = read_images(arch, data_path, index)
+    inputs = concatenate_inputs([shard_inputs(p, images) for p in shard_paths])
+    return Samples(inputs, torch.from_numpy(index.labels), index.split, index.image_index)
+
+
+def model_kwargs(arch: str, network: dict, dataset: str, samples: Samples) -> dict:
+    """Constructor arguments of `arch` from its `network` settings and the data it will see."""
+    kwargs = {**network, "num_classes": SOURCES[dataset].num_classes}
+    if arch == "gmn":
+        kwargs["layer_sizes"] = (samples.inputs[0][0].shape[2], *(w.shape[1] for w, _ in samples.inputs))
+    else:
+        kwargs["image_shape"] = tuple(samples.inputs.shape[1:])
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+
+
+def _batches(rows: torch.Tensor, batch_size: int):
+    return (rows[i : i + batch_size] for i in range(0, len(rows), batch_size))
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, samples: Samples, rows: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over `rows`."""
+    model.eval()
+    loss, correct = 0.0, 0
+    for batch in _batches(rows, batch_size):
+        logits = model(samples.take(batch))
+        labels = samples.labels[batch]
+        loss += F.cross_entropy(logits, labels, reduction="sum").item()
+        correct += (logits.argmax(1) == labels).sum().item()
+    return loss / len(rows), correct / len(rows)
+
+
+@dataclass
+class TrainingResult:
+    state_dict: dict
+    history: list[dict]
+    best_epoch: int
+    num_parameters: int
+
+
+def train(
+    arch: str, kwargs: dict, samples: Samples, settings: TrainingSettings, seed: int, device: torch.device, name: str
+) -> TrainingResult:
+    """Train a fresh `arch` model; raises FloatingPointError (naming `name`) on a non-finite loss."""
+    torch.manual_seed(seed)
+    model = checkpoints.build(arch, kwargs)
+    rows = {s: torch.from_numpy(np.flatnonzero(samples.split == code)).to(device) for s, code in SPLIT_NAMES.items()}
+    for split_name, split_rows in rows.items():
+        if len(split_rows) == 0:
+            raise DataError(f"{name}: no {split_name} samples in the shards")
+    if arch == "gmn":
+        model.set_input_statistics([(w[rows["train"].cpu()], b[rows["train"].cpu()]) for w, b in samples.inputs])
+    model.to(device)
+    samples = samples.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    total_steps = settings.epochs * math.ceil(len(rows["train"]) / settings.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: settings.lr_factor(step, total_steps))
+    augmentation = WeightAugmentation.from_config(settings.augmentation if arch == "gmn" else None)
+    order = torch.Generator().manual_seed(seed)
+    augment_draws = torch.Generator().manual_seed(seed + 1)
+    history, best, best_state = [], None, None
+    progress = tqdm(range(1, settings.epochs + 1), desc=name, unit="epoch")
+    for epoch in progress:
+        model.train()
+        shuffled = rows["train"][torch.randperm(len(rows["train"]), generator=order).to(device)]
+        # Sums stay on the device (float64: the same arithmetic as Python floats), so a GPU never
+        # waits for the host within an epoch; a non-finite loss is found at the epoch's end, and
+        # the updates after it are thrown away with the model.
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        first_bad = torch.full((), -1, dtype=torch.int64, device=device)
+        for step, batch in enumerate(_batches(shuffled, settings.batch_size)):
+            inputs = samples.take(batch)
+            logits = model(augmentation.apply(inputs, augment_draws))
+            loss = F.cross_entropy(logits, samples.labels[batch])
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if settings.clip_grad_norm:
+                nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach().double() * len(batch)
+            correct += (logits.argmax(1) == samples.labels[batch]).sum()
+        if first_bad.item() >= 0:
+            raise FloatingPointError(
+                f"{name}: non-finite loss at epoch {epoch}, batch {first_bad.item()}; no checkpoint written"
+            )
+        record = {
+            "epoch": epoch,
+            "train_loss": loss_sum.item() / len(shuffled),
+            "train_acc": correct.item() / len(shuffled),
+        }
+        for split_name in ("val", "test"):
+            loss_value, acc = evaluate(model, samples, rows[split_name], settings.batch_size)
+            if not np.isfinite(loss_value):
+                raise FloatingPointError(
+                    f"{name}: {split_name} loss is {loss_value} after epoch {epoch}; no checkpoint written"
+                )
+            record.update({f"{split_name}_loss": loss_value, f"{split_name}_acc": acc})
+        history.append(record)
+        if best is None or (record["val_acc"], -record["val_loss"]) > (best["val_acc"], -best["val_loss"]):
+            best = record
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        progress.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.3f}")
+    num_parameters = sum(p.numel() for p in model.parameters())
+    return TrainingResult(best_state, history, best["epoch"], num_parameters)
+
+
+def device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def train_and_save(
+    data_path: Path,
+    shard_paths: list[Path],
+    model_path: Path,
+    metrics_path: Path,
+    *,
+    dataset: str,
+    arch: str,
+    seed: int,
+    network: dict,
+    training: dict,
+    device: str = "auto",
+) -> dict:
+    """Train `arch` with `seed` on the dataset's INR samples; write the checkpoint and its metrics."""
+    target = resolve_device(device)
+    if target.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    samples = load_samples(arch, data_path, shard_paths)
+    kwargs = model_kwargs(arch, network, dataset, samples)
+    settings = TrainingSettings(**training)
+    result = train(arch, kwargs, samples, settings, seed, target, f"{dataset}/{arch}/seed-{seed}")
+    best = result.history[result.best_epoch - 1]
+    info = {"dataset": dataset, "seed": seed, "best_epoch": result.best_epoch, "training": training}
+    info["config_hash"] = config_hash({"network": network, "training": training, "seed": seed})
+    metrics = {
+        **info,
+        "arch": arch,
+        "test_acc": best["test_acc"],
+        "val_acc": best["val_acc"],
+        "samples": {name: int((samples.split == code).sum()) for name, code in SPLIT_NAMES.items()},
+        "num_parameters": result.num_parameters,
+        "device": device_name(target),
+        "history": result.history,
+    }
+    checkpoints.save(model_path, arch, kwargs, result.state_dict, info)
+    with atomic_path(metrics_path) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    return metrics

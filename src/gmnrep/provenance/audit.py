@@ -1,0 +1,205 @@
+"""Audit: is every artifact under results/ still what its job made?
+
+For each artifact in the manifest (see `provenance`): present; sha256 as recorded; every input
+still has the sha256 it had when the job ran; the rule's script unchanged. Snakemake's own reasons
+(from its dry-run: code, params, input files changed or updated) are added wherever Snakemake would
+recompute an artifact, so the audit reports what Snakemake would rerun, and more: changes to
+content that Snakemake does not see (a flipped byte in a file it will not redo, a file copied back
+with its old date) and missing intermediate files, which Snakemake ignores once their downstream
+results exist.
+
+Statuses: OK; MISSING (recorded, now absent); MODIFIED (bytes differ from the record); STALE (the
+artifact is as recorded but what made it has changed); UNRECORDED (a file under results/ that no
+record claims: made by hand or outside the workflow; reported, not a failure).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gmnrep.core.csv_files import to_csv, write_texts
+from gmnrep.core.errors import GmnrepError
+from gmnrep.core.hashing import sha256_file
+
+OK, MISSING, MODIFIED, STALE, UNRECORDED = "OK", "MISSING", "MODIFIED", "STALE", "UNRECORDED"
+FAILING = (MISSING, MODIFIED, STALE)
+STAGES = ("data", "inrs", "models", "activations", "cka", "figures", "tables")
+
+
+@dataclass
+class Finding:
+    artifact: str
+    status: str
+    reason: str
+    stage: str
+    dataset: str | None
+    job: str | None
+
+
+class _Digests:
+    """sha256 of files, each computed once per audit (shards and data files feed many jobs)."""
+
+    def __init__(self):
+        self._known: dict[str, str | None] = {}
+
+    def __call__(self, path: str) -> str | None:
+        if path not in self._known:
+            self._known[path] = sha256_file(Path(path)) if Path(path).is_file() else None
+        return self._known[path]
+
+
+def stage_of(artifact: str, results: Path) -> str:
+    try:
+        return Path(artifact).relative_to(results).parts[0]
+    except (ValueError, IndexError):
+        return "other"
+
+
+def snakemake_reasons(command: list[str], cwd: Path) -> dict[str, str]:
+    """Why Snakemake would recompute each output, from its dry-run (`<command> --dry-run`): the
+    reasons it gives per job, e.g. "Code has changed since last execution; Params have changed
+    since last execution", each shortened to its phrase (the file lists are left out)."""
+    proc = subprocess.run([*command, "--dry-run", "--nolock"], cwd=cwd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise GmnrepError(f"snakemake --dry-run failed:\n{proc.stderr[-3000:]}")
+    reasons, outputs = {}, []
+    for line in proc.stdout.splitlines():
+        key, _, value = line.strip().partition(": ")
+        if key == "output":
+            outputs = value.split(", ")
+        elif key == "reason":
+            phrases = "; ".join(dict.fromkeys(part.split(":")[0].strip() for part in value.split("; ")))
+            reasons.update((output, phrases) for output in outputs)
+    return reasons
+
+
+def _reasons(record: dict, digest: _Digests) -> list[str]:
+    reasons = []
+    for entry in record["inputs"]:
+        now = digest(entry["path"])
+        if now is None:
+            reasons.append(f"input {entry['path']} is gone")
+        elif now != entry["sha256"]:
+            reasons.append(f"input {entry['path']} changed since")
+    script = record["script"]
+    if digest(script["path"]) != script["sha256"]:
+        reasons.append(f"rule script {script['path']} changed since")
+    return reasons
+
+
+def check(manifest: dict, results: Path, snakemake: dict[str, str] | None = None) -> list[Finding]:
+    """One finding per recorded artifact and per unrecorded file under `results` (audit/ excluded)."""
+    digest = _Digests()
+    findings = []
+    for artifact, job in manifest["artifacts"].items():
+        record = manifest["jobs"][job]
+        (recorded,) = [o for o in record["outputs"] if o["path"] == artifact]
+        stage, dataset = stage_of(artifact, results), record["wildcards"].get("dataset")
+        now = digest(artifact)
+        # Snakemake judges by dates and its own records, not by content: name the repair
+        repair = f"recompute: snakemake --forcerun {artifact}"
+        if now is None:
+            status, reason = MISSING, f"made by {job} (ended {record['end']}), now absent; {repair}"
+        elif now != recorded["sha256"]:
+            status, reason = MODIFIED, f"sha256 differs from the one {job} recorded; {repair}"
+        else:
+            reasons = _reasons(record, digest)
+            if artifact in (snakemake or {}):
+                reasons.append(f"Snakemake would recompute it: {snakemake[artifact]}")
+            status, reason = (STALE, "; ".join(reasons)) if reasons else (OK, f"as made by {job}")
+        findings.append(Finding(artifact, status, reason, stage, dataset, job))
+    recorded_paths = set(manifest["artifacts"])
+    for path in sorted(results.rglob("*")):
+        stage = stage_of(str(path), results)
+        if path.is_file() and stage != "audit" and str(path) not in recorded_paths:
+            findings.append(Finding(str(path), UNRECORDED, "no provenance record claims it", stage, None, None))
+    return findings
+
+
+def select(findings: list[Finding], dataset: str | None = None, stage: str | None = None) -> list[Finding]:
+    return [f for f in findings if (dataset is None or f.dataset == dataset) and (stage is None or f.stage == stage)]
+
+
+def failed(findings: list[Finding]) -> bool:
+    return any(f.status in FAILING for f in findings)
+
+
+def counts(findings: list[Finding]) -> dict[str, int]:
+    return dict(Counter(f.status for f in findings))
+
+
+def format_table(findings: list[Finding]) -> str:
+    rows = [("artifact", "status", "reason")] + [(f.artifact, f.status, f.reason) for f in findings]
+    width = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines = [f"{a:<{width[0]}}  {s:<{width[1]}}  {r}" for a, s, r in rows]
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts(findings).items()))
+    return "\n".join(lines + [f"{len(findings)} artifacts: {summary or 'none recorded'}"])
+
+
+def to_json(findings: list[Finding]) -> str:
+    return json.dumps(
+        {"ok": not failed(findings), "counts": counts(findings), "artifacts": [asdict(f) for f in findings]}, indent=1
+    )
+
+
+def print_report(findings: list[Finding], as_json: bool) -> None:
+    print(to_json(findings) if as_json else format_table(findings))
+
+
+SUMMARY_COLUMNS = (
+    "stage",
+    "artifacts",
+    "jobs",
+    "bytes",
+    "git_commits",
+    "dirty_checkout",
+    "cpus",
+    "gpus",
+    "packages",
+    "first_start",
+    "last_end",
+)
+
+
+def summary_rows(manifest: dict, results: Path) -> list[dict]:
+    """Per stage: how many artifacts and jobs, made with which commits, hardware and packages, when."""
+    by_stage: dict[str, dict] = {}
+    for artifact, job in manifest["artifacts"].items():
+        record = manifest["jobs"][job]
+        stage = by_stage.setdefault(stage_of(artifact, results), {"artifacts": [], "jobs": {}})
+        stage["artifacts"].append(next(o for o in record["outputs"] if o["path"] == artifact))
+        stage["jobs"][job] = record
+
+    def distinct(values) -> str:
+        return "; ".join(sorted({str(v) for v in values}))
+
+    rows = []
+    for name in sorted(by_stage, key=lambda s: STAGES.index(s) if s in STAGES else len(STAGES)):
+        jobs = list(by_stage[name]["jobs"].values())
+        rows.append(
+            {
+                "stage": name,
+                "artifacts": len(by_stage[name]["artifacts"]),
+                "jobs": len(jobs),
+                "bytes": sum(o["bytes"] for o in by_stage[name]["artifacts"]),
+                "git_commits": distinct((r["git"] or {}).get("commit", "none")[:12] for r in jobs),
+                "dirty_checkout": distinct((r["git"] or {}).get("dirty", "unknown") for r in jobs),
+                "cpus": distinct(r["hardware"]["cpu"] for r in jobs),
+                "gpus": distinct(r["hardware"]["gpu"] or "none" for r in jobs),
+                "packages": distinct(
+                    ", ".join(f"{k} {v}" for k, v in sorted(r["packages"].items()) if v) + f", python {r['python']}"
+                    for r in jobs
+                ),
+                "first_start": min(r["start"] for r in jobs),
+                "last_end": max(r["end"] for r in jobs),
+            }
+        )
+    return rows
+
+
+def write_summary(path: Path, rows: list[dict]) -> None:
+    write_texts({path: to_csv(rows, SUMMARY_COLUMNS)})

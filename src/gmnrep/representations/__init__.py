@@ -1,0 +1,1 @@
+"""Stage 4: activation dumps of trained models on the probe samples, and CKA between them."""
