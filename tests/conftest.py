@@ -183,7 +183,17 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
 
 
 def pytest_collection_modifyitems(items):
-    """A test that reads a Snakemake run is end to end, wherever it is defined (`make check` skips it)."""
+    """A test that reads a Snakemake run is end to end, wherever it is defined (`make check` skips
+    it); the SLURM tests come last: they read runs that go on in the background meanwhile."""
     for item in items:
         if "smoke_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.path.name == "test_slurm.py")
+
+
+def pytest_collection_finish(session):
+    """Start the SLURM cluster and its runs in the background once they are known to be wanted."""
+    if not session.config.option.collectonly and any(item.path.name == "test_slurm.py" for item in session.items):
+        from test_slurm import start_in_background
+
+        start_in_background()

@@ -3,17 +3,26 @@
 tests/slurm/start.sh installs and starts the cluster (munge, mariadb, slurmdbd, slurmctld, slurmd and
 two fake GPUs); tests/slurm/stop.sh stops each daemon by its PID afterwards. Starting it needs root
 on Debian: elsewhere these tests are skipped, with the reason.
+
+A SLURM run mostly waits (for sbatch, for the executor's status polls, for a Snakemake start in
+every job), so the cluster and its three runs go in a background thread as soon as the session has
+collected these tests (conftest.py), while the rest of the suite runs; these tests come last and
+read what the runs left.
 """
 
 import os
 import re
 import shutil
 import subprocess
-import time
+import tempfile
+import threading
+import traceback
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO, SLURM_ENV, sha256_tree, smoke_args, snakemake_cmd
 
@@ -21,7 +30,10 @@ pytestmark = pytest.mark.e2e
 
 SLURM_SCRIPTS = REPO / "tests/slurm"
 SLURMCTLD_PID = Path("/run/slurmctld.pid")
-RUN_LIMIT_S = 1500  # a SLURM smoke run takes about 5 min on 2 cores
+RUN_LIMIT_S = 1500  # a SLURM smoke run of digits takes about 3 min on 2 cores
+CORRUPT_DUMP = "results/smoke/activations/digits/mlp/seed-0.h5"
+# not a CKA pair: pairs travel in group jobs, and a group waits for all of its members' inputs
+INDEPENDENT = "results/smoke/inrs/digits/summary.csv"
 
 
 def why_slurm_cannot_start() -> str | None:
@@ -40,35 +52,120 @@ def slurmctld_running() -> bool:
     return True
 
 
+@dataclass
+class SlurmRun:
+    """One `snakemake --profile slurm` run and what it left, read as soon as it ended."""
+
+    proc: subprocess.CompletedProcess
+    run_id: str
+    jobs: list[dict[str, str]]
+    digits: dict[str, str]  # sha256 of the digits artifacts
+
+
+@dataclass
+class SlurmSession:
+    """The cluster and three runs in one workdir: the smoke DAG of digits; the same after an
+    activation dump is corrupted by hand (and an independent output deleted); the repair."""
+
+    workdir: Path
+    started_here: bool = False
+    runs: dict[str, SlurmRun] = field(default_factory=dict)
+    failed_log: str = ""  # the failing CKA job's own log
+    independent_remade: bool = False
+    operands_written: bool = True
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    def run(self, name: str, *extra: str) -> SlurmRun:
+        proc = run_on_slurm(self.workdir, *extra)
+        found = re.search(r"SLURM run ID: (\S+)", proc.stdout + proc.stderr)
+        if not found:
+            raise AssertionError(f"no SLURM run ID in snakemake's output:\n{proc.stderr[-4000:]}")
+        self.runs[name] = SlurmRun(proc, found.group(1), accounting(found.group(1)), digits_artifacts(self.workdir))
+        return self.runs[name]
+
+    def steps(self) -> None:
+        self.started_here = not slurmctld_running()
+        start = subprocess.run(
+            ["timeout", "-k", "10", "600", "bash", str(SLURM_SCRIPTS / "start.sh")],
+            env={**SLURM_ENV, "SLURM_FAKE_GPUS": "2"},
+            capture_output=True,
+            text=True,
+        )
+        if start.returncode != 0:
+            raise AssertionError(f"tests/slurm/start.sh failed:\n{start.stdout}\n{start.stderr[-4000:]}")
+        smoke = self.run("smoke")
+        if smoke.proc.returncode != 0:
+            raise AssertionError(f"SLURM smoke run failed:\n{smoke.proc.stdout[-3000:]}\n{smoke.proc.stderr[-6000:]}")
+        dump = self.workdir / CORRUPT_DUMP
+        dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+        (self.workdir / INDEPENDENT).unlink()
+        # One retry, not the profile's two: after each failed attempt the executor's status polls
+        # back off by 10 s more, so every retry costs the test 20-40 s of waiting.
+        self.run("failing", "--retries", "1")
+        log = self.workdir / "logs/smoke/cka/digits/operands/mlp-0.log"
+        self.failed_log = log.read_text() if log.is_file() else ""
+        self.independent_remade = (self.workdir / INDEPENDENT).is_file()
+        self.operands_written = (self.workdir / "results/smoke/cka/digits/operands/mlp-0.h5").exists()
+        # A missing intermediate file alone does not make Snakemake rerun anything while its
+        # downstream results exist, so the repair names the corrupt file: it and everything after
+        # it are redone.
+        self.run("repair", "--forcerun", CORRUPT_DUMP)
+
+    def background(self) -> None:
+        try:
+            self.steps()
+        except BaseException:  # reported by the tests, which run in the main thread
+            self.error = traceback.format_exc()
+
+
+_session: SlurmSession | None = None
+
+
+def start_in_background() -> None:
+    """Called once the session has collected these tests (conftest.py); nothing where SLURM cannot start."""
+    global _session
+    if why_slurm_cannot_start() is None and _session is None:
+        _session = SlurmSession(Path(tempfile.mkdtemp(prefix="gmnrep-slurm-smoke-")))
+        _session.thread = threading.Thread(target=_session.background, name="slurm-session", daemon=True)
+        _session.thread.start()
+
+
 @pytest.fixture(scope="module")
-def cluster():
-    """A running SLURM; yields the list where the tests note their run IDs (job names), so that
-    nothing of theirs is left queued. Daemons this fixture started, it stops."""
+def slurm():
+    """The finished background session; afterwards nothing of its runs is left queued, and the
+    daemons it started are stopped."""
     reason = why_slurm_cannot_start()
     if reason:
         pytest.skip(reason)
-    started_here = not slurmctld_running()
-    start = subprocess.run(
-        ["timeout", "-k", "10", "600", "bash", str(SLURM_SCRIPTS / "start.sh")],
-        env={**SLURM_ENV, "SLURM_FAKE_GPUS": "2"},
-        capture_output=True,
-        text=True,
-    )
-    assert start.returncode == 0, f"tests/slurm/start.sh failed:\n{start.stdout}\n{start.stderr[-4000:]}"
-    run_ids: list[str] = []
-    yield run_ids
-    for run_id in run_ids:
-        subprocess.run(["scancel", f"--name={run_id}"], capture_output=True, env=SLURM_ENV)
-    if started_here:
+    start_in_background()  # when this module alone was collected late (e.g. by -k), start now
+    _session.thread.join(timeout=600 + 3 * RUN_LIMIT_S)
+    yield _session
+    for run in _session.runs.values():
+        subprocess.run(["scancel", f"--name={run.run_id}"], capture_output=True, env=SLURM_ENV)
+    if _session.started_here:
         subprocess.run(["bash", str(SLURM_SCRIPTS / "stop.sh")], capture_output=True, env=SLURM_ENV)
 
 
-def run_on_slurm(workdir: Path, run_ids: list[str], *extra: str) -> subprocess.CompletedProcess:
-    """The smoke preset through the repository's profile. Only what a small test cluster needs is
-    added: group jobs no wider than the node, a quick first status check, and the trainings asking
-    for a (fake) GPU as they do at paper scale."""
+def finished(session: SlurmSession, *names: str) -> list[SlurmRun]:
+    """The named runs, or the failure of the session, with its traceback."""
+    if session.thread.is_alive():
+        pytest.fail("the SLURM session did not finish in time")
+    missing = [name for name in names if name not in session.runs]
+    if missing:
+        pytest.fail(f"the SLURM session stopped before its {', '.join(missing)} run:\n{session.error}")
+    return [session.runs[name] for name in names]
+
+
+def run_on_slurm(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
+    """The smoke preset on digits alone through the repository's profile: every rule and group job
+    of the DAG, at half the jobs of both datasets (each job on SLURM pays a Snakemake start, each
+    dependency level a status poll). Only what a small test cluster needs is added: group jobs no
+    wider than the node, a quick first status check, and the trainings asking for a (fake) GPU as
+    they do at paper scale."""
     args = smoke_args(
         workdir,
+        "datasets=[digits]",
         "--profile",
         str(REPO / "slurm"),
         "--cores",
@@ -86,9 +183,6 @@ def run_on_slurm(workdir: Path, run_ids: list[str], *extra: str) -> subprocess.C
         text=True,
         env=SLURM_ENV,
     )
-    found = re.search(r"SLURM run ID: (\S+)", proc.stdout + proc.stderr)
-    assert found, f"no SLURM run ID in snakemake's output:\n{proc.stderr[-4000:]}"
-    run_ids.append(found.group(1))
     return proc
 
 
@@ -115,78 +209,61 @@ def job_kind(comment: str) -> str:
     return comment.removeprefix("rule_").split("_wildcards_")[0]
 
 
-@pytest.fixture(scope="module")
-def slurm_smoke(cluster, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("slurm-smoke")
-    start = time.monotonic()
-    proc = run_on_slurm(workdir, cluster)
-    assert proc.returncode == 0, f"SLURM smoke run failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return workdir, proc, cluster[-1], time.monotonic() - start
+def digits_artifacts(workdir: Path) -> dict[str, str]:
+    """sha256 of the digits artifacts of a run (its tables and figures also show the datasets it ran)."""
+    tree = sha256_tree(workdir / "results")
+    return {path: sha for path, sha in tree.items() if "digits" in Path(path).with_suffix("").parts}
 
 
-def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm_smoke):
-    _, proc, run_id, _ = slurm_smoke
-    jobs = accounting(run_id)
-    assert {job["JobID"] for job in jobs} == submitted_ids(proc.stdout + proc.stderr)
+def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm):
+    (smoke,) = finished(slurm, "smoke")
+    jobs = smoke.jobs
+    assert {job["JobID"] for job in jobs} == submitted_ids(smoke.proc.stdout + smoke.proc.stderr)
     assert {job["State"] for job in jobs} == {"COMPLETED"}
     kinds = Counter(job_kind(job["Comment"]) for job in jobs)
-    # big jobs one each; each model's dump + CKA operands one group job; 30 CKA pairs in groups of
+    # big jobs one each; each model's dump + CKA operands one group job; 15 CKA pairs in groups of
     # at most 10; the 6 tables, figures and claims one job. Raw files are fetched on the submit host.
     assert kinds == {
-        "prepare_data": 2,
-        "fit_inr_shard": 4,
-        "summarize_inrs": 2,
-        "train_model": 12,
-        "representations_dump_activations_prepare_cka": 12,
-        "cka_pairs_cka_pair": 3,
+        "prepare_data": 1,
+        "fit_inr_shard": 2,
+        "summarize_inrs": 1,
+        "train_model": 6,
+        "representations_dump_activations_prepare_cka": 6,
+        "cka_pairs_cka_pair": 2,
         "summaries_cka_figure_claims_sample_figure_table1_table2": 1,
     }
     trainings = [job for job in jobs if job_kind(job["Comment"]) == "train_model"]
     assert all("gres/gpu=1" in job["AllocTRES"] for job in trainings)
 
 
-def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm_smoke, smoke_run):
-    workdir, *_ = slurm_smoke
-    local = smoke_run.workdir
-    on_slurm = sha256_tree(workdir / "results")
-    assert on_slurm == sha256_tree(local / "results")
-    assert len(on_slurm) > 80  # every artifact: data, shards, models, dumps, CKA, figures, tables
+def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm, smoke_run):
+    (smoke,) = finished(slurm, "smoke")
+    assert smoke.digits == digits_artifacts(smoke_run.workdir)
+    assert len(smoke.digits) > 40  # every digits artifact: data, shards, models, dumps, CKA operands and tables
 
 
-def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(cluster, slurm_smoke, smoke_run):
+def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, smoke_run):
     """A hand-corrupted activation dump makes its CKA job fail on the cluster, attempt after attempt
-    (the profile retries twice); an independent job in the same run still completes; a rerun that
-    recomputes the corrupt file (--forcerun) completes the rest, and the results match the local run."""
-    workdir, *_ = slurm_smoke
-    local = smoke_run.workdir
-    results = workdir / "results/smoke"
-    dump = results / "activations/digits/mlp/seed-0.h5"
-    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
-    # not a CKA pair: pairs travel in group jobs, and a group waits for all of its members' inputs
-    independent = results / "inrs/fashion_mnist/summary.csv"
-    independent.unlink()
-
-    failed = run_on_slurm(workdir, cluster)
-    out = failed.stdout + failed.stderr
-    assert failed.returncode != 0
+    (retried once here; the profile retries twice); an independent job in the same run still
+    completes; a rerun that recomputes the corrupt file (--forcerun) completes the rest, and the
+    results match the local run."""
+    failing, repair = finished(slurm, "failing", "repair")
+    out = failing.proc.stdout + failing.proc.stderr
+    assert failing.proc.returncode != 0
     assert "Error in rule prepare_cka" in out, out[-4000:]
-    log = (workdir / "logs/smoke/cka/digits/operands/mlp-0.log").read_text()
     # the job's own log names the corrupt file, the job that made it, and the repair
-    assert "results/smoke/activations/digits/mlp/seed-0.h5: its sha256 is" in log, log[-2000:]
+    log = slurm.failed_log
+    assert f"{CORRUPT_DUMP}: its sha256 is" in log, log[-2000:]
     assert "dump_activations[arch=mlp,dataset=digits,seed=0] recorded" in log and "--forcerun" in log, log[-2000:]
-    jobs = accounting(cluster[-1])
-    failures = [job for job in jobs if job["State"] == "FAILED"]
-    assert len(failures) == 3 and {job_kind(job["Comment"]) for job in failures} == {"representations_prepare_cka"}, (
-        jobs
-    )
-    assert independent.is_file()  # keep-going: the independent job ran in the same run
-    assert not (results / "cka/digits/operands/mlp-0.h5").exists()
+    failures = [job for job in failing.jobs if job["State"] == "FAILED"]
+    assert len(failures) == 2, failing.jobs
+    assert yaml.safe_load((REPO / "slurm/config.yaml").read_text())["retries"] == 2
+    assert {job_kind(job["Comment"]) for job in failures} == {"representations_prepare_cka"}, failing.jobs
+    assert slurm.independent_remade  # keep-going: the independent job ran in the same run
+    assert not slurm.operands_written
 
-    # A missing intermediate file alone does not make Snakemake rerun anything while its downstream
-    # results exist, so the repair names the corrupt file: it and everything after it are redone.
-    rerun = run_on_slurm(workdir, cluster, "--forcerun", str(dump.relative_to(workdir)))
-    assert rerun.returncode == 0, rerun.stderr[-6000:]
-    kinds = Counter(job_kind(job["Comment"]) for job in accounting(cluster[-1]))
+    assert repair.proc.returncode == 0, repair.proc.stderr[-6000:]
+    kinds = Counter(job_kind(job["Comment"]) for job in repair.jobs)
     assert kinds["representations_dump_activations_prepare_cka"] == 1 and kinds["cka_pairs_cka_pair"] == 1, kinds
     assert not {"train_model", "fit_inr_shard", "prepare_data"} & set(kinds), kinds
-    assert sha256_tree(workdir / "results") == sha256_tree(local / "results")
+    assert repair.digits == digits_artifacts(smoke_run.workdir)

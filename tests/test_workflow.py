@@ -56,6 +56,11 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
                 assert metrics["device"] == "cpu"
                 log = workdir / f"logs/smoke/models/{dataset}/{arch}/seed-{seed}.log"
                 assert f"{dataset}/{arch}/seed-{seed}" in log.read_text()
+                # Snakemake's own record of the job's time and memory (benchmark:), beside the logs
+                benchmark = workdir / f"logs/smoke/benchmarks/models/{dataset}/{arch}/seed-{seed}.tsv"
+                header, values = (line.split("\t") for line in benchmark.read_text().splitlines())
+                record = dict(zip(header, values, strict=True))
+                assert float(record["s"]) > 0 and float(record["max_rss"]) > 0
     with open(results / "tables/table1.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["dataset"], r["architecture"], r["seeds"]) for r in rows] == [
