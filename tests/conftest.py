@@ -35,20 +35,24 @@ def digits():
     return formats.read_digits(formats.digits_source_file())
 
 
+# The DWSNets recipe as config.yaml states it (inr.recipes), at test sizes: tests override max_steps.
+DWSNETS_RECIPE = {
+    "hidden": [32, 32],
+    "w0": 30.0,
+    "init": "dwsnets",
+    "output_offset": 0.5,
+    "target_range": [0.0, 1.0],
+    "lr": 5e-4,
+    "max_steps": 1000,
+    "target_psnr": 40.0,
+}
+
+
 @pytest.fixture
 def dwsnets_recipe():
     from gmnrep.inr.siren import SirenRecipe
 
-    return SirenRecipe(
-        hidden=(32, 32),
-        w0=30.0,
-        init="dwsnets",
-        output_offset=0.5,
-        target_range=(0.0, 1.0),
-        lr=5e-4,
-        max_steps=1000,
-        target_psnr=40.0,
-    )
+    return SirenRecipe.from_config(DWSNETS_RECIPE)
 
 
 @pytest.fixture

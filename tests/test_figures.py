@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import DWSNETS_RECIPE
 from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards, siren
@@ -147,16 +148,7 @@ def predictions_of(correct_rows: set, seed: int) -> np.ndarray:
     return predicted
 
 
-RECIPE = {
-    "hidden": [32, 32],
-    "w0": 30.0,
-    "init": "dwsnets",
-    "output_offset": 0.5,
-    "target_range": [0.0, 1.0],
-    "lr": 5e-4,
-    "max_steps": 400,
-    "target_psnr": 42.0,
-}
+RECIPE = {**DWSNETS_RECIPE, "max_steps": 400, "target_psnr": 42.0}
 
 
 @pytest.fixture(scope="module")

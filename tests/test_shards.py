@@ -5,21 +5,13 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import DWSNETS_RECIPE
 from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file, formats, splits
 from gmnrep.inr import planning, shards, siren, statistics
 from gmnrep.inr.siren import SirenRecipe
 
-RECIPE = {
-    "hidden": [32, 32],
-    "w0": 30.0,
-    "init": "dwsnets",
-    "output_offset": 0.5,
-    "target_range": [0.0, 1.0],
-    "lr": 5e-4,
-    "max_steps": 60,
-    "target_psnr": 40.0,
-}
+RECIPE = {**DWSNETS_RECIPE, "max_steps": 60}
 
 
 @pytest.fixture(scope="module")
