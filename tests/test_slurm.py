@@ -109,8 +109,9 @@ class SlurmSession:
         self.operands_written = (self.workdir / "results/smoke/cka/digits/operands/mlp-0.h5").exists()
         # A missing intermediate file alone does not make Snakemake rerun anything while its
         # downstream results exist, so the repair names the corrupt file: it and everything after
-        # it are redone.
-        self.run("repair", "--forcerun", CORRUPT_DUMP)
+        # it are redone, here up to the CKA tables (the tables and figures would cost another round
+        # of status polls and are compared with the local run nowhere: they show only digits here).
+        self.run("repair", "--forcerun", CORRUPT_DUMP, "--until", "cka_pair")
 
     def background(self) -> None:
         try:
@@ -245,8 +246,8 @@ def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm, smoke_run):
 def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, smoke_run):
     """A hand-corrupted activation dump makes its CKA job fail on the cluster, attempt after attempt
     (retried once here; the profile retries twice); an independent job in the same run still
-    completes; a rerun that recomputes the corrupt file (--forcerun) completes the rest, and the
-    results match the local run."""
+    completes; a rerun that recomputes the corrupt file (--forcerun) and what is made from it, up
+    to the CKA tables, leaves every digits artifact as in the local run."""
     failing, repair = finished(slurm, "failing", "repair")
     out = failing.proc.stdout + failing.proc.stderr
     assert failing.proc.returncode != 0
@@ -264,6 +265,5 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, s
 
     assert repair.proc.returncode == 0, repair.proc.stderr[-6000:]
     kinds = Counter(job_kind(job["Comment"]) for job in repair.jobs)
-    assert kinds["representations_dump_activations_prepare_cka"] == 1 and kinds["cka_pairs_cka_pair"] == 1, kinds
-    assert not {"train_model", "fit_inr_shard", "prepare_data"} & set(kinds), kinds
+    assert kinds == {"representations_dump_activations_prepare_cka": 1, "cka_pairs_cka_pair": 1}, kinds
     assert repair.digits == digits_artifacts(smoke_run.workdir)
