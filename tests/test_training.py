@@ -297,6 +297,10 @@ def test_checkpoint_round_trip_gives_the_same_logits(tmp_path):
         loaded, payload = checkpoints.load(path)
         assert type(loaded) is type(model) and not loaded.training
         assert payload["model_kwargs"] == kwargs and payload["info"] == {"seed": 0}
+        # the same settings in another key order (another layering of the config) give the same bytes
+        reordered = tmp_path / f"{arch}-reordered.pt"
+        checkpoints.save(reordered, arch, dict(reversed(kwargs.items())), model.state_dict(), {"seed": 0})
+        assert reordered.read_bytes() == path.read_bytes()
         with torch.no_grad():
             expected = model.eval()(inputs)
             assert torch.equal(loaded(inputs), expected)

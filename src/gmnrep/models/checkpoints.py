@@ -2,7 +2,9 @@
 
 A checkpoint is enough to rebuild the model without the configuration that made it. It is
 serialised in memory and written atomically, so identical weights give identical bytes and an
-interrupted write never leaves a file under the final name.
+interrupted write never leaves a file under the final name. Its settings are stored with their keys
+sorted: the order of a mapping's keys depends on how the configuration's files were layered (a
+preset's keys come first), and the pickle would keep it.
 """
 
 import io
@@ -26,13 +28,22 @@ def build(arch: str, model_kwargs: dict) -> nn.Module:
     return ARCHITECTURES[arch](**model_kwargs)
 
 
+def _sorted_keys(value):
+    """`value` with every mapping in it ordered by key."""
+    if isinstance(value, dict):
+        return {key: _sorted_keys(value[key]) for key in sorted(value)}
+    if isinstance(value, list | tuple):
+        return type(value)(_sorted_keys(item) for item in value)
+    return value
+
+
 def save(path: Path, arch: str, model_kwargs: dict, state_dict: dict, info: dict) -> None:
     payload = {
         "format_version": FORMAT_VERSION,
         "arch": arch,
-        "model_kwargs": model_kwargs,
+        "model_kwargs": _sorted_keys(model_kwargs),
         "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
-        "info": info,
+        "info": _sorted_keys(info),
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
