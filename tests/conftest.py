@@ -109,15 +109,19 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return counts
 
 
-def smoke_args(workdir, *extra):
-    """The smoke preset in `workdir`, with its own raw folder (digits and Debian's Fashion-MNIST need no download)."""
+def smoke_args(workdir: Path, *extra: str, repo: Path = REPO, raw_dir: Path | None = None) -> list[str]:
+    """The smoke preset of the workflow at `repo`, in `workdir`, with the raw folder `raw_dir` (default:
+    its own; digits and Debian's Fashion-MNIST need no download). `extra` may start with more
+    KEY=VALUE entries for --config."""
     return [
+        "-s",
+        str(repo / "Snakefile"),
         "--directory",
         str(workdir),
         "--configfile",
-        *map(str, preset_files("smoke")),
+        *map(str, preset_files("smoke", repo)),
         "--config",
-        f"raw_dir={workdir}/raw",
+        f"raw_dir={raw_dir or Path(workdir) / 'raw'}",
         *extra,
     ]
 
@@ -157,17 +161,7 @@ class SmokeRun:
     def args(self, *extra: str, directory: Path | None = None) -> list[str]:
         """Snakemake arguments for this run's workflow and settings, in `directory` (default: the
         run's own); the raw files are always the run's, so that nothing upstream counts as changed."""
-        return [
-            "-s",
-            str(self.repo / "Snakefile"),
-            "--directory",
-            str(directory or self.workdir),
-            "--configfile",
-            *map(str, preset_files("smoke", self.repo)),
-            "--config",
-            f"raw_dir={self.workdir}/raw",
-            *extra,
-        ]
+        return smoke_args(directory or self.workdir, *extra, repo=self.repo, raw_dir=self.workdir / "raw")
 
 
 @pytest.fixture(scope="session")

@@ -139,7 +139,7 @@ def slurm():
     reason = why_slurm_cannot_start()
     if reason:
         pytest.skip(reason)
-    start_in_background()  # when this module alone was collected late (e.g. by -k), start now
+    start_in_background()  # a no-op once the collection hook has started it
     _session.thread.join(timeout=600 + 3 * RUN_LIMIT_S)
     yield _session
     for run in _session.runs.values():
