@@ -5,7 +5,7 @@ What is measured
 ----------------
 (a) batched: ``gmnrep.inr.fitting.fit_inrs`` (stacked weights, hand-written backward, one Adam
     over the stack, converged INRs dropped from the stack), on the first ``--n-batched`` images,
-    as the pipeline runs it (on a CPU each step ``inr_fitting.CPU_CHUNK`` INRs at a time, so that
+    as the pipeline runs it (on a CPU each step ``fitting.step_chunk`` INRs at a time, so that
     the step's temporaries stay in cache), and, as "batched, whole stack", with each step over the
     whole stack at once (what the fitter did before; ``chunk=batch_size``).
 (b) loop: for each of the first ``--n-loop`` images (a prefix of the batched images), a
@@ -30,10 +30,13 @@ Before any timing, each configuration runs once on 2 images for 3 steps (warm-up
 costs (thread pool start, first allocations, lazy initialisation) are excluded.
 
 How close to the machine: the benchmark measures the matmul peak itself, in the same run (float32,
-best thread setting): a large square matmul (2048 x 2048 x 2048) and a batched matmul of the
-fitter's own shapes (256 x (784 x 32) x (32 x 32)); it prints the fitter's matmul work per
-INR-step (FITTER_FLOP: forward, weight gradients and the two back-propagated products, from the
-layer sizes) divided by its time per INR-step, as GFLOP/s and as a fraction of each peak.
+best thread setting): a large square matmul (2048 x 2048 x 2048) and the fitter's largest product
+(a step_chunk stack of (32 x 33) x (33 x pixels)); it prints the fitter's matmul work per INR-step
+(fitter_flop: forward, weight gradients and the two back-propagated products, from the layer
+sizes) divided by its time per INR-step, as GFLOP/s and as a fraction of each peak. It also times
+the step's sines and cosines alone (one of each per hidden unit and pixel, the fitter's chunk
+shape): no arrangement of the matrix products can make a step shorter than that, so it bounds the
+share of the peak the fitter can reach ("ceiling").
 
 Correctness check: on the loop's images, the batched fitter's PSNRs and the loop's PSNRs must
 agree within 0.05 dB on average (the max abs difference is printed); otherwise a WARNING is
@@ -67,7 +70,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gmnrep.data.formats import digits_source_file, read_digits, read_idx
-from gmnrep.inr.fitting import fit_inrs
+from gmnrep.inr.fitting import fit_inrs, step_chunk
 from gmnrep.inr.siren import SirenRecipe, coordinate_grid, image_targets, init_params
 from gmnrep.provenance.records import cpu_model
 
@@ -101,23 +104,40 @@ def fitter_flop(pixels: int, sizes=(2, 32, 32, 1)) -> float:
     return 2 * pixels * (2 * sum(products) + sum(products[1:]))
 
 
-def matmul_peaks(repeats: int) -> dict[str, float]:
-    """GFLOP/s of float32 matmuls at the best thread setting: a large square one, and the fitter's shape."""
+def matmul_peaks(repeats: int, pixels: int) -> dict[str, float]:
+    """GFLOP/s of float32 matmuls at the best thread setting: a large square one, and the fitter's
+    largest product (a step_chunk stack of (32 x 33) x (33 x pixels))."""
+    chunk = step_chunk("cpu", pixels)
     shapes = {
         "square 2048^3": ((2048, 2048), (2048, 2048)),
-        "fitter bmm 256x(784x32)(32x32)": ((256, 784, 32), (256, 32, 32)),
+        f"fitter bmm {chunk}x(32x33)(33x{pixels})": ((chunk, 32, 33), (chunk, 33, pixels)),
     }
     peaks = {}
     for name, (a_shape, b_shape) in shapes.items():
         a, b = torch.randn(a_shape), torch.randn(b_shape)
         flop = 2 * math.prod(a_shape) * b_shape[-1]
-        best = math.inf
-        for threads in THREADS:
-            torch.set_num_threads(threads)
-            torch.matmul(a, b)  # warm-up
-            best = min(best, timed(lambda a=a, b=b: [torch.matmul(a, b) for _ in range(10)], repeats)[0] / 10)
-        peaks[name] = flop / best / 1e9
+        peaks[name] = flop / best_seconds(lambda a=a, b=b: torch.matmul(a, b), repeats) / 1e9
     return peaks
+
+
+def sine_floor_us(repeats: int, pixels: int, sizes=(2, 32, 32, 1)) -> float:
+    """Microseconds per INR-step of the step's sines and cosines alone (one of each per hidden unit
+    and pixel, torch.sin / torch.cos into reused buffers, step_chunk INRs at a time, best thread
+    setting): a floor that no arrangement of the matrix products can go under."""
+    chunk, units = step_chunk("cpu", pixels), sum(sizes[1:-1])
+    z, out = torch.randn(chunk, units, pixels) * 30, torch.empty(chunk, units, pixels)
+    seconds = best_seconds(lambda: (torch.sin(z, out=out), torch.cos(z, out=out)), repeats)
+    return seconds / chunk * 1e6
+
+
+def best_seconds(fn, repeats: int, calls: int = 20) -> float:
+    """Fastest time of one fn() call over both thread settings, after a warm-up call."""
+    best = math.inf
+    for threads in THREADS:
+        torch.set_num_threads(threads)
+        fn()
+        best = min(best, timed(lambda: [fn() for _ in range(calls)], repeats)[0] / calls)
+    return best
 
 
 def load_images(name: str, fashion_mnist: Path) -> np.ndarray:
@@ -254,9 +274,20 @@ def bench_set(name: str, args) -> dict:
         "batched": fitter_flop(pixels) * b_step_rate / 1e9,
         "whole stack": fitter_flop(pixels) * w_steps.sum() / w_sec / 1e9,
     }
+    peaks = matmul_peaks(args.repeats, pixels)
+    floor = sine_floor_us(args.repeats, pixels)
+    print("matmul peaks measured now: " + ", ".join(f"{n} {p:.1f} GFLOP/s" for n, p in peaks.items()))
     print(f"matmul work {fitter_flop(pixels) / 1e6:.2f} MFLOP per INR-step; achieved: "
-          + "; ".join(f"{k} {v:.1f} GFLOP/s = " + ", ".join(f"{v / p:.0%} of {n}" for n, p in args.peaks.items())
+          + "; ".join(f"{k} {v:.1f} GFLOP/s = " + ", ".join(f"{v / p:.0%} of {n}" for n, p in peaks.items())
                       for k, v in gflops.items()))  # fmt: skip
+    square, fitter_peak = peaks.values()
+    ceiling = fitter_flop(pixels) / floor / 1e3 / square
+    bound = fitter_flop(pixels) / (floor * 1e3 + fitter_flop(pixels) / fitter_peak) / square
+    print(
+        f"sines and cosines alone: {floor:.1f} us per INR-step (the fitter: {b_sec / b_steps.sum() * 1e6:.1f}); "
+        f"with matrix products for free the fitter could reach at most {ceiling:.0%} of the square peak, "
+        f"with them at the fitter-shape peak {bound:.0%}"
+    )
     print(
         f"best batched: {b_rate:.2f} INRs/s ({b_threads} thread{'s' * (b_threads > 1)}); "
         f"best loop: {l_rate:.2f} INRs/s ({l_threads} thread{'s' * (l_threads > 1)}, "
@@ -300,6 +331,11 @@ def bench_set(name: str, args) -> dict:
         "ok": ok,
         "gflops": gflops["batched"],
         "whole_gflops": gflops["whole stack"],
+        "square_share": gflops["batched"] / peaks["square 2048^3"],
+        "step_us": b_sec / b_steps.sum() * 1e6,
+        "floor_us": floor,
+        "ceiling": ceiling,
+        "bound": bound,
         "chunk_ratio": w_sec / b_sec,
     }
 
@@ -342,8 +378,6 @@ def main() -> None:
     )
     print("INRs/s compares per-INR rates: the loop fits fewer images (a prefix of the batched ones).")
 
-    args.peaks = matmul_peaks(args.repeats)
-    print("matmul peaks measured now: " + ", ".join(f"{n} {p:.1f} GFLOP/s" for n, p in args.peaks.items()))
     names = ["digits", "fashion_mnist"] if args.images == "both" else [args.images]
     rows = [bench_set(name, args) for name in names]
 
@@ -360,16 +394,19 @@ def main() -> None:
             f"{r['ratio']:>6.1f}x {r['step_ratio']:>7.1f}x {r['b_psnr']:>9.2f} / {r['l_psnr']:<8.2f}"
             f"{'' if r['ok'] else '  WARNING: PSNR mismatch'}"
         )
-    square = args.peaks["square 2048^3"]
     print(
-        f"\n{'images':<14} {'fitter GFLOP/s':>14} {'of square peak':>14} "
-        f"{'whole-stack GFLOP/s':>19} {'chunked / whole':>15}"
+        f"\n{'images':<14} {'fitter GFLOP/s':>14} {'of square peak':>14} {'us/INR-step':>11} {'sin+cos us':>10} "
+        f"{'ceiling':>8} {'bound':>6} {'whole-stack GFLOP/s':>19} {'chunked / whole':>15}"
     )
     for r in rows:
         print(
-            f"{r['images']:<14} {r['gflops']:>14.1f} {r['gflops'] / square:>14.0%} {r['whole_gflops']:>19.1f} "
-            f"{r['chunk_ratio']:>14.2f}x"
+            f"{r['images']:<14} {r['gflops']:>14.1f} {r['square_share']:>14.0%} {r['step_us']:>11.1f} "
+            f"{r['floor_us']:>10.1f} {r['ceiling']:>8.0%} {r['bound']:>6.0%} {r['whole_gflops']:>19.1f} {r['chunk_ratio']:>14.2f}x"
         )
+    print(
+        "(ceiling: the share of the square peak the fitter would reach if its matrix products took no time; "
+        "bound: if they ran at the fitter-shape peak, and nothing but the sines and cosines took time besides)"
+    )
 
 
 if __name__ == "__main__":

@@ -48,18 +48,36 @@ def test_forward_matches_a_hand_computation(dwsnets_recipe):
 
 
 @pytest.mark.parametrize("init", ["dwsnets", "siren"])
-def test_hand_written_gradients_equal_autograd(dwsnets_recipe, init):
+@pytest.mark.parametrize("channels", [1, 3])  # one channel: the last layer's backward is an outer product
+def test_hand_written_gradients_equal_autograd(dwsnets_recipe, init, channels):
     recipe = dataclasses.replace(dwsnets_recipe, init=init, hidden=(16, 8, 8))
-    params = siren.init_params(recipe, 3, seed=0, image_indices=[0, 1, 2], dtype=torch.float64)
+    params = siren.init_params(recipe, channels, seed=0, image_indices=[0, 1, 2], dtype=torch.float64)
     coords = siren.coordinate_grid(5, 4, torch.float64)
-    targets = torch.rand(3, 20, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    targets = torch.rand(3, 20, channels, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     leaves = [(w.clone().requires_grad_(), b.clone().requires_grad_()) for w, b in params]
     mse_auto = (siren.forward(leaves, coords, recipe) - targets).pow(2).flatten(1).mean(1)
     grads_auto = torch.autograd.grad(mse_auto.sum(), [t for pair in leaves for t in pair])
-    mse, grads = siren.mse_and_grads(params, coords, targets, recipe)
+    layers = siren.augment(params)
+    # room for more INRs than the stack holds, and stale values in it: the step must not read them
+    buffers = siren.StepBuffers(5, recipe.layer_sizes(channels), 20, torch.float64, "cpu")
+    for t in [*buffers.cosines, *buffers.upstream, buffers.pre_activation, buffers.residual]:
+        t.fill_(7.0)
+    grads = [torch.full_like(a, 7.0) for a in layers]
+    inputs = siren.homogeneous_coordinates(coords)
+    mse = siren.mse_and_grads(layers, inputs, targets.transpose(1, 2).contiguous(), recipe, buffers, grads)
     torch.testing.assert_close(mse, mse_auto.detach(), rtol=1e-12, atol=1e-14)
-    for got, want in zip([g for pair in grads for g in pair], grads_auto):
-        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-12)
+    got = [g for pair in siren.split_augmented(grads) for g in pair]
+    for got_grad, want in zip(got, grads_auto, strict=True):
+        torch.testing.assert_close(got_grad, want, rtol=1e-10, atol=1e-12)
+
+
+def test_augmented_layers_round_trip_and_compute_the_forward_pass(dwsnets_recipe):
+    params = siren.init_params(dwsnets_recipe, 1, seed=0, image_indices=[0, 1], dtype=torch.float64)
+    for (w, b), (w2, b2) in zip(params, siren.split_augmented(siren.augment(params)), strict=True):
+        assert torch.equal(w, w2) and torch.equal(b, b2)
+    coords = siren.coordinate_grid(3, 3, torch.float64)
+    inputs = siren.homogeneous_coordinates(coords)
+    assert inputs.shape == (3, 9) and torch.equal(inputs[:2], coords.T) and (inputs[2] == 1).all()
 
 
 def assert_uniform_within(values: torch.Tensor, bound: float):

@@ -17,23 +17,27 @@ import numpy as np
 import torch
 
 from gmnrep.inr.siren import (
-    Params,
     SirenRecipe,
+    StepBuffers,
+    augment,
     coordinate_grid,
+    homogeneous_coordinates,
     image_targets,
     init_params,
     mse_and_grads,
     psnr_from_mse,
+    split_augmented,
 )
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
 COMPACT_EVERY_ACCELERATOR = 25
-# On a CPU the step runs CPU_CHUNK INRs at a time: their (chunk, pixels, 32) temporaries then stay
-# in the core's cache between the step's dozen passes over them, where a whole stack's (256 INRs:
-# 25 MB each) streams through memory every pass (bench/inr_fitting.py measures both). A GPU takes
-# the whole stack at once.
-CPU_CHUNK = 8
+# On a CPU the step runs the stack a chunk of INRs at a time, CPU_CHUNK_PIXELS pixels in all (16
+# 28x28 images): their (chunk, 32, pixels) temporaries then stay in the core's cache between the
+# step's passes over them, where a whole stack's (256 28x28 INRs: 25 MB each) streams through
+# memory every pass; much smaller chunks pay per-operation overhead instead (bench/inr_fitting.py
+# measures both). A GPU takes the whole stack at once.
+CPU_CHUNK_PIXELS = 16 * 28 * 28
 
 
 @dataclass
@@ -43,7 +47,7 @@ class FitResult:
     steps: np.ndarray  # (n,) Adam steps taken
 
 
-def _adam_step(params: Params, grads, exp_avg, exp_avg_sq, step: int, lr: float) -> None:
+def _adam_step(params: list[torch.Tensor], grads, exp_avg, exp_avg_sq, step: int, lr: float) -> None:
     # Same arithmetic as torch.optim.Adam (no weight decay, no amsgrad), so that fitting one
     # INR with torch.optim.Adam and fitting it inside a stack give the same weights.
     beta1, beta2 = ADAM_BETAS
@@ -56,29 +60,32 @@ def _adam_step(params: Params, grads, exp_avg, exp_avg_sq, step: int, lr: float)
         p.addcdiv_(m, denom, value=-lr / bias1)
 
 
-def _pairs(flat: list[torch.Tensor]) -> Params:
-    return list(zip(flat[0::2], flat[1::2]))
-
-
 def compact_interval(device: str | torch.device) -> int:
     return 1 if torch.device(device).type == "cpu" else COMPACT_EVERY_ACCELERATOR
 
 
-def step_chunk(device: str | torch.device) -> int | None:
-    return CPU_CHUNK if torch.device(device).type == "cpu" else None
+def step_chunk(device: str | torch.device, pixels: int) -> int | None:
+    return max(1, CPU_CHUNK_PIXELS // pixels) if torch.device(device).type == "cpu" else None
 
 
-def chunked_mse_and_grads(flat: list[torch.Tensor], coords, targets, recipe: SirenRecipe, chunk: int | None):
-    """siren.mse_and_grads of the stack, `chunk` INRs at a time (None: all at once); the same numbers."""
-    if chunk is None or chunk >= len(targets):
-        mse, grads = mse_and_grads(_pairs(flat), coords, targets, recipe)
-        return mse, [g for layer in grads for g in layer]
-    parts = [
-        mse_and_grads(_pairs([t[i : i + chunk] for t in flat]), coords, targets[i : i + chunk], recipe)
-        for i in range(0, len(targets), chunk)
-    ]
-    grads = [torch.cat([grads[l][k] for _, grads in parts]) for l in range(len(flat) // 2) for k in (0, 1)]
-    return torch.cat([mse for mse, _ in parts]), grads
+def chunked_mse_and_grads(layers, inputs, targets, recipe: SirenRecipe, buffers: StepBuffers, grads, chunk):
+    """siren.mse_and_grads of the stack, `chunk` INRs at a time (None: all at once); the same numbers.
+    `buffers` holds at least `chunk` INRs (all of them for None); `grads` at least the stack."""
+    n = len(targets)
+    chunk = chunk or n
+    return torch.cat(
+        [
+            mse_and_grads(
+                [a[i : i + chunk] for a in layers],
+                inputs,
+                targets[i : i + chunk],
+                recipe,
+                buffers,
+                [g[i : min(i + chunk, n)] for g in grads],
+            )
+            for i in range(0, n, chunk)
+        ]
+    )
 
 
 def fit_batch(
@@ -96,13 +103,14 @@ def fit_batch(
     `compact_every` and `chunk` default to the device's (compact_interval, step_chunk)."""
     n = len(images)
     compact_every = compact_every or compact_interval(device)
-    chunk = chunk or step_chunk(device)
     height, width = images.shape[1:3]
-    coords = coordinate_grid(height, width, dtype, recipe.coordinates).to(device)
-    targets = image_targets(images, recipe, dtype).to(device)
-    out_features = targets.shape[-1]
-    initial = init_params(recipe, out_features, seed, image_indices, dtype)
-    flat = [t.to(device).contiguous() for layer in initial for t in layer]
+    chunk = chunk or step_chunk(device, height * width)
+    inputs = homogeneous_coordinates(coordinate_grid(height, width, dtype, recipe.coordinates)).to(device)
+    targets = image_targets(images, recipe, dtype).transpose(1, 2).contiguous().to(device)  # (n, C, pixels)
+    out_features = targets.shape[1]
+    flat = [t.to(device) for t in augment(init_params(recipe, out_features, seed, image_indices, dtype))]
+    buffers = StepBuffers(min(chunk or n, n), recipe.layer_sizes(out_features), height * width, dtype, device)
+    grads = [torch.empty_like(t) for t in flat]
     exp_avg = [torch.zeros_like(t) for t in flat]
     exp_avg_sq = [torch.zeros_like(t) for t in flat]
     final = [torch.empty_like(t) for t in flat]
@@ -124,7 +132,7 @@ def fit_batch(
                     break
                 flat, exp_avg, exp_avg_sq = ([t[keep] for t in ts] for ts in (flat, exp_avg, exp_avg_sq))
                 targets, captured = targets[keep], captured[keep]
-        per_inr_mse, grads = chunked_mse_and_grads(flat, coords, targets, recipe, chunk)
+        per_inr_mse = chunked_mse_and_grads(flat, inputs, targets, recipe, buffers, grads, chunk)
         diverged |= ~torch.isfinite(per_inr_mse) & ~captured
         psnr = psnr_from_mse(per_inr_mse, recipe.data_range)
         newly = ~captured if step == recipe.max_steps else (psnr >= recipe.target_psnr) & ~captured
@@ -136,12 +144,12 @@ def fit_batch(
         captured |= newly
         if step == recipe.max_steps:
             break
-        _adam_step(flat, grads, exp_avg, exp_avg_sq, step + 1, recipe.lr)
+        _adam_step(flat, [g[: len(active)] for g in grads], exp_avg, exp_avg_sq, step + 1, recipe.lr)
     _refuse_divergence(diverged, active, image_indices, step)
     if on_finished and len(active):
         on_finished(int(captured.sum()))
 
-    layers = [(final[i].float().cpu().numpy(), final[i + 1].float().cpu().numpy()) for i in range(0, len(final), 2)]
+    layers = [(w.float().cpu().numpy(), b.float().cpu().numpy()) for w, b in split_augmented(final)]
     return FitResult(layers, final_psnr.cpu().numpy(), final_steps.cpu().numpy())
 
 
