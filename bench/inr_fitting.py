@@ -401,7 +401,8 @@ def main() -> None:
     for r in rows:
         print(
             f"{r['images']:<14} {r['gflops']:>14.1f} {r['square_share']:>14.0%} {r['step_us']:>11.1f} "
-            f"{r['floor_us']:>10.1f} {r['ceiling']:>8.0%} {r['bound']:>6.0%} {r['whole_gflops']:>19.1f} {r['chunk_ratio']:>14.2f}x"
+            f"{r['floor_us']:>10.1f} {r['ceiling']:>8.0%} {r['bound']:>6.0%} {r['whole_gflops']:>19.1f} "
+            f"{r['chunk_ratio']:>14.2f}x"
         )
     print(
         "(ceiling: the share of the square peak the fitter would reach if its matrix products took no time; "
