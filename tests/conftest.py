@@ -1,4 +1,5 @@
 import hashlib
+import importlib
 import os
 import resource
 import shutil
@@ -180,18 +181,25 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
     return smoke
 
 
+# Modules whose runs go on in a background thread from collection time: their tests come last
+# (the longest last) and read what the runs left.
+BACKGROUND_MODULES = ("test_interrupted_runs", "test_slurm")
+
+
 def pytest_collection_modifyitems(items):
     """A test that reads a Snakemake run is end to end, wherever it is defined (`make check` skips
-    it); the SLURM tests come last: they read runs that go on in the background meanwhile."""
+    it); the tests of background runs come last."""
     for item in items:
         if "smoke_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
-    items.sort(key=lambda item: item.path.name == "test_slurm.py")
+    order = {name: rank for rank, name in enumerate(BACKGROUND_MODULES, start=1)}
+    items.sort(key=lambda item: order.get(item.path.stem, 0))
 
 
 def pytest_collection_finish(session):
-    """Start the SLURM cluster and its runs in the background once they are known to be wanted."""
-    if not session.config.option.collectonly and any(item.path.name == "test_slurm.py" for item in session.items):
-        from test_slurm import start_in_background
-
-        start_in_background()
+    """Start the background runs of the collected modules once they are known to be wanted."""
+    if session.config.option.collectonly:
+        return
+    for name in BACKGROUND_MODULES:
+        if any(item.path.stem == name for item in session.items):
+            importlib.import_module(name).start_in_background()

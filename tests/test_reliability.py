@@ -1,29 +1,23 @@
-"""Reliability of whole runs: interrupted runs resume to the same bytes, clean runs reproduce each
-other, and Snakemake plans exactly the jobs a change makes out of date.
+"""Reliability of whole runs: a killed writer leaves nothing behind, another seed gives other
+models, and Snakemake plans exactly the jobs a change makes out of date (interrupted runs:
+test_interrupted_runs.py).
 
 Compared artifacts: every file under results/ (data, INR shards and their summaries, checkpoints
 and metrics, activation dumps, CKA operands and pair tables, figures, tables), except the
 provenance records under results/*/audit/, which hold each run's own times and host.
 """
 
-import base64
 import os
-import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
 from conftest import (
     SmokeRun,
-    artifact_files,
     largest_child_rss_mb,
     planned_jobs,
     run,
-    sha256_tree,
-    smoke_args,
-    snakemake_cmd,
 )
 from gmnrep.core.atomic import atomic_path
 
@@ -48,79 +42,6 @@ def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
         other.name,
         target.name,
     ]
-
-
-def _running_job_log(workdir: Path, pattern: str) -> Path | None:
-    """A job log matching `pattern` whose job has started and not finished."""
-    for log in (workdir / "logs/smoke").glob(pattern):
-        text = log.read_text(errors="replace")
-        if "start:" in text and "done in" not in text and "FAILED" not in text:
-            return log
-    return None
-
-
-def _interrupt(workdir: Path, pattern: str, timeout: float = 600) -> Path:
-    """Start the smoke run, SIGKILL Snakemake and its jobs (one process group) while a job whose log
-    matches `pattern` is running, and return that log."""
-    command = snakemake_cmd(*smoke_args(workdir, "--cores", "2"))
-    with open(workdir / "interrupted.out", "a") as out:
-        proc = subprocess.Popen(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            caught = _running_job_log(workdir, pattern)
-            if caught:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                return caught
-            if proc.poll() is not None:
-                pytest.fail(f"the run ended (rc {proc.returncode}) before a job matching {pattern} was caught running")
-            time.sleep(0.02)
-        pytest.fail(f"no job matching {pattern} started within {timeout} s")
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def _marked_incomplete(workdir: Path) -> set[str]:
-    """Outputs of jobs Snakemake started and did not see finish (its own markers)."""
-    markers = (workdir / ".snakemake/incomplete").glob("*")
-    return {base64.urlsafe_b64decode(m.name + "=" * (-len(m.name) % 4)).decode() for m in markers}
-
-
-def _dates(results: Path) -> dict[str, tuple[int, int]]:
-    return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in artifact_files(results)}
-
-
-def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes(tmp_path, smoke_run):
-    """kill -9 of Snakemake and its running job, three times; after each, whatever carries a final
-    name is complete (it equals the uninterrupted run's file), `--unlock` clears the lock the killed
-    Snakemake left, and the same command resumes without redoing what was finished. The resumed run
-    is also a second run of the whole DAG, in another directory and with another copy of the
-    workflow (the repository's) than the session's run: its artifacts are byte-identical to it."""
-    reference = sha256_tree(smoke_run.workdir / "results")
-    results = tmp_path / "results"
-    finished: dict[str, tuple[int, int]] = {}
-    for pattern in ("inrs/*/shard-*.log", "models/*/*/seed-*.log", "cka/**/*.log"):
-        caught = _interrupt(tmp_path, pattern)
-        assert caught.is_file()
-        final = sha256_tree(results)
-        assert final == {path: reference.get(path) for path in final}, "a file under its final name is not complete"
-        # the killed Snakemake could not release its lock: the same command refuses, safely
-        assert list((tmp_path / ".snakemake/locks").glob("*.lock"))
-        locked = run(smoke_args(tmp_path, "--cores", "2"), cwd=tmp_path, check=False)
-        assert locked.returncode != 0 and "cannot be locked" in locked.stdout + locked.stderr
-        run(smoke_args(tmp_path, "--unlock"), cwd=tmp_path)
-        # Files present now were written completely (atomic writes); those whose job Snakemake did
-        # not see finish are marked incomplete and redone, all others must be kept as they are.
-        incomplete = _marked_incomplete(tmp_path)
-        finished.update({p: d for p, d in _dates(results).items() if f"results/{p}" not in incomplete})
-    run(smoke_args(tmp_path, "--cores", "2"), cwd=tmp_path)
-    assert sha256_tree(results) == reference
-    after = _dates(results)
-    assert {path: after[path] for path in finished} == finished, "finished artifacts were recomputed"
-    assert not [p for p in results.rglob(".*.tmp")], "temporaries of killed writers were left behind"
 
 
 SMOKE_PEAK_MB = 1000  # README, Guarantees: the bound on the largest process of a smoke run
