@@ -6,6 +6,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,6 +186,31 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
 # Modules whose runs go on in a background thread from collection time: their tests come last
 # (the longest last) and read what the runs left.
 BACKGROUND_MODULES = ("test_interrupted_runs", "test_slurm")
+
+
+class BackgroundWork:
+    """Runs `steps()` in a daemon thread; an exception is kept (`error`, with its traceback) for the
+    tests, which run in the main thread. `niceness` > 0 lowers the thread's CPU priority, and with it
+    that of every process it starts (on Linux a thread has its own niceness, inherited by children)."""
+
+    niceness = 0
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    def steps(self) -> None:
+        raise NotImplementedError
+
+    def start(self, name: str) -> None:
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        if self.niceness:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
+        try:
+            self.steps()
+        except BaseException:
+            self.error = traceback.format_exc()
 
 
 def pytest_collection_modifyitems(items):

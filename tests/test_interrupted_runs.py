@@ -1,9 +1,9 @@
 """Runs killed with SIGKILL mid-shard, mid-training and mid-CKA resume to the same bytes.
 
 The interrupted runs and their resumption are a whole second run of the smoke DAG, with nothing
-shared with the session's run but the raw data, so they go in a background thread from the moment
-the session has collected this test (conftest.py), while the rest of the suite runs; the test comes
-near the end and checks what they left against the session's run.
+shared with the session's run but the raw data, so they go in a background thread, at a lower CPU
+priority, from the moment the session has collected this test (conftest.py), while the rest of the
+suite runs; the test comes near the end and checks what they left against the session's run.
 
 Compared artifacts: every file under results/ except the provenance records under
 results/*/audit/, which hold each run's own times and host.
@@ -15,15 +15,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import threading
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from conftest import FASHION_DIR, artifact_files, run, sha256_tree, smoke_args, snakemake_cmd
+from conftest import FASHION_DIR, BackgroundWork, artifact_files, run, sha256_tree, smoke_args, snakemake_cmd
 
 pytestmark = pytest.mark.e2e
 
@@ -84,15 +82,16 @@ class Interruption:
 
 
 @dataclass
-class InterruptedRuns:
+class InterruptedRuns(BackgroundWork):
     workdir: Path
     interruptions: list[Interruption] = field(default_factory=list)
     finished: dict[str, tuple[int, int]] = field(default_factory=dict)  # (mtime, size) of files kept
     final_tree: dict[str, str] = field(default_factory=dict)
     final_dates: dict[str, tuple[int, int]] = field(default_factory=dict)
     leftovers: list[Path] = field(default_factory=list)
-    error: str | None = None
-    thread: threading.Thread | None = None
+    # Below the suite's priority: these runs soak up the cores the suite leaves idle instead of
+    # slowing the session's smoke run, which most tests wait for.
+    niceness = 10
 
     def steps(self) -> None:
         results = self.workdir / "results"
@@ -111,12 +110,6 @@ class InterruptedRuns:
         self.final_tree, self.final_dates = sha256_tree(results), _dates(results)
         self.leftovers = list(results.rglob(".*.tmp"))
 
-    def background(self) -> None:
-        try:
-            self.steps()
-        except BaseException:  # reported by the test, which runs in the main thread
-            self.error = traceback.format_exc()
-
 
 _session: InterruptedRuns | None = None
 
@@ -126,8 +119,7 @@ def start_in_background() -> None:
     global _session
     if FASHION_DIR.is_dir() and _session is None:
         _session = InterruptedRuns(Path(tempfile.mkdtemp(prefix="gmnrep-interrupted-")))
-        _session.thread = threading.Thread(target=_session.background, name="interrupted-runs", daemon=True)
-        _session.thread.start()
+        _session.start("interrupted-runs")
 
 
 @pytest.fixture(scope="module")

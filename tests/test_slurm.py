@@ -15,8 +15,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SLURM_ENV, sha256_tree, smoke_args, snakemake_cmd
+from conftest import REPO, SLURM_ENV, BackgroundWork, sha256_tree, smoke_args, snakemake_cmd
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +61,7 @@ class SlurmRun:
 
 
 @dataclass
-class SlurmSession:
+class SlurmSession(BackgroundWork):
     """The cluster and three runs in one workdir: the smoke DAG of digits; the same after an
     activation dump is corrupted by hand (and an independent output deleted); the repair."""
 
@@ -73,8 +71,6 @@ class SlurmSession:
     failed_log: str = ""  # the failing CKA job's own log
     independent_remade: bool = False
     operands_written: bool = True
-    error: str | None = None
-    thread: threading.Thread | None = None
 
     def run(self, name: str, *extra: str) -> SlurmRun:
         proc = run_on_slurm(self.workdir, *extra)
@@ -113,12 +109,6 @@ class SlurmSession:
         # of status polls and are compared with the local run nowhere: they show only digits here).
         self.run("repair", "--forcerun", CORRUPT_DUMP, "--until", "cka_pair")
 
-    def background(self) -> None:
-        try:
-            self.steps()
-        except BaseException:  # reported by the tests, which run in the main thread
-            self.error = traceback.format_exc()
-
 
 _session: SlurmSession | None = None
 
@@ -128,8 +118,7 @@ def start_in_background() -> None:
     global _session
     if why_slurm_cannot_start() is None and _session is None:
         _session = SlurmSession(Path(tempfile.mkdtemp(prefix="gmnrep-slurm-smoke-")))
-        _session.thread = threading.Thread(target=_session.background, name="slurm-session", daemon=True)
-        _session.thread.start()
+        _session.start("slurm-session")
 
 
 @pytest.fixture(scope="module")
