@@ -1,13 +1,10 @@
 import hashlib
-import importlib
 import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +149,11 @@ def sha256_tree(root: Path) -> dict[str, str]:
     return {str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() for path in artifact_files(root)}
 
 
+def digits_part(tree: dict[str, str]) -> dict[str, str]:
+    """The digits artifacts of a sha256 tree (a run's tables and figures also show which datasets it ran)."""
+    return {path: sha for path, sha in tree.items() if "digits" in Path(path).with_suffix("").parts}
+
+
 @dataclass(frozen=True)
 class SmokeRun:
     """The session's one local run of the smoke DAG, in `workdir`, made with a copy of the workflow
@@ -183,50 +185,18 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
     return smoke
 
 
-# Modules whose runs go on in a background thread from collection time: their tests come last
-# (the longest last) and read what the runs left.
-BACKGROUND_MODULES = ("test_interrupted_runs", "test_slurm")
-
-
-class BackgroundWork:
-    """Runs `steps()` in a daemon thread; an exception is kept (`error`, with its traceback) for the
-    tests, which run in the main thread. `niceness` > 0 lowers the thread's CPU priority, and with it
-    that of every process it starts (on Linux a thread has its own niceness, inherited by children)."""
-
-    niceness = 0
-    error: str | None = None
-    thread: threading.Thread | None = None
-
-    def steps(self) -> None:
-        raise NotImplementedError
-
-    def start(self, name: str) -> None:
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        if self.niceness:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.niceness)
-        try:
-            self.steps()
-        except BaseException:
-            self.error = traceback.format_exc()
-
-
 def pytest_collection_modifyitems(items):
     """A test that reads a Snakemake run is end to end, wherever it is defined (`make check` skips
-    it); the tests of background runs come last."""
+    it); the SLURM tests come last: they read runs that go on in the background meanwhile."""
     for item in items:
         if "smoke_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
-    order = {name: rank for rank, name in enumerate(BACKGROUND_MODULES, start=1)}
-    items.sort(key=lambda item: order.get(item.path.stem, 0))
+    items.sort(key=lambda item: item.path.name == "test_slurm.py")
 
 
 def pytest_collection_finish(session):
-    """Start the background runs of the collected modules once they are known to be wanted."""
-    if session.config.option.collectonly:
-        return
-    for name in BACKGROUND_MODULES:
-        if any(item.path.stem == name for item in session.items):
-            importlib.import_module(name).start_in_background()
+    """Start the SLURM cluster and its runs in the background once they are known to be wanted."""
+    if not session.config.option.collectonly and any(item.path.name == "test_slurm.py" for item in session.items):
+        from test_slurm import start_in_background
+
+        start_in_background()

@@ -1,29 +1,37 @@
-"""Reliability of whole runs: a killed writer leaves nothing behind, another seed gives other
-models, and Snakemake plans exactly the jobs a change makes out of date (interrupted runs:
-test_interrupted_runs.py).
+"""Reliability of whole runs: interrupted runs resume to the same bytes, clean runs reproduce each
+other, and Snakemake plans exactly the jobs a change makes out of date.
 
 Compared artifacts: every file under results/ (data, INR shards and their summaries, checkpoints
 and metrics, activation dumps, CKA operands and pair tables, figures, tables), except the
 provenance records under results/*/audit/, which hold each run's own times and host.
 """
 
+import base64
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import (
     SmokeRun,
+    artifact_files,
+    digits_part,
     largest_child_rss_mb,
     planned_jobs,
     run,
+    sha256_tree,
+    smoke_args,
+    snakemake_cmd,
 )
 from gmnrep.core.atomic import atomic_path
 
 pytestmark = pytest.mark.e2e
 
 RESULTS = "results/smoke"
+DIGITS = "datasets=[digits]"  # the interrupted runs' DAG: digits alone
 
 
 def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
@@ -44,6 +52,80 @@ def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
     ]
 
 
+def _running_job_log(workdir: Path, pattern: str) -> Path | None:
+    """A job log matching `pattern` whose job has started and not finished."""
+    for log in (workdir / "logs/smoke").glob(pattern):
+        text = log.read_text(errors="replace")
+        if "start:" in text and "done in" not in text and "FAILED" not in text:
+            return log
+    return None
+
+
+def _interrupt(workdir: Path, pattern: str, timeout: float = 600) -> Path:
+    """Start the smoke run, SIGKILL Snakemake and its jobs (one process group) while a job whose log
+    matches `pattern` is running, and return that log."""
+    command = snakemake_cmd(*smoke_args(workdir, DIGITS, "--cores", "2"))
+    with open(workdir / "interrupted.out", "a") as out:
+        proc = subprocess.Popen(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            caught = _running_job_log(workdir, pattern)
+            if caught:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return caught
+            if proc.poll() is not None:
+                pytest.fail(f"the run ended (rc {proc.returncode}) before a job matching {pattern} was caught running")
+            time.sleep(0.02)
+        pytest.fail(f"no job matching {pattern} started within {timeout} s")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _marked_incomplete(workdir: Path) -> set[str]:
+    """Outputs of jobs Snakemake started and did not see finish (its own markers)."""
+    markers = (workdir / ".snakemake/incomplete").glob("*")
+    return {base64.urlsafe_b64decode(m.name + "=" * (-len(m.name) % 4)).decode() for m in markers}
+
+
+def _dates(results: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in artifact_files(results)}
+
+
+def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes(tmp_path, smoke_run):
+    """kill -9 of Snakemake and its running job, three times, in the smoke DAG of digits alone (as
+    the SLURM run: every rule at half the jobs); after each, whatever carries a final name is
+    complete (it equals the uninterrupted run's file), `--unlock` clears the lock the killed
+    Snakemake left, and the same command resumes without redoing what was finished. The resumed run
+    is also a second run of the digits DAG, in another directory and with another copy of the
+    workflow (the repository's) than the session's run: its digits artifacts are byte-identical."""
+    reference = digits_part(sha256_tree(smoke_run.workdir / "results"))
+    results = tmp_path / "results"
+    finished: dict[str, tuple[int, int]] = {}
+    for pattern in ("inrs/*/shard-*.log", "models/*/*/seed-*.log", "cka/**/*.log"):
+        caught = _interrupt(tmp_path, pattern)
+        assert caught.is_file()
+        final = digits_part(sha256_tree(results))
+        assert final == {path: reference.get(path) for path in final}, "a file under its final name is not complete"
+        # the killed Snakemake could not release its lock: the same command refuses, safely
+        assert list((tmp_path / ".snakemake/locks").glob("*.lock"))
+        locked = run(smoke_args(tmp_path, DIGITS, "--cores", "2"), cwd=tmp_path, check=False)
+        assert locked.returncode != 0 and "cannot be locked" in locked.stdout + locked.stderr
+        run(smoke_args(tmp_path, DIGITS, "--unlock"), cwd=tmp_path)
+        # Files present now were written completely (atomic writes); those whose job Snakemake did
+        # not see finish are marked incomplete and redone, all others must be kept as they are.
+        incomplete = _marked_incomplete(tmp_path)
+        finished.update({p: d for p, d in _dates(results).items() if f"results/{p}" not in incomplete})
+    run(smoke_args(tmp_path, DIGITS, "--cores", "2"), cwd=tmp_path)
+    assert digits_part(sha256_tree(results)) == reference
+    after = _dates(results)
+    assert {path: after[path] for path in finished} == finished, "finished artifacts were recomputed"
+    assert not [p for p in results.rglob(".*.tmp")], "temporaries of killed writers were left behind"
+
+
 SMOKE_PEAK_MB = 1000  # README, Guarantees: the bound on the largest process of a smoke run
 
 
@@ -54,18 +136,18 @@ def test_no_process_of_the_smoke_run_exceeds_its_documented_peak_memory(smoke_ru
 
 
 def test_another_seed_trains_different_models(tmp_path, smoke_run):
-    """Seed 7 (not in the smoke preset's seeds) for each architecture on digits, in a copy of the
-    finished run: every checkpoint and its metrics differ from those of seeds 0 and 1."""
+    """Seed 7 (not in the smoke preset's seeds) for an MLP on digits, in a copy of the finished run:
+    the seed in the target's path reaches the training, whose checkpoint and metrics differ from
+    those of seeds 0 and 1 (that every architecture's seed changes its model, and the same seed
+    does not: tests/test_training.py)."""
     workdir = tmp_path / "run"
     subprocess.run(["cp", "-a", str(smoke_run.workdir), str(workdir)], check=True)
-    models = workdir / RESULTS / "models/digits"
-    targets = [f"{RESULTS}/models/digits/{arch}/seed-7.pt" for arch in ("gmn", "mlp", "cnn")]
-    run(smoke_run.args("--cores", "2", *targets, directory=workdir), cwd=workdir)
-    for arch in ("gmn", "mlp", "cnn"):
-        seven = (models / arch / "seed-7.pt").read_bytes()
-        assert seven != (models / arch / "seed-0.pt").read_bytes() != (models / arch / "seed-1.pt").read_bytes()
-        metrics = (models / arch / "seed-7.metrics.json").read_text()
-        assert '"seed": 7' in metrics and metrics != (models / arch / "seed-0.metrics.json").read_text()
+    models = workdir / RESULTS / "models/digits/mlp"
+    run(smoke_run.args("--cores", "2", f"{RESULTS}/models/digits/mlp/seed-7.pt", directory=workdir), cwd=workdir)
+    seven = (models / "seed-7.pt").read_bytes()
+    assert seven != (models / "seed-0.pt").read_bytes() != (models / "seed-1.pt").read_bytes()
+    metrics = (models / "seed-7.metrics.json").read_text()
+    assert '"seed": 7' in metrics and metrics != (models / "seed-0.metrics.json").read_text()
 
 
 def planned(smoke: SmokeRun, *config: str, configfile: Path | None = None) -> dict[str, int]:

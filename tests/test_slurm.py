@@ -15,6 +15,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SLURM_ENV, BackgroundWork, sha256_tree, smoke_args, snakemake_cmd
+from conftest import REPO, SLURM_ENV, digits_part, sha256_tree, smoke_args, snakemake_cmd
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +63,7 @@ class SlurmRun:
 
 
 @dataclass
-class SlurmSession(BackgroundWork):
+class SlurmSession:
     """The cluster and three runs in one workdir: the smoke DAG of digits; the same after an
     activation dump is corrupted by hand (and an independent output deleted); the repair."""
 
@@ -71,13 +73,17 @@ class SlurmSession(BackgroundWork):
     failed_log: str = ""  # the failing CKA job's own log
     independent_remade: bool = False
     operands_written: bool = True
+    error: str | None = None
+    thread: threading.Thread | None = None
 
     def run(self, name: str, *extra: str) -> SlurmRun:
         proc = run_on_slurm(self.workdir, *extra)
         found = re.search(r"SLURM run ID: (\S+)", proc.stdout + proc.stderr)
         if not found:
             raise AssertionError(f"no SLURM run ID in snakemake's output:\n{proc.stderr[-4000:]}")
-        self.runs[name] = SlurmRun(proc, found.group(1), accounting(found.group(1)), digits_artifacts(self.workdir))
+        self.runs[name] = SlurmRun(
+            proc, found.group(1), accounting(found.group(1)), digits_part(sha256_tree(self.workdir / "results"))
+        )
         return self.runs[name]
 
     def steps(self) -> None:
@@ -109,6 +115,12 @@ class SlurmSession(BackgroundWork):
         # of status polls and are compared with the local run nowhere: they show only digits here).
         self.run("repair", "--forcerun", CORRUPT_DUMP, "--until", "cka_pair")
 
+    def background(self) -> None:
+        try:
+            self.steps()
+        except BaseException:  # reported by the tests, which run in the main thread
+            self.error = traceback.format_exc()
+
 
 _session: SlurmSession | None = None
 
@@ -118,7 +130,8 @@ def start_in_background() -> None:
     global _session
     if why_slurm_cannot_start() is None and _session is None:
         _session = SlurmSession(Path(tempfile.mkdtemp(prefix="gmnrep-slurm-smoke-")))
-        _session.start("slurm-session")
+        _session.thread = threading.Thread(target=_session.background, name="slurm-session", daemon=True)
+        _session.thread.start()
 
 
 @pytest.fixture(scope="module")
@@ -199,12 +212,6 @@ def job_kind(comment: str) -> str:
     return comment.removeprefix("rule_").split("_wildcards_")[0]
 
 
-def digits_artifacts(workdir: Path) -> dict[str, str]:
-    """sha256 of the digits artifacts of a run (its tables and figures also show the datasets it ran)."""
-    tree = sha256_tree(workdir / "results")
-    return {path: sha for path, sha in tree.items() if "digits" in Path(path).with_suffix("").parts}
-
-
 def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm):
     (smoke,) = finished(slurm, "smoke")
     jobs = smoke.jobs
@@ -228,7 +235,7 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm):
 
 def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm, smoke_run):
     (smoke,) = finished(slurm, "smoke")
-    assert smoke.digits == digits_artifacts(smoke_run.workdir)
+    assert smoke.digits == digits_part(sha256_tree(smoke_run.workdir / "results"))
     assert len(smoke.digits) > 40  # every digits artifact: data, shards, models, dumps, CKA operands and tables
 
 
@@ -255,4 +262,4 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, s
     assert repair.proc.returncode == 0, repair.proc.stderr[-6000:]
     kinds = Counter(job_kind(job["Comment"]) for job in repair.jobs)
     assert kinds == {"representations_dump_activations_prepare_cka": 1, "cka_pairs_cka_pair": 1}, kinds
-    assert repair.digits == digits_artifacts(smoke_run.workdir)
+    assert repair.digits == digits_part(sha256_tree(smoke_run.workdir / "results"))
