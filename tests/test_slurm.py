@@ -30,11 +30,6 @@ pytestmark = pytest.mark.e2e
 
 SLURM_SCRIPTS = REPO / "tests/slurm"
 SLURMCTLD_PID = Path("/run/slurmctld.pid")
-# The executor checks the jobs' status this long after submitting them, again this long after a
-# check that saw a job finish, and 10 s longer each time after one that saw none: a check just
-# after a typical job here ends (a Snakemake start in the job, then seconds of work) spares the
-# 10 s step at each of the DAG's dependency levels.
-FIRST_STATUS_CHECK_S = 6
 RUN_LIMIT_S = 1500  # a SLURM smoke run of digits takes about 3 min on 2 cores
 CORRUPT_DUMP = "results/smoke/activations/digits/mlp/seed-0.h5"
 # not a CKA pair: pairs travel in group jobs, and a group waits for all of its members' inputs
@@ -169,7 +164,7 @@ def run_on_slurm(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
     """The smoke preset on digits alone through the repository's profile: every rule and group job
     of the DAG, at half the jobs of both datasets (each job on SLURM pays a Snakemake start, each
     dependency level a status poll). Only what a small test cluster needs is added: group jobs no
-    wider than the node, an early first status check, and the trainings asking for a (fake) GPU as
+    wider than the node, a quick first status check, and the trainings asking for a (fake) GPU as
     they do at paper scale."""
     args = smoke_args(
         workdir,
@@ -179,7 +174,7 @@ def run_on_slurm(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
         "--cores",
         str(os.cpu_count()),
         "--slurm-init-seconds-before-status-checks",
-        str(FIRST_STATUS_CHECK_S),
+        "2",
         "--set-resources",
         "train_model:gpu=1",
         *extra,
