@@ -52,9 +52,10 @@ import time
 import torch
 import torch.nn.functional as F
 
+from config_recipes import config_recipe
 from gmn_dgl import dgl_representations
 from gmnrep.core.allocator import keep_freed_memory
-from gmnrep.inr.siren import SirenRecipe, init_params
+from gmnrep.inr.siren import init_params
 from gmnrep.models.gmn import GMN
 from gmnrep.provenance.records import cpu_model
 
@@ -62,18 +63,9 @@ SEED = 0
 LAYER_SIZES = (2, 32, 32, 1)
 NUM_CLASSES = 10
 AGREEMENT = 1e-4
-# The DWSNets INR architecture with the original SIREN init (nonzero biases); only the shapes and
-# the init matter here.
-RECIPE = SirenRecipe(
-    hidden=(32, 32),
-    w0=30.0,
-    init="siren",
-    output_offset=0.0,
-    target_range=(0.0, 1.0),
-    lr=5e-4,
-    max_steps=1,
-    target_psnr=40.0,
-)
+# The INR architecture with the original SIREN init (config.yaml's nfn recipe: nonzero biases);
+# only the shapes and the init matter here.
+RECIPE = config_recipe("nfn")
 
 METHODS = {  # name -> (how the logits are computed, CPU only)
     "project dense": (lambda model, weights: _project(model, weights, "dense"), False),

@@ -48,19 +48,18 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # config_recipes, however the script is started
+from config_recipes import config_recipe  # noqa: E402
 from gmnrep.data.formats import digits_source_file, read_digits, read_idx  # noqa: E402
 from gmnrep.inr.fitting import fit_inrs  # noqa: E402
-from gmnrep.inr.siren import SirenRecipe, init_params  # noqa: E402
+from gmnrep.inr.siren import init_params  # noqa: E402
 from gmnrep.models import training  # noqa: E402
 from gmnrep.models.gmn import GMN  # noqa: E402
 from gmnrep.models.image_models import CNN, MLP  # noqa: E402
 from gmnrep.representations import cka, extract
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
-DWSNETS = SirenRecipe(
-    hidden=(32, 32), w0=30.0, init="dwsnets", output_offset=0.5, target_range=(0.0, 1.0),
-    lr=5e-4, max_steps=1000, target_psnr=40.0, coordinates="xy",
-)  # fmt: skip
+DWSNETS = config_recipe("dwsnets", max_steps=1000)
 LAYER_SIZES = (2, 32, 32, 1)
 PSNR_TOLERANCE_DB = 1e-3
 FLOAT32_TOLERANCE = 1e-4  # relative to the largest entry of the compared tensor

@@ -69,6 +69,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from config_recipes import config_recipe
 from gmnrep.data.formats import digits_source_file, read_digits, read_idx
 from gmnrep.inr.fitting import fit_inrs, step_chunk
 from gmnrep.inr.siren import SirenRecipe, coordinate_grid, image_targets, init_params
@@ -80,16 +81,7 @@ THREADS = (1, 2)
 PSNR_TOLERANCE_DB = 0.05
 
 # The DWSNets recipe (config.yaml: inr.recipes.dwsnets); max_steps is set per image set.
-DWSNETS = SirenRecipe(
-    hidden=(32, 32),
-    w0=30.0,
-    init="dwsnets",
-    output_offset=0.5,
-    target_range=(0.0, 1.0),
-    lr=5e-4,
-    max_steps=1000,
-    target_psnr=40.0,
-)
+DWSNETS = config_recipe("dwsnets")
 
 DEFAULTS = {  # image set -> (steps, n_batched, n_loop)
     "digits": (1000, 512, 16),

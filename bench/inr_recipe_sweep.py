@@ -19,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
+from config_recipes import config_recipe
 from gmnrep.data.formats import read_idx
 from gmnrep.inr.fitting import fit_inrs
-from gmnrep.inr.siren import SirenRecipe
 from gmnrep.inr.statistics import layer_statistics
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
-CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 WITHIN = (0.8, 1.25)
 
 
@@ -52,7 +50,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    base = SirenRecipe.from_config(yaml.safe_load(CONFIG.read_text())["inr"]["recipes"]["dwsnets"])
+    base = config_recipe("dwsnets")
     images = read_idx(FASHION_MNIST)[: args.images]
     indices = np.arange(len(images))
     header = (
