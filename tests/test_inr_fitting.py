@@ -10,7 +10,7 @@ from gmnrep.inr.fitting import fit_batch, fit_inrs
 
 def fit_one_at_a_time(image, index, recipe, seed, dtype):
     """Reference: one INR, autograd, torch.optim.Adam, the same early-stop rule."""
-    coords = siren.coordinate_grid(*image.shape[:2], dtype)
+    coords = siren.coordinate_grid(*image.shape[:2], dtype, recipe.coordinates)
     targets = siren.image_targets(image[None], recipe, dtype)
     params = [
         (w.clone().requires_grad_(), b.clone().requires_grad_())

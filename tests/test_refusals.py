@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import preset_files
+from conftest import DWSNETS_RECIPE, preset_files
 from gmnrep import config as cfg
 from gmnrep.core.errors import ConfigError, DataError
 from gmnrep.data import dataset_file, formats
@@ -249,16 +249,7 @@ def test_the_undamaged_digits_csv_is_accepted(tmp_path, digits_table):
 # B. Bad intermediate data: the consuming function fails with a DataError naming the file
 # =============================================================================================
 
-RECIPE = {
-    "hidden": [8, 8],
-    "w0": 30.0,
-    "init": "dwsnets",
-    "output_offset": 0.5,
-    "target_range": [0.0, 1.0],
-    "lr": 5e-4,
-    "max_steps": 5,
-    "target_psnr": 40.0,
-}
+RECIPE = {**DWSNETS_RECIPE, "hidden": [8, 8], "max_steps": 5}
 SUBSET = {"train": 6, "val": 2, "test": 2}
 
 

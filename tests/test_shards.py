@@ -64,7 +64,7 @@ def test_round_trip_and_reloaded_weights_reproduce_the_stored_psnr(digits_file, 
     recipe = SirenRecipe.from_config(RECIPE)
     params = [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in shard.weights]
     images = data.images[shard.image_index]
-    outputs = siren.forward(params, siren.coordinate_grid(8, 8), recipe)
+    outputs = siren.forward(params, siren.coordinate_grid(8, 8, order=recipe.coordinates), recipe)
     reloaded = siren.psnr(outputs, siren.image_targets(images, recipe), recipe.data_range).numpy()
     np.testing.assert_allclose(reloaded, shard.psnr, atol=1e-3)
     assert np.all(shard.steps <= RECIPE["max_steps"])
