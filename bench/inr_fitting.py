@@ -181,7 +181,7 @@ def fit_one(
 
 
 def run_loop(images: np.ndarray, recipe: SirenRecipe, fused: bool, device: str = "cpu"):
-    coords = coordinate_grid(*images.shape[1:3]).to(device)
+    coords = coordinate_grid(*images.shape[1:3], order=recipe.coordinates).to(device)
     results = [fit_one(images[i], i, recipe, SEED, coords, fused, device) for i in range(len(images))]
     return np.array([r[0] for r in results]), np.array([r[1] for r in results])
 
