@@ -194,7 +194,8 @@ def mse_and_grads(
     upstream = residual.mul_(2.0 / (residual.shape[1] * residual.shape[2]))
     for layer in range(len(layers) - 1, -1, -1):
         # Hidden layers: computed transposed, then copied, as BLAS runs (in, P) x (P, out) faster than
-        # (out, P) x (P, in) for out ~ in (bench/inr_fitting.py); the output layer (out = channels) not.
+        # (out, P) x (P, in) for out ~ in (measured: docs/performance.md); the output layer (out =
+        # channels) the other way round.
         if layer == len(layers) - 1:
             torch.bmm(upstream, acts[layer].transpose(1, 2), out=grads[layer])
         elif layer > 0:
