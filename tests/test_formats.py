@@ -4,6 +4,8 @@ import gzip
 import io
 import pickle
 import struct
+import subprocess
+import sys
 import tarfile
 
 import numpy as np
@@ -281,6 +283,14 @@ def test_read_digits_matches_sklearn_rescaled():
     reference = load_digits()
     np.testing.assert_array_equal(labels, reference.target)
     np.testing.assert_array_equal(images, np.rint(reference.images * 255 / 16).astype(np.uint8))
+
+
+def test_the_digits_file_is_found_without_importing_scikit_learn():
+    """Every Snakemake start asks for it (the digits' raw input); importing scikit-learn there cost
+    1.5-2 s of each start."""
+    probe = "import sys; from gmnrep.data import formats; formats.digits_source_file(); print('sklearn' in sys.modules)"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "False"
 
 
 def _digits_row(pixel_value, label=3):
