@@ -161,6 +161,17 @@ class SmokeRun:
         run's own); the raw files are always the run's, so that nothing upstream counts as changed."""
         return smoke_args(directory or self.workdir, *extra, repo=self.repo, raw_dir=self.workdir / "raw")
 
+    def copy(self, directory: Path) -> Path:
+        """The run's directory copied to `directory`, times kept (Snakemake plans by them); run it
+        there with `args(..., directory=directory)`."""
+        subprocess.run(["cp", "-a", str(self.workdir), str(directory)], check=True)
+        return directory
+
+
+# Called with the session's smoke run as soon as it has finished, before any test reads or changes
+# it: how the SLURM session's background thread, which cannot request fixtures, gets it.
+SMOKE_RUN_FINISHED: list = []
+
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> SmokeRun:
@@ -175,6 +186,8 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
     smoke = SmokeRun(root / "run", repo)
     smoke.workdir.mkdir()
     run(smoke.args("--cores", "2"), cwd=smoke.workdir)
+    for callback in SMOKE_RUN_FINISHED:
+        callback(smoke)
     return smoke
 
 

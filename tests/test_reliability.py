@@ -140,8 +140,7 @@ def test_another_seed_trains_different_models(tmp_path, smoke_run):
     the seed in the target's path reaches the training, whose checkpoint and metrics differ from
     those of seeds 0 and 1 (that every architecture's seed changes its model, and the same seed
     does not: tests/test_training.py)."""
-    workdir = tmp_path / "run"
-    subprocess.run(["cp", "-a", str(smoke_run.workdir), str(workdir)], check=True)
+    workdir = smoke_run.copy(tmp_path / "run")
     models = workdir / RESULTS / "models/digits/mlp"
     run(smoke_run.args("--cores", "2", f"{RESULTS}/models/digits/mlp/seed-7.pt", directory=workdir), cwd=workdir)
     seven = (models / "seed-7.pt").read_bytes()

@@ -5,9 +5,10 @@ two fake GPUs); tests/slurm/stop.sh stops each daemon by its PID afterwards. Sta
 on Debian: elsewhere these tests are skipped, with the reason.
 
 A SLURM run mostly waits (for sbatch, for the executor's status polls, for a Snakemake start in
-every job), so the cluster and its three runs go in a background thread as soon as the session has
-collected these tests (conftest.py), while the rest of the suite runs; these tests come last and
-read what the runs left.
+every job), so the cluster and its runs go in background threads while the rest of the suite runs:
+the smoke DAG of digits as soon as the session has collected these tests (conftest.py), and the
+failing run and its repair as soon as the session's local smoke run has finished, in a copy of it.
+These tests come last and read what the runs left.
 """
 
 import os
@@ -24,12 +25,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SLURM_ENV, digits_part, sha256_tree, smoke_args, snakemake_cmd
+from conftest import REPO, SLURM_ENV, SMOKE_RUN_FINISHED, SmokeRun, digits_part, sha256_tree, smoke_args, snakemake_cmd
 
 pytestmark = pytest.mark.e2e
 
 SLURM_SCRIPTS = REPO / "tests/slurm"
 SLURMCTLD_PID = Path("/run/slurmctld.pid")
+# Twice the machine's cores: the failing run's jobs start beside the smoke run's instead of queueing
+# behind them, where each wait would cost a round of status polls (14-36 s).
+NODE_CPUS = 2 * (os.cpu_count() or 1)
+START_LIMIT_S = 600
 RUN_LIMIT_S = 1500  # a SLURM smoke run of digits takes about 3 min on 2 cores
 CORRUPT_DUMP = "results/smoke/activations/digits/mlp/seed-0.h5"
 # not a CKA pair: pairs travel in group jobs, and a group waits for all of its members' inputs
@@ -64,63 +69,102 @@ class SlurmRun:
 
 @dataclass
 class SlurmSession:
-    """The cluster and three runs in one workdir: the smoke DAG of digits; the same after an
-    activation dump is corrupted by hand (and an independent output deleted); the repair."""
+    """The cluster and three runs. In `workdir`, the smoke DAG of digits. In `failing_workdir`, a
+    copy of the session's local smoke run (so that they need not wait for the first): the same DAG
+    after an activation dump is corrupted by hand (and an independent output deleted), then the
+    repair."""
 
     workdir: Path
+    failing_workdir: Path
     started_here: bool = False
+    cluster_up: threading.Event = field(default_factory=threading.Event)
     runs: dict[str, SlurmRun] = field(default_factory=dict)
     failed_log: str = ""  # the failing CKA job's own log
     independent_remade: bool = False
     operands_written: bool = True
-    error: str | None = None
-    thread: threading.Thread | None = None
+    errors: list[str] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
 
-    def run(self, name: str, *extra: str) -> SlurmRun:
-        proc = run_on_slurm(self.workdir, *extra)
+    def run(self, name: str, workdir: Path, args: list[str]) -> SlurmRun:
+        proc = run_on_slurm(workdir, args)
         found = re.search(r"SLURM run ID: (\S+)", proc.stdout + proc.stderr)
         if not found:
             raise AssertionError(f"no SLURM run ID in snakemake's output:\n{proc.stderr[-4000:]}")
         self.runs[name] = SlurmRun(
-            proc, found.group(1), accounting(found.group(1)), digits_part(sha256_tree(self.workdir / "results"))
+            proc, found.group(1), accounting(found.group(1)), digits_part(sha256_tree(workdir / "results"))
         )
         return self.runs[name]
 
-    def steps(self) -> None:
+    def smoke_steps(self) -> None:
         self.started_here = not slurmctld_running()
         start = subprocess.run(
-            ["timeout", "-k", "10", "600", "bash", str(SLURM_SCRIPTS / "start.sh")],
-            env={**SLURM_ENV, "SLURM_FAKE_GPUS": "2"},
+            ["timeout", "-k", "10", str(START_LIMIT_S), "bash", str(SLURM_SCRIPTS / "start.sh")],
+            env={**SLURM_ENV, "SLURM_FAKE_GPUS": "2", "SLURM_CPUS": str(NODE_CPUS)},
             capture_output=True,
             text=True,
         )
         if start.returncode != 0:
             raise AssertionError(f"tests/slurm/start.sh failed:\n{start.stdout}\n{start.stderr[-4000:]}")
-        smoke = self.run("smoke")
+        self.cluster_up.set()
+        # every rule and group job of the DAG at half the jobs of both datasets (each job on SLURM
+        # pays a Snakemake start, each dependency level a status poll)
+        smoke = self.run("smoke", self.workdir, smoke_args(self.workdir, "datasets=[digits]", *SLURM_OPTIONS))
         if smoke.proc.returncode != 0:
             raise AssertionError(f"SLURM smoke run failed:\n{smoke.proc.stdout[-3000:]}\n{smoke.proc.stderr[-6000:]}")
-        dump = self.workdir / CORRUPT_DUMP
+
+    def failing_steps(self, local: SmokeRun) -> None:
+        if not self.cluster_up.wait(timeout=START_LIMIT_S):
+            raise AssertionError("the cluster did not start (see the smoke run's error)")
+
+        def args(*extra: str) -> list[str]:
+            return local.args(*SLURM_OPTIONS, *extra, directory=self.failing_workdir)
+
+        dump = self.failing_workdir / CORRUPT_DUMP
         dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
-        (self.workdir / INDEPENDENT).unlink()
+        (self.failing_workdir / INDEPENDENT).unlink()
         # One retry, not the profile's two: after each failed attempt the executor's status polls
         # back off by 10 s more, so every retry costs the test 20-40 s of waiting.
-        self.run("failing", "--retries", "1")
-        log = self.workdir / "logs/smoke/cka/digits/operands/mlp-0.log"
+        self.run("failing", self.failing_workdir, args("--retries", "1"))
+        log = self.failing_workdir / "logs/smoke/cka/digits/operands/mlp-0.log"
         self.failed_log = log.read_text() if log.is_file() else ""
-        self.independent_remade = (self.workdir / INDEPENDENT).is_file()
-        self.operands_written = (self.workdir / "results/smoke/cka/digits/operands/mlp-0.h5").exists()
+        self.independent_remade = (self.failing_workdir / INDEPENDENT).is_file()
+        self.operands_written = (self.failing_workdir / "results/smoke/cka/digits/operands/mlp-0.h5").exists()
         # A missing intermediate file alone does not make Snakemake rerun anything while its
         # downstream results exist, so the repair names the corrupt file: it and everything after
         # it are redone, here up to the CKA tables (the tables and figures would cost another round
-        # of status polls and are compared with the local run nowhere: they show only digits here).
-        self.run("repair", "--forcerun", CORRUPT_DUMP, "--until", "cka_pair")
+        # of status polls and are compared with the local run nowhere else).
+        self.run("repair", self.failing_workdir, args("--forcerun", CORRUPT_DUMP, "--until", "cka_pair"))
 
-    def background(self) -> None:
-        try:
-            self.steps()
-        except BaseException:  # reported by the tests, which run in the main thread
-            self.error = traceback.format_exc()
+    def in_background(self, steps, *args) -> None:
+        def recorded():
+            try:
+                steps(*args)
+            except BaseException:  # reported by the tests, which run in the main thread
+                self.errors.append(traceback.format_exc())
 
+        thread = threading.Thread(target=recorded, name=f"slurm-{steps.__name__}", daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def local_run_finished(self, local: SmokeRun) -> None:
+        """Copied now, before any test may change the local run; run from in the background."""
+        local.copy(self.failing_workdir)
+        self.in_background(self.failing_steps, local)
+
+
+# Only what a small test cluster needs is added to the repository's profile: group jobs no wider
+# than the node, a quick first status check, and the trainings asking for a (fake) GPU as they do
+# at paper scale.
+SLURM_OPTIONS = (
+    "--profile",
+    str(REPO / "slurm"),
+    "--cores",
+    str(os.cpu_count()),
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+    "--set-resources",
+    "train_model:gpu=1",
+)
 
 _session: SlurmSession | None = None
 
@@ -129,20 +173,24 @@ def start_in_background() -> None:
     """Called once the session has collected these tests (conftest.py); nothing where SLURM cannot start."""
     global _session
     if why_slurm_cannot_start() is None and _session is None:
-        _session = SlurmSession(Path(tempfile.mkdtemp(prefix="gmnrep-slurm-smoke-")))
-        _session.thread = threading.Thread(target=_session.background, name="slurm-session", daemon=True)
-        _session.thread.start()
+        root = Path(tempfile.mkdtemp(prefix="gmnrep-slurm-"))
+        _session = SlurmSession(root / "smoke", root / "failing")
+        _session.workdir.mkdir()
+        SMOKE_RUN_FINISHED.append(_session.local_run_finished)
+        _session.in_background(_session.smoke_steps)
 
 
 @pytest.fixture(scope="module")
-def slurm():
+def slurm(request):
     """The finished background session; afterwards nothing of its runs is left queued, and the
     daemons it started are stopped."""
     reason = why_slurm_cannot_start()
     if reason:
         pytest.skip(reason)
     start_in_background()  # a no-op once the collection hook has started it
-    _session.thread.join(timeout=600 + 3 * RUN_LIMIT_S)
+    request.getfixturevalue("smoke_run")  # the failing run starts from it: made here if no test did
+    for thread in _session.threads:
+        thread.join(timeout=START_LIMIT_S + 3 * RUN_LIMIT_S)
     yield _session
     for run in _session.runs.values():
         subprocess.run(["scancel", f"--name={run.run_id}"], capture_output=True, env=SLURM_ENV)
@@ -151,42 +199,23 @@ def slurm():
 
 
 def finished(session: SlurmSession, *names: str) -> list[SlurmRun]:
-    """The named runs, or the failure of the session, with its traceback."""
-    if session.thread.is_alive():
+    """The named runs, or the failures of the session, with their tracebacks."""
+    if any(thread.is_alive() for thread in session.threads):
         pytest.fail("the SLURM session did not finish in time")
     missing = [name for name in names if name not in session.runs]
     if missing:
-        pytest.fail(f"the SLURM session stopped before its {', '.join(missing)} run:\n{session.error}")
+        pytest.fail(f"the SLURM session stopped before its {', '.join(missing)} run:\n{''.join(session.errors)}")
     return [session.runs[name] for name in names]
 
 
-def run_on_slurm(workdir: Path, *extra: str) -> subprocess.CompletedProcess:
-    """The smoke preset on digits alone through the repository's profile: every rule and group job
-    of the DAG, at half the jobs of both datasets (each job on SLURM pays a Snakemake start, each
-    dependency level a status poll). Only what a small test cluster needs is added: group jobs no
-    wider than the node, a quick first status check, and the trainings asking for a (fake) GPU as
-    they do at paper scale."""
-    args = smoke_args(
-        workdir,
-        "datasets=[digits]",
-        "--profile",
-        str(REPO / "slurm"),
-        "--cores",
-        str(os.cpu_count()),
-        "--slurm-init-seconds-before-status-checks",
-        "2",
-        "--set-resources",
-        "train_model:gpu=1",
-        *extra,
-    )
-    proc = subprocess.run(
+def run_on_slurm(workdir: Path, args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
         ["timeout", "-k", "30", str(RUN_LIMIT_S), *snakemake_cmd(*args)],
         cwd=workdir,
         capture_output=True,
         text=True,
         env=SLURM_ENV,
     )
-    return proc
 
 
 def accounting(run_id: str) -> list[dict[str, str]]:
@@ -240,10 +269,11 @@ def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm, smoke_run):
 
 
 def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, smoke_run):
-    """A hand-corrupted activation dump makes its CKA job fail on the cluster, attempt after attempt
-    (retried once here; the profile retries twice); an independent job in the same run still
-    completes; a rerun that recomputes the corrupt file (--forcerun) and what is made from it, up
-    to the CKA tables, leaves every digits artifact as in the local run."""
+    """In a copy of the local smoke run, a hand-corrupted activation dump makes its CKA job fail on
+    the cluster, attempt after attempt (retried once here; the profile retries twice); an
+    independent job in the same run still completes; a rerun that recomputes the corrupt file
+    (--forcerun) and what is made from it, up to the CKA tables, leaves every digits artifact as in
+    the local run."""
     failing, repair = finished(slurm, "failing", "repair")
     out = failing.proc.stdout + failing.proc.stderr
     assert failing.proc.returncode != 0

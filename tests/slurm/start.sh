@@ -7,6 +7,8 @@
 #
 #   SLURM_FAKE_GPUS  number of fake GPUs on the node (default 1)
 #   SLURM_MEM_MB     RealMemory of the node (default 80% of this machine's memory)
+#   SLURM_CPUS       CPUs the node offers to jobs (default: the machine's, as slurmd detects them);
+#                    more oversubscribes the machine, so that two runs' jobs need not queue
 #
 # Stop everything again with tests/slurm/stop.sh (each daemon by the PID in its pid file).
 set -euo pipefail
@@ -36,8 +38,15 @@ fi
 
 node=$(hostname -s)
 mem_mb=${SLURM_MEM_MB:-$(( $(free -m | awk '/^Mem:/{print $2}') * 8 / 10 ))}
-# CPUs, sockets, cores and threads as slurmd detects them; memory is ours to set
-hardware=$(slurmd -C | head -1 | sed -E "s/^NodeName=[^ ]+ //; s/RealMemory=[0-9]+/RealMemory=$mem_mb/")
+# CPUs, sockets, cores and threads as slurmd detects them, or only a number of CPUs that slurmd
+# then takes from this file (config_overrides); memory is ours to set
+if [ -n "${SLURM_CPUS:-}" ]; then
+  hardware="CPUs=$SLURM_CPUS RealMemory=$mem_mb"
+  slurmd_parameters="SlurmdParameters=config_overrides"
+else
+  hardware=$(slurmd -C | head -1 | sed -E "s/^NodeName=[^ ]+ //; s/RealMemory=[0-9]+/RealMemory=$mem_mb/")
+  slurmd_parameters=""
+fi
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm
 
 gres=""
@@ -83,6 +92,7 @@ MinJobAge=3600
 SlurmdTimeout=60
 InactiveLimit=0
 KillWait=5
+$slurmd_parameters
 NodeName=$node NodeAddr=127.0.0.1 $hardware $gres State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
