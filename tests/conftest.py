@@ -4,7 +4,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +19,10 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 # Every Snakemake start imports the SLURM executor plugin, which asks `scontrol show config` for a
 # value in its help text. Where SLURM's client is installed but no controller answers (after the
 # SLURM tests have stopped theirs, or on a workstation) that question waits 9 s, in every dry run
-# and job of a local test run. Local runs need no controller: for them `scontrol` fails at once.
-# The SLURM tests run their commands with SLURM_ENV, the environment as it was.
+# and job of a local test run. Local runs need no controller: pointed at an empty configuration,
+# `scontrol` fails at once. The SLURM tests run their commands with SLURM_ENV, the environment as it was.
 SLURM_ENV = dict(os.environ)
-_NO_CONTROLLER = Path(tempfile.mkdtemp(prefix="gmnrep-tests-bin-"))
-(_NO_CONTROLLER / "scontrol").write_text("#!/bin/sh\nexit 1\n")
-(_NO_CONTROLLER / "scontrol").chmod(0o755)
-os.environ["PATH"] = f"{_NO_CONTROLLER}{os.pathsep}{os.environ['PATH']}"
+os.environ["SLURM_CONF"] = os.devnull
 
 
 @pytest.fixture(scope="session")
