@@ -189,13 +189,11 @@ def smoke_run(tmp_path_factory) -> SmokeRun:
 
 def pytest_collection_modifyitems(items):
     """A test that reads a Snakemake run is end to end, wherever it is defined (`make check` skips
-    it); the SLURM tests come last: they read runs that go on in the background meanwhile. Just
-    before them come the tests that keep both cores busy for long (marked both_cores), so that the
-    many single-core ones (dry runs) run beside the SLURM session's background runs instead."""
+    it); the SLURM tests come last: they read runs that go on in the background meanwhile."""
     for item in items:
         if "smoke_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
-    items.sort(key=lambda item: (item.path.name == "test_slurm.py", item.get_closest_marker("both_cores") is not None))
+    items.sort(key=lambda item: item.path.name == "test_slurm.py")
 
 
 def pytest_collection_finish(session):

@@ -101,7 +101,6 @@ def _dates(results: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in artifact_files(results)}
 
 
-@pytest.mark.both_cores
 def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes(tmp_path, smoke_run):
     """kill -9 of Snakemake and its running job, three times, in the smoke DAG of digits alone
     (`digits_args`); after each, whatever carries a final name is complete (it equals the
