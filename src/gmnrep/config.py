@@ -42,6 +42,17 @@ def layered(paths: list[str | Path], command_line: dict | None = None) -> dict:
     return deep_merge(config, command_line or {})
 
 
+def canonical(values):
+    """`values` with every mapping's keys in sorted order, at every depth. Layering gives the same
+    settings in an order that depends on which file named a key first; Snakemake compares a rule's
+    params by their repr, which keeps that order."""
+    if isinstance(values, dict):
+        return {key: canonical(values[key]) for key in sorted(values)}
+    if isinstance(values, list):
+        return [canonical(value) for value in values]
+    return values
+
+
 def _key(path) -> str:
     key = ""
     for part in path:

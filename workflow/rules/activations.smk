@@ -22,6 +22,7 @@ rule dump_activations:
         runtime=config["activations"]["resources"]["runtime"],
         gpu=config["activations"]["resources"].get("gpu", 0),
     params:
+        code=code_of("dump_activations"),
         settings=activation_params,
     script:
         "../scripts/dump_activations.py"

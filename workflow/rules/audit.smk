@@ -24,6 +24,8 @@ rule audit_manifest:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        code=code_of("audit_manifest"),
     script:
         "../scripts/audit_manifest.py"
 

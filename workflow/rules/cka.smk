@@ -19,6 +19,7 @@ rule prepare_cka:
         mem_mb=config["cka"]["resources"]["mem_mb"],
         runtime=config["cka"]["resources"]["runtime"],
     params:
+        code=code_of("prepare_cka"),
         settings=cka_params,
     script:
         "../scripts/prepare_cka.py"
@@ -41,5 +42,7 @@ rule cka_pair:
     resources:
         mem_mb=config["cka"]["resources"]["mem_mb"],
         runtime=config["cka"]["resources"]["runtime"],
+    params:
+        code=code_of("cka_pair"),
     script:
         "../scripts/cka_pair.py"

@@ -17,6 +17,7 @@ rule claims:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
+        code=code_of("claims"),
         layers=config["cka"]["figure_layers"],
         settings=config["claims"],
     script:

@@ -21,6 +21,7 @@ from gmnrep import config as gmn_config
 from gmnrep.data import dataset_file
 from gmnrep.representations import pairs
 from gmnrep.inr import planning
+from gmnrep.provenance import code
 from gmnrep.data.sources import SOURCES
 
 # Snakemake has layered the config files (config.yaml, then each --configfile, e.g. a preset)
@@ -30,12 +31,18 @@ gmn_config.resolve(
     Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
     command_line=dict(workflow.config_settings.config),
 )
+# Snakemake compares params by their repr, which keeps the key order the layering happened to give
+# (`--configfile P` and `--configfile config.yaml P` differ): every mapping in sorted order instead.
+_canonical = gmn_config.canonical(config)
+config.clear()
+config.update(_canonical)
 
 RESULTS = config["results"]
 LOGS = config["logs"]
 RAW = config["raw_dir"]
 DATASETS = config["datasets"]
 ENV = "../../envs/gmnrep.yaml"
+SCRIPTS = Path(workflow.basedir) / "workflow/scripts"
 RAW_FILES = sorted({raw.name for s in SOURCES.values() for raw in s.files})
 
 # Every artifact's path, once: rules name these as their inputs and outputs, helpers expand them.
@@ -78,6 +85,13 @@ wildcard_constraints:
 def log_path(artifact):
     """The log of the job that writes `artifact` (a path under RESULTS): the same path under LOGS."""
     return str(Path(LOGS) / Path(artifact).relative_to(RESULTS).with_suffix(".log"))
+
+
+def code_of(rule_name):
+    """Digest of each module (library and script helper) that the rule's script imports: a param of
+    every rule, so that a code change reruns exactly the jobs that run it (docs/auditing.md).
+    """
+    return code.code_digests(SCRIPTS / f"{rule_name}.py", [_SRC, SCRIPTS])
 
 
 def benchmark_path(artifact):

@@ -16,6 +16,8 @@ rule fetch_raw:
     resources:
         mem_mb=500,
         runtime=60,
+    params:
+        code=code_of("fetch_raw"),
     script:
         "../scripts/fetch_raw.py"
 
@@ -34,6 +36,7 @@ rule prepare_data:
         mem_mb=config["data_resources"]["mem_mb"],
         runtime=config["data_resources"]["runtime"],
     params:
+        code=code_of("prepare_data"),
         settings=data_params,
     script:
         "../scripts/prepare_data.py"

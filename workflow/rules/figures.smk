@@ -21,6 +21,7 @@ rule cka_figure:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
+        code=code_of("cka_figure"),
         layers=config["cka"]["figure_layers"],
     script:
         "../scripts/cka_figure.py"
@@ -52,6 +53,7 @@ rule sample_figure:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
+        code=code_of("sample_figure"),
         examples=config["figures"]["fig4_examples"],
     script:
         "../scripts/sample_figure.py"
@@ -72,6 +74,7 @@ rule table2:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
     params:
+        code=code_of("table2"),
         layers=config["cka"]["figure_layers"],
     script:
         "../scripts/table2.py"

@@ -18,6 +18,7 @@ rule fit_inr_shard:
         runtime=config["inr"]["resources"]["runtime"],
         gpu=config["inr"]["resources"].get("gpu", 0),
     params:
+        code=code_of("fit_inr_shard"),
         settings=inr_params,
     script:
         "../scripts/fit_inr_shard.py"
@@ -47,6 +48,7 @@ rule summarize_inrs:
         mem_mb=1000,
         runtime=10,
     params:
+        code=code_of("summarize_inrs"),
         target_psnr=inr_target_psnr,
     script:
         "../scripts/summarize_inrs.py"

@@ -21,6 +21,7 @@ rule train_model:
         runtime=model_resource("runtime"),
         gpu=model_resource("gpu"),
     params:
+        code=code_of("train_model"),
         settings=training_params,
     script:
         "../scripts/train_model.py"
@@ -40,5 +41,7 @@ rule table1:
     resources:
         mem_mb=config["table_resources"]["mem_mb"],
         runtime=config["table_resources"]["runtime"],
+    params:
+        code=code_of("table1"),
     script:
         "../scripts/table1.py"

@@ -9,8 +9,11 @@ with its old date) and missing intermediate files, which Snakemake ignores once 
 results exist.
 
 Statuses: OK; MISSING (recorded, now absent); MODIFIED (bytes differ from the record); STALE (the
-artifact is as recorded but what made it has changed); UNRECORDED (a file under results/ that no
-record claims: made by hand or outside the workflow; reported, not a failure).
+artifact is as recorded but what made it has changed: an input, the rule's script, the library
+code its script imports, or anything Snakemake would rerun it for); REPORT (an HTML report
+written by `snakemake --report`, which runs outside the DAG and so leaves no record; listed, not a
+failure); UNRECORDED (a file under results/ that no record claims: made by hand or outside the
+workflow; reported, not a failure).
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import GmnrepError
 from gmnrep.core.hashing import sha256_file
+from gmnrep.provenance.code import changed_modules
 
-OK, MISSING, MODIFIED, STALE, UNRECORDED = "OK", "MISSING", "MODIFIED", "STALE", "UNRECORDED"
+OK, MISSING, MODIFIED, STALE = "OK", "MISSING", "MODIFIED", "STALE"
+REPORT, UNRECORDED = "REPORT", "UNRECORDED"
 FAILING = (MISSING, MODIFIED, STALE)
 STAGES = ("data", "inrs", "models", "activations", "cka", "figures", "tables")
 
@@ -77,7 +84,15 @@ def snakemake_reasons(command: list[str], cwd: Path) -> dict[str, str]:
     return reasons
 
 
-def _reasons(record: dict, digest: _Digests) -> list[str]:
+def is_snakemake_report(path: Path) -> bool:
+    """An HTML report written by `snakemake --report` (its page title says so, near the top)."""
+    if path.suffix != ".html":
+        return False
+    with open(path, "rb") as f:
+        return b"<title>Snakemake Report</title>" in f.read(4096)
+
+
+def _reasons(record: dict, digest: _Digests, code_now: Callable[[str], dict] | None) -> list[str]:
     reasons = []
     for entry in record["inputs"]:
         now = digest(entry["path"])
@@ -88,11 +103,25 @@ def _reasons(record: dict, digest: _Digests) -> list[str]:
     script = record["script"]
     if digest(script["path"]) != script["sha256"]:
         reasons.append(f"rule script {script['path']} changed since")
+    # records made before the code digests became a param have none to compare
+    recorded_code = record["params"].get("code")
+    if recorded_code is not None and code_now is not None:
+        changed = changed_modules(recorded_code, code_now(record["rule"]))
+        if changed:
+            reasons.append(f"code its script imports changed since: {', '.join(changed)}")
     return reasons
 
 
-def check(manifest: dict, results: Path, snakemake: dict[str, str] | None = None) -> list[Finding]:
-    """One finding per recorded artifact and per unrecorded file under `results` (audit/ excluded)."""
+def check(
+    manifest: dict,
+    results: Path,
+    snakemake: dict[str, str] | None = None,
+    code_now: Callable[[str], dict] | None = None,
+) -> list[Finding]:
+    """One finding per recorded artifact and per file under `results` that no record claims (audit/
+    excluded). `snakemake`: Snakemake's dry-run reason for each output it would recompute;
+    `code_now`: a rule's name -> the code digests its script would be given now (see
+    `gmnrep.provenance.code`), compared with those its jobs recorded."""
     digest = _Digests()
     findings = []
     for artifact, job in manifest["artifacts"].items():
@@ -107,17 +136,30 @@ def check(manifest: dict, results: Path, snakemake: dict[str, str] | None = None
         elif now != recorded["sha256"]:
             status, reason = MODIFIED, f"sha256 differs from the one {job} recorded; {repair}"
         else:
-            reasons = _reasons(record, digest)
+            reasons = _reasons(record, digest, code_now)
             if artifact in (snakemake or {}):
                 reasons.append(f"Snakemake would recompute it: {snakemake[artifact]}")
             status, reason = (STALE, "; ".join(reasons)) if reasons else (OK, f"as made by {job}")
         findings.append(Finding(artifact, status, reason, stage, dataset, job))
     recorded_paths = set(manifest["artifacts"])
+    last_end = max((record["end"] for record in manifest["jobs"].values()), default="")
     for path in sorted(results.rglob("*")):
         stage = stage_of(str(path), results)
-        if path.is_file() and stage != "audit" and str(path) not in recorded_paths:
+        if not path.is_file() or stage == "audit" or str(path) in recorded_paths:
+            continue
+        if is_snakemake_report(path):
+            findings.append(Finding(str(path), REPORT, _report_reason(path, last_end), stage, None, None))
+        else:
             findings.append(Finding(str(path), UNRECORDED, "no provenance record claims it", stage, None, None))
     return findings
+
+
+def _report_reason(path: Path, last_end: str) -> str:
+    written = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    made = "snakemake --report (outside the DAG: no record)"
+    if written < last_end:
+        return f"{made}; written {written}, before the last job ended ({last_end}): write it again"
+    return f"{made}; written {written}, after the last job ended"
 
 
 def select(findings: list[Finding], dataset: str | None = None, stage: str | None = None) -> list[Finding]:

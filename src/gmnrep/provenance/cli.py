@@ -23,7 +23,7 @@ from gmnrep.config import layered, resolve
 from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError, GmnrepError
 from gmnrep.paper import claims
-from gmnrep.provenance import audit, records
+from gmnrep.provenance import audit, code, records
 
 FINDINGS_BEGIN, FINDINGS_END = "<!-- findings: begin -->", "<!-- findings: end -->"
 
@@ -93,6 +93,7 @@ def run_audit(args) -> list[audit.Finding]:
     config = resolve(
         layered(configfiles, overrides), snakefile.parent / "workflow/schemas/config.schema.yaml", overrides
     )
+    user_configfiles = [str(Path(p).resolve()) for p in args.configfile]
     os.chdir(args.directory)
     audit_dir = Path(config["results"]) / "audit"
     if not (audit_dir / "jobs").is_dir():
@@ -100,10 +101,18 @@ def run_audit(args) -> list[audit.Finding]:
     manifest = records.write_manifest(audit_dir)
     reasons = None
     if not args.no_snakemake:
-        command = [sys.executable, "-m", "snakemake", "-s", str(snakefile), "--configfile", *map(str, configfiles)]
+        # the question the user's own command asks: their config files and values, nothing added
+        command = [sys.executable, "-m", "snakemake", "-s", str(snakefile)]
+        command += ["--configfile", *user_configfiles] if user_configfiles else []
         command += ["--config", *args.config] if args.config else []
         reasons = audit.snakemake_reasons(command, Path.cwd())
-    findings = audit.check(manifest, Path(config["results"]), reasons)
+    scripts = snakefile.parent / "workflow/scripts"
+
+    def code_now(rule: str) -> dict[str, str]:
+        # as the workflow gives it to the rule's jobs (common.smk's code_of)
+        return code.code_digests(scripts / f"{rule}.py", [snakefile.parent / "src", scripts])
+
+    findings = audit.check(manifest, Path(config["results"]), reasons, code_now)
     return audit.select(findings, args.dataset, args.stage)
 
 

@@ -1,0 +1,115 @@
+"""The code a job runs: the modules its script imports, followed through the library, each with a
+digest that changes when the module's code changes and not when only its comments, docstrings or
+layout do.
+
+A digest is the sha256 of the module as Python parses it (`ast`), docstrings removed, written back
+out by `ast.unparse`: comments, blank lines, line breaks, quoting and docstrings leave it as it is;
+any change to a statement, name or value changes it. Only imports that the source spells out are
+followed (`import a.b`, `from a.b import c`, relative imports, at any depth of the file, so imports
+inside functions count too); modules imported by name at run time (`importlib`) are not seen.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from dataclasses import dataclass
+from functools import cache, partial
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class _Module:
+    digest: str
+    # (level, module, names) of each import statement: `from ..a import b, c` is (2, "a", ("b", "c"))
+    imports: tuple[tuple[int, str, tuple[str, ...]], ...]
+
+
+@cache
+def _read_module(source: bytes) -> _Module:
+    """The digest and the import statements of a module's source, from one parse and one walk."""
+    tree = ast.parse(source)
+    imports = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imports += [(0, alias.name, ()) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            imports.append((node.level, node.module or "", tuple(alias.name for alias in node.names)))
+        elif isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    # a body cannot be empty: a function that held only its docstring keeps `pass`
+                    node.body = body[1:] or [ast.Pass()]
+    return _Module(hashlib.sha256(ast.unparse(tree).encode()).hexdigest(), tuple(imports))
+
+
+def module_digest(path: Path) -> str:
+    """sha256 of the module's code at `path`, blind to comments, docstrings and layout."""
+    return _read_module(Path(path).read_bytes()).digest
+
+
+def _module_file(name: str, roots: tuple[Path, ...]) -> Path | None:
+    """The source of module `name` (dotted) under one of `roots`: a .py file or a package's __init__.py."""
+    relative = Path(*name.split("."))
+    for root in roots:
+        for candidate in (root / relative.with_suffix(".py"), root / relative / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _package_of(path: Path, roots: tuple[Path, ...]) -> str:
+    """The dotted package that holds the module at `path` (what a relative import starts from)."""
+    for root in roots:
+        if path.is_relative_to(root):
+            parts = path.relative_to(root).with_suffix("").parts
+            return ".".join(parts[:-1])
+    raise ValueError(f"{path} is under none of {roots}")
+
+
+@cache
+def _imported_files(path: Path, source: bytes, roots: tuple[Path, ...]) -> tuple[Path, ...]:
+    """The files under `roots` that the module at `path` (whose text is `source`) may import: each
+    imported name and its parent packages (importing a.b.c runs a/__init__.py and a/b/__init__.py
+    first), and for `from m import x` also m.x, which is a module when x is one."""
+    names = set()
+    for level, module, members in _read_module(source).imports:
+        if level:
+            package = _package_of(path, roots).split(".")
+            module = ".".join(part for part in [*package[: len(package) - level + 1], module] if part)
+        for target in [module, *(f"{module}.{member}" if module else member for member in members)]:
+            parts = target.split(".")
+            names.update(".".join(parts[: i + 1]) for i in range(len(parts)))
+    return tuple(source for source in map(partial(_module_file, roots=roots), sorted(names)) if source)
+
+
+def imported_files(script: Path, roots: list[Path]) -> list[Path]:
+    """The source files under `roots` that `script` imports, directly or through each other, sorted;
+    modules from elsewhere (the standard library, installed packages) are left out."""
+    roots_ = tuple(Path(root).resolve() for root in roots)
+    found: set[Path] = set()
+    pending = [Path(script).resolve()]
+    while pending:
+        path = pending.pop()
+        for source in _imported_files(path, path.read_bytes(), roots_):
+            if source not in found:
+                found.add(source)
+                pending.append(source)
+    return sorted(found)
+
+
+def code_digests(script: Path, roots: list[Path]) -> dict[str, str]:
+    """Each module `script` imports from `roots` (by its path relative to its root, so the same for any
+    checkout) -> its digest (see `module_digest`), in path order."""
+    roots_ = [Path(root).resolve() for root in roots]
+    digests = {}
+    for source in imported_files(script, roots_):
+        root = next(root for root in roots_ if source.is_relative_to(root))
+        digests[str(source.relative_to(root))] = module_digest(source)
+    return dict(sorted(digests.items()))
+
+
+def changed_modules(recorded: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The modules whose digests differ between two `code_digests`, or that one of them lacks."""
+    return sorted(name for name in recorded.keys() | now.keys() if recorded.get(name) != now.get(name))
