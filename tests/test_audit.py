@@ -70,6 +70,25 @@ def test_a_failed_job_leaves_no_record(tmp_path):
     assert not (tmp_path / "audit/jobs/step/job.json").exists()
 
 
+def test_a_snakemake_report_is_listed_as_a_report_and_said_to_be_out_of_date_after_a_later_job(tmp_path):
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    table = results / "tables/t.csv"
+    table.write_text("a\n1\n")
+    report, notes = results / "report.html", results / "notes.html"
+    report.write_text("<!doctype html>\n<html><head><title>Snakemake Report</title></head></html>")
+    notes.write_text("<html><head><title>my notes</title></head></html>")
+    job = {"outputs": [records.file_entry(table)], "inputs": [], "params": {}, "wildcards": {}, "end": "9999"}
+    job["script"] = records.file_entry(table)
+    manifest = {"artifacts": {str(table): "t"}, "jobs": {"t": job}}
+    found = {f.artifact: f for f in audit.check(manifest, results)}
+    assert found[str(report)].status == audit.REPORT and "write it again" in found[str(report)].reason
+    assert found[str(notes)].status == audit.UNRECORDED and found[str(table)].status == audit.OK
+    job["end"] = "2000-01-01T00:00:00+00:00"
+    assert "after the last job ended" in {f.artifact: f for f in audit.check(manifest, results)}[str(report)].reason
+    assert not audit.failed(audit.check(manifest, results))
+
+
 def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     command = [
         sys.executable,

@@ -14,6 +14,7 @@ from conftest import PRESETS, REPO, planned_jobs, preset_files, run
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints
+from gmnrep.provenance import audit
 from gmnrep.representations import dump_file
 
 pytestmark = pytest.mark.e2e
@@ -137,6 +138,8 @@ def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_run):
     assert "Where each result comes from" in html and "This report is of the" in html
     assert "GMN-GMN &lt; MLP-MLP" in html and "inconclusive" in html
     assert '"Findings"' in html and '"Audit"' in html
+    # under results/ the audit lists it as a report, not as a file nobody made (tests/test_audit.py)
+    assert audit.is_snakemake_report(report)
 
 
 def paper_plan(tmp_path, *args) -> dict[str, int]:

@@ -1,0 +1,240 @@
+"""What makes Snakemake and `gmnrep audit` rerun a job: its settings by value, however the config
+files were layered, and the code its script imports by content, for exactly the jobs that run it.
+The params compared are those Snakemake itself would store (tests/snakemake_params.py)."""
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import PRESETS, REPO, preset_files, smoke_args
+from gmnrep.provenance import code
+
+
+def reversed_keys(values):
+    """`values` with every mapping's keys in reverse order: the same settings, stated otherwise."""
+    if isinstance(values, dict):
+        return {key: reversed_keys(values[key]) for key in reversed(list(values))}
+    return values
+
+
+def restated(preset: str, path: Path) -> Path:
+    """A config file that restates the preset's own file (config.yaml for paper), keys reversed."""
+    source = preset_files(preset)[-1]
+    path.write_text(yaml.safe_dump(reversed_keys(yaml.safe_load(source.read_text())), sort_keys=False))
+    return path
+
+
+def params_of_every_job(workdir: Path, configfiles: list[Path], config: dict | None = None) -> subprocess.Popen:
+    """Started in the background: the params Snakemake would store for every job (read with `result`)."""
+    command = [
+        sys.executable,
+        str(REPO / "tests/snakemake_params.py"),
+        str(REPO / "Snakefile"),
+        json.dumps(config or {}),
+    ]
+    return subprocess.Popen(
+        [*command, *map(str, configfiles)], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def result(proc: subprocess.Popen) -> dict[str, list]:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    return json.loads(out)
+
+
+def user_directory(path: Path) -> Path:
+    """A working directory as a user's checkout has it for a dry run: config.yaml at its root."""
+    path.mkdir(exist_ok=True)
+    (path / "config.yaml").symlink_to(REPO / "config.yaml")
+    return path
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_job_gets_the_same_params_however_the_presets_settings_are_layered(preset, tmp_path):
+    workdir = user_directory(tmp_path / "run")
+    own = [] if preset == "paper" else [REPO / "presets" / f"{preset}.yaml"]
+    results = yaml.safe_load(preset_files(preset)[-1].read_text())["results"]
+    ways = {
+        "the preset over the Snakefile's config.yaml": params_of_every_job(workdir, own),
+        "config.yaml given explicitly": params_of_every_job(workdir, [REPO / "config.yaml", *own]),
+        "a further file restating the preset, keys reversed, and --config restating a value": params_of_every_job(
+            workdir, [*own, restated(preset, tmp_path / "restated.yaml")], {"results": results}
+        ),
+    }
+    params = {way: result(proc) for way, proc in ways.items()}
+    reference = params.pop("the preset over the Snakefile's config.yaml")
+    assert len(reference) > 20 and any(job.startswith("train_model") for job in reference)
+    for way, jobs in params.items():
+        assert jobs.keys() == reference.keys(), way
+        differing = [job for job in jobs if jobs[job] != reference[job]]
+        assert not differing, f"{way}: params differ for {len(differing)} jobs, e.g. {differing[0]}"
+
+
+def test_a_changed_value_changes_the_params_of_exactly_the_jobs_that_use_it(tmp_path):
+    """The comparison above can fail: one setting changed is seen, and only where it is used."""
+    workdir = user_directory(tmp_path / "run")
+    changed = tmp_path / "changed.yaml"
+    changed.write_text("models: {mlp: {training: {epochs: 3}}}\n")
+    smoke = REPO / "presets/smoke.yaml"
+    before, after = map(result, (params_of_every_job(workdir, [smoke]), params_of_every_job(workdir, [smoke, changed])))
+    differing = {job for job in before if before[job] != after[job]}
+    assert differing and all(job.startswith("train_model") and "'arch': 'mlp'" in job for job in differing)
+    assert len(differing) == 2 * 2  # two datasets, two seeds
+
+
+def test_a_code_digest_ignores_comments_docstrings_and_layout_but_not_code(tmp_path):
+    module = tmp_path / "m.py"
+    digest = {}
+    versions = {
+        "original": "def f(x):\n    return x + 1\n",
+        "comments and docstring": (
+            '"""Module."""\n\n# why\ndef f(x):  # f\n    """Add one."""\n\n    return (x +\n            1)\n'
+        ),
+        "a value": "def f(x):\n    return x + 2\n",
+        "a name": "def f(y):\n    return y + 1\n",
+    }
+    for name, source in versions.items():
+        module.write_text(source)
+        digest[name] = code.module_digest(module)
+    assert digest["comments and docstring"] == digest["original"]
+    assert len({digest["original"], digest["a value"], digest["a name"]}) == 3
+
+
+def test_the_code_of_a_script_is_every_module_it_imports_through_the_roots(tmp_path):
+    library = tmp_path / "src"
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/sub/__init__.py": "",
+        "pkg/sub/a.py": "from . import b\nimport json\n",
+        "pkg/sub/b.py": "def g():\n    from ..c import h\n    return h\n",
+        "pkg/c.py": "h = 1\n",
+        "pkg/unused.py": "",
+        "../helpers/helper.py": "",
+    }
+    for name, text in files.items():
+        (library / name).parent.mkdir(parents=True, exist_ok=True)
+        (library / name).write_text(text)
+    script = tmp_path / "script.py"
+    script.write_text("from pkg.sub.a import b\nimport helper\n")
+    roots = [library, tmp_path / "helpers"]
+    found = code.code_digests(script, roots)
+    assert list(found) == [
+        "helper.py",
+        "pkg/__init__.py",
+        "pkg/c.py",
+        "pkg/sub/__init__.py",
+        "pkg/sub/a.py",
+        "pkg/sub/b.py",
+    ]
+    (library / "pkg/c.py").write_text("h = 2\n")
+    assert code.changed_modules(found, code.code_digests(script, roots)) == ["pkg/c.py"]
+
+
+def test_each_rule_script_is_given_the_library_modules_it_runs():
+    scripts, roots = REPO / "workflow/scripts", [REPO / "src", REPO / "workflow/scripts"]
+    claims, training = (code.code_digests(scripts / f"{rule}.py", roots) for rule in ("claims", "train_model"))
+    assert "gmnrep/paper/claims.py" in claims and "gmnrep/paper/claims.py" not in training
+    assert {"gmnrep/models/training.py", "gmnrep/models/gmn.py", "snakemake_job.py"} <= set(training)
+
+
+# --- end to end ---------------------------------------------------------------------------------
+
+
+def dry_run_outputs(args: list[str], cwd: Path) -> dict[str, str]:
+    """Each output a dry run with `args` would (re)make -> the job's reason."""
+    from gmnrep.provenance import audit
+
+    return audit.snakemake_reasons([sys.executable, "-m", "snakemake", *args], cwd)
+
+
+def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_run, tmp_path):
+    """On a copy of the smoke run and its workflow: a comment changes nothing; a code change in
+    gmnrep/paper/claims.py replans the claims job and what Snakemake runs after it, and nothing
+    else; the audit calls exactly those artifacts STALE and names the module."""
+    repo = tmp_path / "repo"
+    shutil.copytree(smoke_run.repo, repo, symlinks=True)  # dates kept: Snakemake judges scripts by them
+    workdir = smoke_run.copy(tmp_path / "run")
+    args = smoke_args(workdir, repo=repo, raw_dir=smoke_run.workdir / "raw")
+    module = repo / "src/gmnrep/paper/claims.py"
+    module.write_text(module.read_text() + "\n# a comment on the claims\n")
+    assert dry_run_outputs(args, workdir) == {}
+    module.write_text(module.read_text() + "_EDITED = True\n")
+    replanned = dry_run_outputs(args, workdir)
+    claims = {f"results/smoke/tables/claims.{ext}" for ext in ("csv", "md", "tex")}
+    assert {output for output, reason in replanned.items() if "Params have changed" in reason} == claims
+    assert set(replanned) - claims <= {"results/smoke/audit/manifest.json", "results/smoke/audit/summary.csv"}
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--snakefile", str(repo / "Snakefile")]
+        + ["--directory", str(workdir), "--configfile", *map(str, preset_files("smoke", repo))]
+        + ["--config", f"raw_dir={smoke_run.workdir / 'raw'}", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    stale = {f["artifact"]: f["reason"] for f in json.loads(proc.stdout)["artifacts"] if f["status"] != "OK"}
+    assert set(stale) == claims
+    assert all("code its script imports changed since: gmnrep/paper/claims.py" in reason for reason in stale.values())
+
+
+# The demo preset with small overrides: its settings come out of layering in another key order than
+# the smoke preset's (the case that made a finished demo run look stale); minutes become seconds.
+DEMO_OVERRIDES = textwrap.dedent(
+    """\
+    results: results/demo-small
+    logs: logs/demo-small
+    inr:
+      subset: {train: 48, val: 16, test: 16}
+      shard_size: 40
+      threads: 1
+      fit_batch_size: {cpu: 40, cuda: 40}
+      recipes: {dwsnets: {max_steps: 100}}
+    models:
+      seeds: [0, 1]
+      threads: 1
+      gmn: {training: {epochs: 1}}
+      mlp: {training: {epochs: 1}}
+      cnn: {training: {epochs: 1}}
+    cka: {minibatch_size: 8}
+    """
+)
+
+
+def test_a_finished_run_audits_ok_and_plans_nothing_as_the_user_layers_it(tmp_path):
+    """A demo-sized run in a checkout, made and audited with the documented commands."""
+    checkout = tmp_path / "checkout"
+    for name in ("workflow", "src", "envs", "presets", "profiles"):
+        shutil.copytree(REPO / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("Snakefile", "config.yaml"):
+        shutil.copy2(REPO / name, checkout / name)
+    (checkout / "small.yaml").write_text(DEMO_OVERRIDES)
+    made = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/demo.yaml", "small.yaml"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert made.returncode == 0, made.stderr[-3000:]
+    audit = subprocess.run(
+        [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--configfile", "presets/demo.yaml", "small.yaml"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    summary = audit.stdout.strip().splitlines()[-1]
+    assert audit.returncode == 0 and summary.endswith(" OK") and "STALE" not in summary, audit.stdout[-3000:]
+    for layering in (
+        ["--configfile", "config.yaml", "presets/demo.yaml", "small.yaml"],
+        ["--configfile", "presets/demo.yaml", "small.yaml", "--config", "results=results/demo-small"],
+    ):
+        assert dry_run_outputs(layering, checkout) == {}, layering
