@@ -371,3 +371,50 @@ def test_from_arrays_refuses_what_does_not_fit():
     ]:
         with pytest.raises(DataError, match=message):
             cka.Operand.from_arrays(broken)
+
+
+# --- CKA with each block of probe samples left out (the claims' probe-sample uncertainty) ---------
+
+
+def test_probe_blocks_partition_the_samples_into_near_equal_seeded_blocks():
+    blocks = cka.probe_blocks(103, 20, seed=4)
+    assert sorted(set(np.bincount(blocks))) == [5, 6] and len(blocks) == 103
+    assert np.array_equal(blocks, cka.probe_blocks(103, 20, seed=4))
+    assert not np.array_equal(blocks, cka.probe_blocks(103, 20, seed=5))
+    with pytest.raises(cka.CKAInputError, match="between 2 and the 10 probe samples"):
+        cka.probe_blocks(10, 11, seed=0)
+
+
+@pytest.mark.parametrize("widths", [(5, 7), (5, 80), (80, 90)])  # factors: centred X, or from the Gram
+def test_linear_cka_without_each_block_equals_recomputing_it_on_the_other_samples(widths):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, widths[0]))
+    Y = X @ rng.normal(size=(widths[0], widths[1])) + rng.normal(size=(60, widths[1]))
+    blocks = cka.probe_blocks(60, 6, seed=0)
+    expected = [cka.linear_cka(X[blocks != j], Y[blocks != j]) for j in range(6)]
+    assert cka.cka_without_blocks(cka.prepare(X), cka.prepare(Y), blocks) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [10, 13, 60])
+def test_minibatch_cka_without_each_block_drops_its_rows_from_every_batch(batch_size):
+    """Each batch keeps its rows outside the block and is a batch of that size (HSIC_1 with its own
+    b'); with one batch of all samples this is debiased CKA on the other samples."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 4))
+    Y = X @ rng.normal(size=(4, 6)) + rng.normal(size=(60, 6))
+    blocks = cka.probe_blocks(60, 6, seed=0)
+    k = 60 // batch_size
+    batches = np.random.default_rng(3).permutation(60)[: k * batch_size].reshape(k, batch_size)
+    Xc, Yc = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    expected = []
+    for j in range(6):
+        sums = np.zeros(3)
+        for rows in batches:
+            kept = rows[blocks[rows] != j]
+            a, b = cka.prepare(Xc[kept], "minibatch", len(kept)), cka.prepare(Yc[kept], "minibatch", len(kept))
+            sums += [cka.cka_matrix([a], [b])[0, 0] * np.sqrt(a.self_term * b.self_term), a.self_term, b.self_term]
+        expected.append(sums[0] / np.sqrt(sums[1] * sums[2]))
+    got = cka.cka_without_blocks(
+        cka.prepare(X, "minibatch", batch_size, 3), cka.prepare(Y, "minibatch", batch_size, 3), blocks
+    )
+    assert got == pytest.approx(expected, abs=1e-12)

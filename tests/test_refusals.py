@@ -476,13 +476,25 @@ def test_a_cka_minibatch_larger_than_the_probe_samples_is_refused(raw):
         for dataset in ("digits", "fashion_mnist")
     ]
     lines = smoke_problems(
-        raw, {"cka": {"estimator": "minibatch", "minibatch_size": 8}, "activations": {"probe_size": 6}}
+        raw,
+        {"cka": {"estimator": "minibatch", "minibatch_size": 8, "probe_blocks": 4}, "activations": {"probe_size": 6}},
     )
     assert len(lines) == 2
     assert all(line.startswith("cka.minibatch_size: 8 is more than the 6 probe samples") for line in lines)
     # exactly one minibatch, or the linear estimator (which uses no minibatches), is fine
     smoke(raw, cka={"estimator": "minibatch", "minibatch_size": 16})
     smoke(raw, cka={"estimator": "linear", "minibatch_size": 1000})
+
+
+def test_more_probe_blocks_than_probe_samples_are_refused(raw):
+    """Each probe block must hold a sample (the claims leave each block out in turn)."""
+    lines = smoke_problems(raw, {"cka": {"probe_blocks": 17}})
+    assert lines == [
+        f"cka.probe_blocks: 17 is more than the 16 probe samples of {dataset} "
+        "(its test images, at most activations.probe_size); a block would be empty"
+        for dataset in ("digits", "fashion_mnist")
+    ]
+    smoke(raw, cka={"probe_blocks": 16})
 
 
 def test_several_new_problems_give_one_line_each(raw):

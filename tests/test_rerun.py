@@ -203,11 +203,12 @@ DEMO_OVERRIDES = textwrap.dedent(
       gmn: {training: {epochs: 1}}
       mlp: {training: {epochs: 1}}
       cnn: {training: {epochs: 1}}
-    cka: {minibatch_size: 8}
+    cka: {minibatch_size: 8, probe_blocks: 8}
     """
 )
 
 
+@pytest.mark.e2e
 def test_a_finished_run_audits_ok_and_plans_nothing_as_the_user_layers_it(tmp_path):
     """A demo-sized run in a checkout, made and audited with the documented commands."""
     checkout = tmp_path / "checkout"

@@ -490,6 +490,22 @@ def test_cka_values_within_rounding_of_the_bounds_are_accepted(tmp_path):
     assert table.cka.shape == (2, 3) and table.pairing == "gmn-mlp" and table.name == "gmn-0__mlp-0"
 
 
+@pytest.mark.parametrize(
+    ("estimator", "accepted", "refused"), [("linear", 0.0, -0.0056), ("minibatch", -0.0056, -1.0001)]
+)
+def test_cka_values_are_checked_against_their_estimators_range(tmp_path, estimator, accepted, refused):
+    """Debiased (minibatch) CKA can be slightly negative between unrelated layers; linear CKA cannot."""
+    pair = (("gmn", 0), ("mlp", 0))
+    cka = np.full((2, 2), 0.5)
+    cka[1, 0] = accepted
+    table = tables.read_cka_table(write_cka_table(tmp_path / "ok.csv", "digits", pair, cka, estimator), "digits")
+    assert table.cka[1, 0] == accepted and table.estimator == estimator
+    cka[1, 0] = refused
+    path = write_cka_table(tmp_path / "bad.csv", "digits", pair, cka, estimator)
+    with pytest.raises(DataError, match=rf"CKA\(2, 1\) = {refused} is not a number in .*{estimator} estimator"):
+        tables.read_cka_table(path, "digits")
+
+
 def test_a_table_of_the_architectures_in_another_order_is_read_transposed(tmp_path):
     cka = np.arange(6).reshape(2, 3) / 10  # 2 MLP layers x 3 GMN layers
     path = write_cka_table(tmp_path / "mlp-0__gmn-0.csv", "digits", (("mlp", 0), ("gmn", 0)), cka)

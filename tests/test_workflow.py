@@ -82,7 +82,9 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
         ]
         assert all(len(d.layers) == 5 and len(d.image_index) == 16 for d in dumps)
         assert all(np.array_equal(d.image_index, dumps[0].image_index) for d in dumps)
-        tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv"))
+        tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv") if ".blocks" not in p.suffixes)
+        blocks = sorted(p.name.replace(".blocks", "") for p in (results / f"cka/{dataset}").glob("*.blocks.csv"))
+        assert blocks == tables  # each pair's CKA(l, l) without each probe block, beside its table
         # cka.pairs: all: the one seed pair within each architecture, every seed pair across
         assert tables == sorted(
             ["gmn-0__gmn-1.csv", "mlp-0__mlp-1.csv", "cnn-0__cnn-1.csv"]
@@ -107,15 +109,35 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     assert all(0 <= float(r["chance_3_3"]) <= 1 and r["pairs"] in ("1", "2") for r in rows)  # the paper's pairs
     with open(results / "tables/claims.csv") as f:
         claims = list(csv.DictReader(f))
-    # per dataset: C1 and C2 at layers 3 and 4 against two pairings each, C3 both ways; 2 seeds give
-    # no interval over models, so every C1 / C2 verdict is inconclusive
+    # per dataset: C1 and C2 at layers 3 and 4 against two pairings each; C3's stratified count, its two
+    # odds ratios against the other image architecture and the reverse count (context); 2 seeds give
+    # no jackknife over models, so every C1 / C2 verdict is inconclusive
     assert [(r["dataset"], r["claim"]) for r in claims] == [
-        (d, c) for d in ("fashion_mnist", "digits") for c in ["C1"] * 4 + ["C2"] * 4 + ["C3"] * 2
+        (d, c) for d in ("fashion_mnist", "digits") for c in ["C1"] * 4 + ["C2"] * 4 + ["C3"] * 4
     ]
     assert {r["verdict"] for r in claims if r["claim"] != "C3"} == {"inconclusive"}
-    assert all(r["verdict"] in ("holds", "does not hold", "inconclusive") for r in claims if r["claim"] == "C3")
+    c3 = [r["verdict"] for r in claims if r["claim"] == "C3"]
+    assert set(c3[0:3] + c3[4:7]) <= {"holds", "does not hold", "inconclusive"} and c3[3] == c3[7] == "context"
     with open(results / "tables/fig4_counts.csv") as f:
         assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
+
+
+def test_debiased_cka_runs_through_the_claims(smoke_run, tmp_path):
+    """The minibatch estimator with one batch of every probe sample is debiased CKA (unbiased HSIC);
+    its values may be slightly negative, which the tables and claims accept."""
+    workdir = smoke_run.copy(tmp_path / "run")
+    debiased = tmp_path / "debiased.yaml"
+    debiased.write_text("cka: {estimator: minibatch, minibatch_size: 16}\n")
+    args = smoke_run.args(directory=workdir)
+    args.insert(args.index("--config"), str(debiased))  # one more config file, after the preset
+    run([*args, "--cores", "2", "results/smoke/tables/claims.csv", "results/smoke/tables/table2.csv"], cwd=workdir)
+    results = workdir / "results/smoke"
+    with open(results / "cka/digits/gmn-0__mlp-0.csv") as f:
+        assert {r["estimator"] for r in csv.DictReader(f)} == {"minibatch"}
+    with open(results / "tables/claims.csv") as f:
+        claims = list(csv.DictReader(f))
+    assert len(claims) == 2 * 12 and all(r["verdict"] for r in claims)
+    assert any("probe blocks" in r["sample_size"] for r in claims if r["claim"] == "C1")
 
 
 def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_run):

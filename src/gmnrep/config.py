@@ -143,19 +143,20 @@ def consistency_problems(config: dict) -> list[str]:
 
 
 def _minibatch_problems(config: dict, dataset: str, test_images: int) -> list[str]:
-    """The probe samples (test images, at most activations.probe_size) must fill one CKA minibatch;
-    the CKA jobs refuse fewer, but only after every model is trained."""
+    """The probe samples (test images, at most activations.probe_size) must fill one CKA minibatch
+    and give every probe block a sample; the CKA jobs refuse fewer, but only after every model is trained."""
     cka = config["cka"]
-    if cka["estimator"] != "minibatch":
-        return []
     probe_size = config["activations"]["probe_size"]
     probes = test_images if probe_size is None else min(probe_size, test_images)
-    if cka["minibatch_size"] <= probes:
-        return []
-    return [
-        f"cka.minibatch_size: {cka['minibatch_size']} is more than the {probes} probe samples of {dataset} "
-        f"(its test images, at most activations.probe_size); no minibatch could be filled"
-    ]
+    where = f"the {probes} probe samples of {dataset} (its test images, at most activations.probe_size)"
+    problems = []
+    if cka["probe_blocks"] > probes:
+        problems.append(f"cka.probe_blocks: {cka['probe_blocks']} is more than {where}; a block would be empty")
+    if cka["estimator"] == "minibatch" and cka["minibatch_size"] > probes:
+        problems.append(
+            f"cka.minibatch_size: {cka['minibatch_size']} is more than {where}; no minibatch could be filled"
+        )
+    return problems
 
 
 def resolve(config: dict, schema_path: str | Path, command_line: dict | None = None) -> dict:

@@ -30,7 +30,8 @@ rule cka_pair:
         a=pair_side("operands", "a"),
         b=pair_side("operands", "b"),
     output:
-        PATHS["cka_pair"],
+        table=PATHS["cka_pair"],
+        blocks=PATHS["cka_blocks"],
     log:
         log_path(PATHS["cka_pair"]),
     benchmark:
@@ -44,5 +45,6 @@ rule cka_pair:
         runtime=config["cka"]["resources"]["runtime"],
     params:
         code=code_of("cka_pair"),
+        settings=block_params,
     script:
         "../scripts/cka_pair.py"

@@ -60,6 +60,7 @@ PATHS = {
     "operands": f"{RESULTS}/cka/{{dataset}}/operands/{{arch}}-{{seed}}.h5",
     "chance": f"{RESULTS}/cka/{{dataset}}/chance/{{arch}}-{{seed}}.csv",
     "cka_pair": f"{RESULTS}/cka/{PAIR}.csv",
+    "cka_blocks": f"{RESULTS}/cka/{PAIR}.blocks.csv",
     "figure": f"{RESULTS}/figures/{{figure}}.pdf",
     "table": f"{RESULTS}/tables/{{name}}.{{ext}}",
     "manifest": f"{RESULTS}/audit/manifest.json",
@@ -218,6 +219,15 @@ def cka_params(wildcards):
     }
 
 
+def block_params(wildcards):
+    settings = config["cka"]
+    return {
+        "layers": settings["figure_layers"],
+        "probe_blocks": settings["probe_blocks"],
+        "seed": settings["seed"],
+    }
+
+
 def model_files(kind, dataset):
     """Artifact `kind` of every trained model of `dataset`."""
     models = config["models"]
@@ -230,11 +240,11 @@ def all_model_metrics(wildcards):
     return [path for dataset in DATASETS for path in model_files("metrics", dataset)]
 
 
-def cka_tables(dataset, scheme):
-    """The CKA table of every model pair of `dataset` compared in `scheme`."""
+def cka_tables(dataset, scheme, kind="cka_pair"):
+    """The CKA table (or block table: kind "cka_blocks") of every model pair of `dataset` compared in `scheme`."""
     models = config["models"]
     return [
-        PATHS["cka_pair"].format(
+        PATHS[kind].format(
             dataset=dataset, arch_a=arch_a, seed_a=seed_a, arch_b=arch_b, seed_b=seed_b
         )
         for (arch_a, seed_a), (arch_b, seed_b) in pairs.model_pairs(
@@ -251,6 +261,11 @@ def paper_pair_tables(dataset):
 def compared_pair_tables(dataset):
     """The CKA tables of every pair the configuration compares: what the claims test."""
     return cka_tables(dataset, config["cka"]["pairs"])
+
+
+def compared_block_tables(dataset):
+    """The block tables of those pairs: the probe samples' part of the claims' intervals."""
+    return cka_tables(dataset, config["cka"]["pairs"], "cka_blocks")
 
 
 def per_dataset(datasets, **kinds):
@@ -298,7 +313,11 @@ def table2_inputs(wildcards):
 def claims_inputs(wildcards):
     return {
         **per_dataset(
-            DATASETS, tables=compared_pair_tables, chance=chance_tables, dumps=dumps
+            DATASETS,
+            tables=compared_pair_tables,
+            blocks=compared_block_tables,
+            chance=chance_tables,
+            dumps=dumps,
         ),
         "metrics": all_model_metrics(wildcards),
     }

@@ -6,6 +6,7 @@ from snakemake_job import by_dataset, recorded
 with recorded(snakemake, f"claims {snakemake.output.csv}"):
     rows = claims.claim_rows(
         by_dataset(snakemake, "tables"),
+        by_dataset(snakemake, "blocks"),
         by_dataset(snakemake, "chance"),
         by_dataset(snakemake, "dumps"),
         [Path(p) for p in snakemake.input.metrics],

@@ -4,49 +4,63 @@ C1, seed sensitivity: GMN-GMN CKA(l, l) is lower than MLP-MLP and than CNN-CNN.
 C2, different representations at similar accuracy: GMN-MLP and GMN-CNN CKA(l, l) are lower than
     MLP-CNN, while the GMNs' test accuracy is close to the image networks'.
 C3, complementary predictions: more probe samples than chance are classified correctly by every
-    GMN seed and wrongly by every MLP and CNN seed (Figure 4's count).
+    GMN seed and wrongly by every MLP and CNN seed (Figure 4's count), beyond what two image
+    architectures show between them.
 
 How C1 and C2 are tested. The pairs of a pairing share models (with 5 seeds, each model is in 4 of
 the 10 GMN-GMN pairs), so the pairs are not independent samples and a test over pairs would
 overstate the evidence. The unit of replication is the trained model. The statistic is a
 difference of mean CKA(l, l) between two pairings (e.g. MLP-MLP minus GMN-GMN), over the compared
-pairs (config cka.pairs; `all` gives every pair). Its interval is a percentile bootstrap over
-models: a replicate draws, for each architecture independently (its trainings are independent of
-the other architectures', whatever their seeds), k of its k models with replacement, and recomputes
-each pairing's mean over the compared pairs among the drawn models, each weighted by how often its
-two models were drawn; a model is never paired with itself, and a replicate in which a pairing has
-no pair is dropped. An architecture in both pairings (the MLP in C2's GMN-MLP against MLP-CNN)
-uses one draw for both. A permutation test over architecture labels is not used: relabelling a GMN
-as an MLP turns GMN-GMN pairs into GMN-MLP pairs, whose CKA differs for reasons other than the claim.
+pairs (config cka.pairs; `all` gives every pair). Its interval is value +- t * sqrt(V), with V a sum
+of delete-one jackknife variances, one per independent source of variation:
+- each architecture's models (their trainings are independent of the other architectures',
+  whatever their seeds): replicate i leaves model i out of every pair it is in, in both pairings
+  (the MLP in C2's GMN-MLP against MLP-CNN leaves both); V_A = (k - 1)/k sum (D_i - mean D)^2;
+- the probe samples, shared by every pair: replicate j recomputes every pair's CKA without probe
+  block j (the pair jobs' block tables), V_P the same formula over the B blocks.
+t is Student's with Welch-Satterthwaite degrees of freedom V^2 / sum V_s^2 / df_s (df: k - 1 per
+architecture, B - 1 for the blocks). A percentile bootstrap over models was tried and replaced: at
+3 seeds its interval is a range rule over four values per pairing, and under the null it said
+`holds` 6-10% of the time against the nominal 2.5%. This interval's rate under the null, at 3, 5
+and 10 seeds with and without per-model effects and probe noise that does not cancel, is simulated
+in gmnrep.paper.calibration (a test pins it; bench/claims_calibration.py prints the table). A
+permutation test over architecture labels is not used: relabelling a GMN as an MLP turns GMN-GMN
+pairs into GMN-MLP pairs, whose CKA differs for reasons other than the claim.
 
 Verdicts (CKA values within CKA_TOLERANCE count as equal):
-- holds: the interval lies above 0 (the claimed ordering, beyond seed-to-seed variation);
+- holds: the interval lies above 0 (the claimed ordering, beyond seed-to-seed and probe variation);
 - does not hold: the interval lies at or below 0 (no such ordering: e.g. identical models);
-- inconclusive: the interval contains 0, fewer than `min_seeds` seeds (no interval over models), or
-  a pairing is missing;
+- inconclusive: the interval contains 0 (below FEW_SEEDS seeds the reason says "too few seeds to
+  resolve"), fewer than `min_seeds` seeds (no jackknife), or a pairing is missing;
 - confounded (C2 only): it would hold, but the GMNs' mean test accuracy differs from the image
   network's by more than `accuracy_gap_bound` points, so the CKA gap need not be "despite similar
   accuracies".
 
-How C3 is tested. Per probe sample: a = every GMN right, b = every image network wrong. If GMN
-correctness and image-network correctness were independent across samples, the count of a & b
-would be N p_a p_b on average (p_a, p_b: the observed rates). Under the permutation null (GMN
-outcomes shuffled across samples against the image networks'), the count is hypergeometric:
-sum(a & b) ~ Hypergeometric(N, sum(a), sum(b)), whose tails are computed exactly (every
-permutation, no Monte Carlo). holds: P(count >= observed) < alpha; does not hold: P(count <=
-observed) < alpha (fewer than chance: the families fail on the same samples); else inconclusive.
-The reverse count (every image network right, every GMN wrong) is tested the same way.
+How C3 is tested. Per probe sample: a = every GMN right, b = every image network wrong.
+(1) The count of a & b against class-stratified independence: within each class c the GMN outcomes
+are exchangeable across its samples, so the count is a sum over classes of independent
+Hypergeometric(N_c, sum_c a, sum_c b), whose distribution (their convolution) is exact. Holding
+the class margins fixed keeps label difficulty (a class every model gets wrong) from reading as
+"the families fail together". holds: P(count >= observed) < alpha; does not hold: P(count <=
+observed) < alpha; else inconclusive.
+(2) Against a reference: shared difficulty within a class still pushes any two families' errors
+together. For each image architecture X and the other one Y, the odds ratio of (every GMN right,
+every X wrong) over the samples, divided by the same odds ratio of (every Y right, every X wrong),
+with a percentile interval over paired bootstrap resamples of the probe samples: above 1 (holds),
+the GMNs are more complementary to X than another image architecture is; below 1, less (does not
+hold). 0.5 is added to each cell of each 2x2 table (Haldane-Anscombe).
+The reverse count (every image network right, every GMN wrong) is shown as context, not judged.
 
-The chance floor beside C1 and C2 is the mean chance CKA (gmnrep.representations.similarity) of the models of the
-pairing claimed lower: what unrelated representations give at this N and width.
+The chance floor beside C1 and C2 is the mean chance CKA (gmnrep.representations.similarity) of the
+models of the pairing claimed lower: what unrelated representations give at this N and width.
 """
 
 from dataclasses import dataclass
-from fractions import Fraction
-from math import comb
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import hypergeom
+from scipy.stats import t as student_t
 
 from gmnrep.core.csv_files import read_csv, to_csv, write_texts
 from gmnrep.core.errors import DataError
@@ -58,19 +72,26 @@ from gmnrep.paper.tables import (
     CkaTable,
     by_pairing,
     family_correctness,
+    family_members,
     latex_table,
     markdown_table,
     ordered_datasets,
     pairing_chance,
     pairing_title,
+    read_block_table,
     read_chance_floors,
     read_cka_tables,
     read_metrics,
     read_predictions,
 )
 
+# Fewer seeds per architecture than this leave a jackknife t interval too wide to resolve most
+# differences (k = 3: t on about 2-4 degrees of freedom); an inconclusive verdict says so.
+FEW_SEEDS = 5
 HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, CONFOUNDED = "holds", "does not hold", "inconclusive", "confounded"
 VERDICTS = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, CONFOUNDED)
+CONTEXT = "context"  # a row shown beside a claim's rows, not judged and not in its verdict
+BOOTSTRAP_CHUNK = 500  # resamples drawn at once: bounds the weights' memory (chunk x probe samples)
 CLAIMS = {
     "C1": "seed sensitivity: GMN-GMN CKA is lower than MLP-MLP and CNN-CNN",
     "C2": "different representations at similar accuracy: GMN-MLP and GMN-CNN CKA are lower than MLP-CNN",
@@ -109,83 +130,98 @@ class ClaimSettings:
     seed: int
 
 
-# --- C1 and C2: differences of mean CKA, bootstrapped over models ------------------------------
+# --- C1 and C2: differences of mean CKA, with a jackknife over models and probe blocks ----------
 
 
-def seed_matrix(group: list[CkaTable], seeds: list[int], layer: int) -> np.ndarray:
-    """CKA(layer, layer) of a pairing's pairs by seed: m[i, j] compares seeds[i] of the first
-    architecture with seeds[j] of the second; NaN where not compared. Within an architecture it is
-    symmetric, with a NaN diagonal (a model is not compared with itself)."""
+def seed_matrix(values_by_table: dict[str, float], group: list[CkaTable], seeds: list[int]) -> np.ndarray:
+    """A pairing's values by seed: m[i, j] compares seeds[i] of the first architecture with
+    seeds[j] of the second; NaN where not compared. Within an architecture it is symmetric, with a
+    NaN diagonal (a model is not compared with itself)."""
     position = {seed: i for i, seed in enumerate(seeds)}
     matrix = np.full((len(seeds), len(seeds)), np.nan)
     for table in group:
-        table.require_layers([layer], matched=True)
         i, j = position[table.model_a[1]], position[table.model_b[1]]
-        matrix[i, j] = table.cka[layer - 1, layer - 1]
+        matrix[i, j] = values_by_table[table.name]
         if table.model_a[0] == table.model_b[0]:
             matrix[j, i] = matrix[i, j]
-    if group and group[0].model_a[0] == group[0].model_b[0]:
-        np.fill_diagonal(matrix, np.nan)
     return matrix
-
-
-def seed_resamples(architectures: list[str], num_seeds: int, replicates: int, seed: int) -> dict[str, np.ndarray]:
-    """Per architecture, (replicates, num_seeds): how often each of its models is drawn in each
-    bootstrap replicate; architectures drawn independently, in the given order, from one seeded stream."""
-    rng = np.random.default_rng(seed)
-    return {
-        arch: rng.multinomial(num_seeds, np.full(num_seeds, 1 / num_seeds), size=replicates) for arch in architectures
-    }
-
-
-def weighted_means(matrix: np.ndarray, draws_a: np.ndarray, draws_b: np.ndarray) -> np.ndarray:
-    """Per replicate (row of the draws), the mean of the compared cells of `matrix`, cell (i, j)
-    weighted by draws_a[i] * draws_b[j]; NaN for a replicate that draws no compared pair."""
-    compared = np.isfinite(matrix)
-    weights = draws_a[:, :, None] * draws_b[:, None, :] * compared
-    total = weights.sum(axis=(1, 2))
-    weighted = (weights * np.where(compared, matrix, 0.0)).sum(axis=(1, 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, weighted / np.maximum(total, 1), np.nan)
 
 
 @dataclass
 class PairingMatrix:
-    """A pairing's CKA(l, l) by seed (seed_matrix), with its two architectures."""
+    """A pairing's CKA(l, l) by seed (seed_matrix), with its two architectures, and the same with
+    each probe block left out (blocks x seeds x seeds)."""
 
     archs: tuple[str, str]
     values: np.ndarray
+    without_blocks: np.ndarray
 
-    def means(self, draws: dict[str, np.ndarray]) -> np.ndarray:
-        return weighted_means(self.values, draws[self.archs[0]], draws[self.archs[1]])
+    def mean(self, without: tuple[str, int] | None = None) -> float:
+        """Mean over the compared pairs, or over those left when model `without` = (arch, seed
+        position) is left out of every pair it is in (NaN when none is left)."""
+        return float(self._means(self.values[None], without)[0])
 
-    def mean(self) -> float:
-        ones = np.ones((1, len(self.values)))
-        return float(weighted_means(self.values, ones, ones)[0])
+    def block_means(self) -> np.ndarray:
+        """Mean over the compared pairs with each probe block left out: one per block."""
+        return self._means(self.without_blocks, None)
+
+    def _means(self, stack: np.ndarray, without: tuple[str, int] | None) -> np.ndarray:
+        compared = np.isfinite(self.values)
+        if without is not None:
+            arch, i = without
+            compared = compared.copy()
+            if self.archs[0] == arch:
+                compared[i, :] = False
+            if self.archs[1] == arch:
+                compared[:, i] = False
+        if not compared.any():
+            return np.full(len(stack), np.nan)
+        return stack[:, compared].mean(axis=1)
+
+
+def jackknife_variance(replicates: np.ndarray) -> float:
+    """The delete-one jackknife's variance of a statistic from its n leave-one-out replicates:
+    (n - 1) / n * sum (x_i - mean x)^2."""
+    n = len(replicates)
+    return float((n - 1) / n * np.sum((replicates - replicates.mean()) ** 2))
 
 
 @dataclass
 class Difference:
     value: float  # mean of `higher` minus mean of `lower`, over every compared pair
     interval: tuple[float, float] | None  # None: too few seeds for an interval over models
-    replicates: int  # bootstrap replicates in which both pairings had a pair
+    degrees_of_freedom: float = float("nan")  # of the interval's t critical value
+    probe_blocks: int = 0  # probe blocks whose leave-one-out values entered the interval
 
 
 def mean_difference(higher: PairingMatrix, lower: PairingMatrix, settings: ClaimSettings) -> Difference:
-    """mean(higher) - mean(lower) with its percentile bootstrap interval over models."""
+    """mean(higher) - mean(lower) with a t interval whose variance has one term per source of
+    variation, each a delete-one jackknife: every architecture's models (the trainings, independent
+    across architectures; a model left out of every pair it is in, in both pairings) and the probe
+    blocks (shared by every model). Degrees of freedom by Welch-Satterthwaite from k - 1 per
+    architecture and B - 1 for the blocks. Calibrated by simulation (gmnrep.paper.calibration)."""
     value = higher.mean() - lower.mean()
     num_seeds = len(higher.values)
     if num_seeds < settings.min_seeds:
-        return Difference(value, None, 0)
-    architectures = sorted({*higher.archs, *lower.archs}, key=list(ARCH_TITLES).index)
-    draws = seed_resamples(architectures, num_seeds, settings.bootstrap_replicates, settings.seed)
-    replicates = higher.means(draws) - lower.means(draws)
-    replicates = replicates[np.isfinite(replicates)]
-    if not len(replicates):
-        return Difference(value, None, 0)
-    tail = (1 - settings.confidence) / 2
-    low, high = np.quantile(replicates, [tail, 1 - tail])
-    return Difference(value, (float(low), float(high)), len(replicates))
+        return Difference(value, None)
+    terms = []  # (variance, degrees of freedom)
+    for arch in dict.fromkeys((*higher.archs, *lower.archs)):
+        replicates = np.array(
+            [higher.mean((arch, i)) - lower.mean((arch, i)) for i in range(num_seeds)], dtype=np.float64
+        )
+        if not np.isfinite(replicates).all():
+            return Difference(value, None)
+        terms.append((jackknife_variance(replicates), num_seeds - 1))
+    probes = higher.block_means() - lower.block_means()
+    probes = probes[np.isfinite(probes)]
+    if len(probes) >= 2:
+        terms.append((jackknife_variance(probes), len(probes) - 1))
+    variance = sum(v for v, _ in terms)
+    if variance == 0:  # every replicate equal (e.g. identical models): no variation to allow for
+        return Difference(value, (value, value), float("inf"), len(probes))
+    degrees = variance**2 / sum(v**2 / d for v, d in terms)
+    half_width = float(student_t.ppf(1 - (1 - settings.confidence) / 2, degrees)) * np.sqrt(variance)
+    return Difference(value, (value - half_width, value + half_width), degrees, len(probes))
 
 
 def interval_verdict(difference: Difference) -> str:
@@ -205,6 +241,7 @@ class DatasetEvidence:
 
     dataset: str
     tables: list[CkaTable]
+    without_blocks: dict[str, dict[int, np.ndarray]]  # pair name -> layer -> CKA(l, l) without each probe block
     floors: dict  # Model -> chance CKA per layer
     accuracy: dict[str, float]  # arch -> mean test accuracy (%) over seeds
     predictions: object  # tables.ProbePredictions
@@ -237,16 +274,14 @@ def _cka_row(
     if missing:
         return row | {"verdict": INCONCLUSIVE, "reason": f"no {' or '.join(missing)} pairs in this run"}
     seeds = evidence.seeds
-    matrices = {
-        name: PairingMatrix(tuple(name.split("-")), seed_matrix(groups[name], seeds, layer)) for name in (higher, lower)
-    }
+    matrices = {name: _pairing_matrix(evidence, groups[name], seeds, layer) for name in (higher, lower)}
     difference = mean_difference(matrices[higher], matrices[lower], settings)
     chance = pairing_chance(evidence.floors, groups[lower], layer)
     row |= {
         "value": round(difference.value, 4),
         "chance_cka": round(chance, 4),
         "sample_size": f"{len(seeds)} seeds; {len(groups[higher])} {pairing_title(higher)} and "
-        f"{len(groups[lower])} {pairing_title(lower)} pairs",
+        f"{len(groups[lower])} {pairing_title(lower)} pairs; {difference.probe_blocks} probe blocks",
     }
     means = {name: m.mean() for name, m in matrices.items()}
     said = (
@@ -254,12 +289,17 @@ def _cka_row(
         f"(chance {chance:.3f})"
     )
     if difference.interval is None:
-        why = f"{len(seeds)} seed(s): an interval over models needs at least {settings.min_seeds}"
+        why = f"{len(seeds)} seed(s): a jackknife over models needs at least {settings.min_seeds}"
         return row | {"verdict": INCONCLUSIVE, "reason": f"{said}; {why}"}
     low, high = difference.interval
     verdict = interval_verdict(difference)
     row |= {"ci_low": round(low, 4), "ci_high": round(high, 4)}
-    reason = f"{said}; {settings.confidence:.0%} interval over {difference.replicates} model resamples"
+    reason = (
+        f"{said}; {settings.confidence:.0%} t interval, jackknife over {len(seeds)} models per architecture "
+        f"and {difference.probe_blocks} probe blocks ({difference.degrees_of_freedom:.1f} df)"
+    )
+    if verdict == INCONCLUSIVE and len(seeds) < FEW_SEEDS:
+        reason += f"; too few seeds to resolve a difference of {abs(difference.value):.3f}"
     if accuracy_gap is not None:
         row["accuracy_gap"] = round(accuracy_gap, 2)
         if verdict == HOLDS and accuracy_gap > settings.accuracy_gap_bound:
@@ -268,6 +308,28 @@ def _cka_row(
                 f"; but test accuracies differ by {accuracy_gap:.1f} points (bound {settings.accuracy_gap_bound:g})"
             )
     return row | {"verdict": verdict, "reason": reason}
+
+
+def _pairing_matrix(evidence: DatasetEvidence, group: list[CkaTable], seeds: list[int], layer: int) -> PairingMatrix:
+    values, blocks = {}, {}
+    for table in group:
+        table.require_layers([layer], matched=True)
+        values[table.name] = table.cka[layer - 1, layer - 1]
+        without = evidence.without_blocks.get(table.name)
+        if without is None:
+            raise DataError(f"{table.path}: no block table of pair {table.name} (cka/{table.name}.blocks.csv)")
+        if layer not in without:
+            raise DataError(f"{table.path}: its block table holds layers {sorted(without)}, not {layer}")
+        blocks[table.name] = without[layer]
+    counts = {len(b) for b in blocks.values()}
+    if len(counts) > 1:
+        raise DataError(f"{group[0].path}: the block tables of its pairing differ in their number of probe blocks")
+    (count,) = counts
+    return PairingMatrix(
+        tuple(group[0].pairing.split("-")),
+        seed_matrix(values, group, seeds),
+        np.stack([seed_matrix({name: b[j] for name, b in blocks.items()}, group, seeds) for j in range(count)]),
+    )
 
 
 def seed_sensitivity_rows(evidence: DatasetEvidence, layers, settings: ClaimSettings) -> list[dict]:
@@ -290,64 +352,141 @@ def representation_rows(evidence: DatasetEvidence, layers, settings: ClaimSettin
     return rows
 
 
-# --- C3: complementary predictions against independence ----------------------------------------
+# --- C3: complementary predictions against class-stratified independence and an image reference --
 
 
-def hypergeometric_tails(population: int, marked: int, drawn: int, observed: int) -> tuple[float, float]:
-    """P(X >= observed) and P(X <= observed) for X ~ Hypergeometric(population, marked, drawn): the
-    overlap of a random `drawn`-subset with `marked` items. Exact (integer arithmetic)."""
+def stratified_count_distribution(label: np.ndarray, right: np.ndarray, wrong: np.ndarray) -> np.ndarray:
+    """P(count = x), x = 0, 1, ..., of samples that are both `right` and `wrong` (boolean per
+    sample) when, within each class, the `right` samples are a uniformly random subset of that
+    class's samples of the same size: the convolution over classes of hypergeometric distributions
+    Hypergeometric(N_c, right_c, wrong_c). Exact up to floating point (scipy's pmf)."""
+    distribution = np.ones(1)
+    for cls in np.unique(label):
+        members = label == cls
+        size, marked, drawn = int(members.sum()), int(right[members].sum()), int(wrong[members].sum())
+        support = np.arange(min(marked, drawn) + 1)
+        distribution = np.convolve(distribution, hypergeom.pmf(support, size, marked, drawn))
+    return distribution
 
-    def ways(x: int) -> int:
-        return comb(marked, x) * comb(population - marked, drawn - x)
 
-    smallest, largest = max(0, drawn - (population - marked)), min(marked, drawn)
-    total = comb(population, drawn)
-    upper = sum(ways(x) for x in range(max(observed, smallest), largest + 1))
-    lower = sum(ways(x) for x in range(smallest, min(observed, largest) + 1))
-    return float(Fraction(upper, total)), float(Fraction(lower, total))
+def _odds_ratios(weights: np.ndarray, right: np.ndarray, wrong: np.ndarray) -> np.ndarray:
+    """Odds ratio of `right` against `wrong` (booleans per sample) for each row of sample weights
+    (resample counts), with 0.5 added to every cell (Haldane-Anscombe) so that an empty cell is finite."""
+    cells = [
+        weights @ (right & wrong),
+        weights @ (right & ~wrong),
+        weights @ (~right & wrong),
+        weights @ (~right & ~wrong),
+    ]
+    both, only_right, only_wrong, neither = (np.asarray(c, dtype=np.float64) + 0.5 for c in cells)
+    return both * neither / (only_right * only_wrong)
+
+
+def odds_ratio_interval(
+    candidate: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, np.ndarray], settings: ClaimSettings
+) -> tuple[float, tuple[float, float]]:
+    """OR(candidate) / OR(reference), each an odds ratio of (right, wrong) over the probe samples,
+    with its percentile interval over paired bootstrap resamples of the samples (the same resample
+    for both, so that what they share, such as sample difficulty, cancels)."""
+    n = len(candidate[0])
+    ratio = float(_odds_ratios(np.ones((1, n)), *candidate)[0] / _odds_ratios(np.ones((1, n)), *reference)[0])
+    rng = np.random.default_rng(settings.seed)
+    replicates = []
+    for start in range(0, settings.bootstrap_replicates, BOOTSTRAP_CHUNK):
+        size = min(BOOTSTRAP_CHUNK, settings.bootstrap_replicates - start)
+        weights = rng.multinomial(n, np.full(n, 1 / n), size=size).astype(np.float64)
+        replicates.append(_odds_ratios(weights, *candidate) / _odds_ratios(weights, *reference))
+    tail = (1 - settings.confidence) / 2
+    low, high = np.quantile(np.concatenate(replicates), [tail, 1 - tail])
+    return ratio, (float(low), float(high))
+
+
+def _stratified_row(evidence: DatasetEvidence, settings: ClaimSettings, gmn: np.ndarray, image: np.ndarray) -> dict:
+    """Every GMN right and every image network wrong, against independence within each class."""
+    label = evidence.predictions.label
+    right, wrong = gmn.all(axis=0), ~image.any(axis=0)
+    observed = int((right & wrong).sum())
+    distribution = stratified_count_distribution(label, right, wrong)
+    expected = float(np.arange(len(distribution)) @ distribution)
+    upper = min(float(distribution[observed:].sum()), 1.0)  # a sum of probabilities may round above 1
+    lower = float(distribution[: observed + 1].sum())
+    if upper < settings.alpha:
+        verdict, why = HOLDS, "more than if independent within each class"
+    elif lower < settings.alpha:
+        verdict, why = (
+            DOES_NOT_HOLD,
+            f"fewer than if independent within each class: P(count <= {observed}) = {lower:.2g}",
+        )
+    else:
+        verdict, why = INCONCLUSIVE, f"within chance of independence: P(count <= {observed}) = {lower:.2g}"
+    return {
+        "comparison": "every GMN right, every image network wrong",
+        "statistic": "probe samples, against the count if correctness were independent within each class",
+        "value": observed,
+        "p_value": float(f"{upper:.4g}"),
+        "expected": round(expected, 2),
+        "verdict": verdict,
+        "reason": f"{observed} observed, {expected:.1f} expected; P(count >= {observed}) = {upper:.2g}; {why}",
+    }
+
+
+def _reference_row(predictions, settings: ClaimSettings, other: str) -> dict:
+    """Is the GMN more complementary to image architecture `other` than the remaining image
+    architecture is? OR(every GMN right, every `other` wrong) / OR(every reference right, every `other` wrong)."""
+    (reference,) = [arch for arch in IMAGE_ARCHS if arch != other]
+    correct = {arch: family_members(predictions, arch) for arch in ("gmn", other, reference)}
+    other_title, reference_title = ARCH_TITLES[other], ARCH_TITLES[reference]
+    row = {
+        "comparison": f"every GMN right, every {other_title} wrong, against every {reference_title} right",
+        "statistic": f"odds ratio of (GMN right, {other_title} wrong) / the same of {reference_title}",
+    }
+    if any(not len(c) for c in correct.values()):
+        return row | {
+            "verdict": INCONCLUSIVE,
+            "reason": f"needs GMNs, {ARCH_TITLES[other]}s and {ARCH_TITLES[reference]}s",
+        }
+    wrong = ~correct[other].any(axis=0)
+    ratio, (low, high) = odds_ratio_interval(
+        (correct["gmn"].all(axis=0), wrong), (correct[reference].all(axis=0), wrong), settings
+    )
+    verdict = HOLDS if low > 1 else DOES_NOT_HOLD if high < 1 else INCONCLUSIVE
+    relation = {HOLDS: "more", DOES_NOT_HOLD: "less", INCONCLUSIVE: "not resolvably more or less"}[verdict]
+    return row | {
+        "value": round(ratio, 4),
+        "ci_low": round(low, 4),
+        "ci_high": round(high, 4),
+        "verdict": verdict,
+        "reason": (
+            f"the GMNs are {relation} complementary to the {other_title}s than the {reference_title}s are "
+            f"(odds-ratio ratio {ratio:.2f}); {settings.confidence:.0%} interval over "
+            f"{settings.bootstrap_replicates} paired resamples of the probe samples"
+        ),
+    }
 
 
 def complementary_rows(evidence: DatasetEvidence, settings: ClaimSettings) -> list[dict]:
-    """C3: every GMN right and every image network wrong, and the reverse, against independence."""
+    """C3: the GMN-only count against class-stratified independence; the GMNs' complementarity to
+    each image architecture against the other image architecture's; the reverse count as context."""
     predictions = evidence.predictions
     gmn, image = family_correctness(predictions)
-    directions = {
-        "every GMN right, every image network wrong": (gmn, image),
-        "every image network right, every GMN wrong": (image, gmn),
-    }
-    rows = []
-    for comparison, (right, wrong) in directions.items():
-        row = {
-            "dataset": evidence.dataset,
-            "claim": "C3",
-            "comparison": comparison,
-            "statistic": "probe samples, against the count if the families' errors were independent",
+    base = {"dataset": evidence.dataset, "claim": "C3"}
+    size = f"{len(predictions.label)} probe samples; {len(gmn)} GMNs, {len(image)} image networks"
+    if not len(gmn) or not len(image):
+        missing = {"verdict": INCONCLUSIVE, "reason": "needs GMNs and image networks in this run"}
+        return [base | {"comparison": "every GMN right, every image network wrong"} | missing]
+    rows = [_stratified_row(evidence, settings, gmn, image)]
+    rows += [_reference_row(predictions, settings, other) for other in IMAGE_ARCHS]
+    reverse = int((image.all(axis=0) & ~gmn.any(axis=0)).sum())
+    rows.append(
+        {
+            "comparison": "every image network right, every GMN wrong",
+            "statistic": "probe samples (the reverse direction: shown, not judged)",
+            "value": reverse,
+            "verdict": CONTEXT,
+            "reason": f"{reverse} samples; context for the GMN-only count, not part of the claim",
         }
-        if not len(gmn) or not len(image):
-            rows.append(row | {"verdict": INCONCLUSIVE, "reason": "needs GMNs and image networks in this run"})
-            continue
-        a, b = right.all(axis=0), ~wrong.any(axis=0)
-        n, observed = len(a), int((a & b).sum())
-        expected = n * a.mean() * b.mean()
-        upper, lower = hypergeometric_tails(n, int(a.sum()), int(b.sum()), observed)
-        if upper < settings.alpha:
-            verdict, why = HOLDS, "more than if independent"
-        elif lower < settings.alpha:
-            verdict, why = DOES_NOT_HOLD, f"fewer than if independent: P(count <= {observed}) = {lower:.2g}"
-        else:
-            verdict, why = INCONCLUSIVE, f"within chance of independence: P(count <= {observed}) = {lower:.2g}"
-        rows.append(
-            row
-            | {
-                "value": observed,
-                "p_value": float(f"{upper:.4g}"),
-                "expected": round(expected, 2),
-                "sample_size": f"{n} probe samples; {len(gmn)} GMNs, {len(image)} image networks",
-                "verdict": verdict,
-                "reason": f"{observed} observed, {expected:.1f} expected; P(count >= {observed}) = {upper:.2g}; {why}",
-            }
-        )
-    return rows
+    )
+    return [base | {"sample_size": size} | row for row in rows]
 
 
 # --- reading, writing ---------------------------------------------------------------------------
@@ -365,6 +504,7 @@ def mean_accuracies(metrics_paths: list[Path], dataset: str) -> dict[str, float]
 
 def claim_rows(
     tables_by_dataset: dict[str, list[Path]],
+    blocks_by_dataset: dict[str, list[Path]],
     chance_by_dataset: dict[str, list[Path]],
     dumps_by_dataset: dict[str, list[Path]],
     metrics_paths: list[Path],
@@ -377,6 +517,7 @@ def claim_rows(
         evidence = DatasetEvidence(
             dataset=dataset,
             tables=read_cka_tables(tables_by_dataset[dataset], dataset),
+            without_blocks=dict(read_block_table(path, dataset) for path in blocks_by_dataset.get(dataset, [])),
             floors=read_chance_floors(chance_by_dataset[dataset], dataset),
             accuracy=mean_accuracies(metrics_paths, dataset),
             predictions=read_predictions(dumps_by_dataset[dataset], dataset),
@@ -398,7 +539,7 @@ def _interval_or_p(row: dict) -> str:
 def _value(row: dict) -> str:
     if row["value"] == "":
         return ""
-    return str(row["value"]) if row["claim"] == "C3" else f"{row['value']:.3f}"
+    return str(row["value"]) if isinstance(row["value"], int) else f"{row['value']:.3f}"
 
 
 def _cells(row: dict) -> list[str]:
@@ -431,6 +572,8 @@ def claim_verdicts(rows: list[dict]) -> dict[tuple[str, str], str]:
     """(dataset, claim) -> one verdict when all its rows agree, else e.g. 'mixed: 2 holds, 2 inconclusive'."""
     grouped = {}
     for row in rows:
+        if row["verdict"] == CONTEXT:
+            continue
         grouped.setdefault((row["dataset"], row["claim"]), []).append(row["verdict"])
     summary = {}
     for key, verdicts in grouped.items():
@@ -469,8 +612,8 @@ def read_claims(path: Path) -> list[dict]:
             for column in numeric:
                 if row[column] != "":
                     row[column] = float(row[column])
-            if row["claim"] == "C3" and row["value"] != "":
-                row["value"] = int(row["value"])
+            if row["claim"] == "C3" and row["value"] != "" and row["ci_low"] == "":
+                row["value"] = int(row["value"])  # a count of probe samples
             row["layer"] = int(row["layer"]) if row["layer"] else ""
     except ValueError as exc:
         raise DataError(f"{path}: a number of the claims table is not a number ({exc})") from None

@@ -22,8 +22,9 @@ import numpy as np
 from gmnrep.core.csv_files import read_csv, to_csv, write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.representations import dump_file
+from gmnrep.representations.cka import VALUE_RANGE
 from gmnrep.representations.pairs import Model, model_id, pair_name, pairing, parse_model_id
-from gmnrep.representations.similarity import CHANCE_COLUMNS
+from gmnrep.representations.similarity import BLOCK_COLUMNS, CHANCE_COLUMNS
 from gmnrep.representations.similarity import COLUMNS as CKA_COLUMNS
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "digits": "Digits"}
@@ -31,7 +32,7 @@ ARCH_TITLES = {"gmn": "GMN", "mlp": "MLP", "cnn": "CNN"}
 IMAGE_ARCHS = ("mlp", "cnn")  # the networks that see images; the GMN sees INR weights
 # The order of gmnrep.representations.pairs.model_pairs: within an architecture first, then across.
 PAIRINGS = [f"{a}-{a}" for a in ARCH_TITLES] + [f"{a}-{b}" for a, b in combinations(ARCH_TITLES, 2)]
-# CKA is in [0, 1] up to floating-point rounding.
+# CKA is in its estimator's range (cka.VALUE_RANGE) up to floating-point rounding.
 CKA_TOLERANCE = 1e-9
 
 
@@ -220,7 +221,8 @@ def _single(path: Path, rows: list[dict], column: str) -> str:
 
 def read_cka_table(path: Path, dataset: str) -> CkaTable:
     """Read one pair's long-form CKA table, refusing a missing column, another dataset, an
-    incomplete layer grid, or a value that is not a finite number in [0, 1]."""
+    incomplete layer grid, an unknown estimator, or a value that is not a finite number in the
+    estimator's range ([0, 1] linear, [-1, 1] minibatch)."""
     path = Path(path)
     rows = read_csv(path, CKA_COLUMNS, "CKA table")
     if _single(path, rows, "dataset") != dataset:
@@ -236,10 +238,17 @@ def read_cka_table(path: Path, dataset: str) -> CkaTable:
     cka = np.empty(shape)
     for (a, b), value in cells.items():
         cka[a - 1, b - 1] = value
-    bad = ~np.isfinite(cka) | (cka < -CKA_TOLERANCE) | (cka > 1 + CKA_TOLERANCE)
+    estimator = _single(path, rows, "estimator")
+    if estimator not in VALUE_RANGE:
+        raise DataError(f"{path}: estimator {estimator!r} is not one of {', '.join(VALUE_RANGE)}")
+    low, high = VALUE_RANGE[estimator]
+    bad = ~np.isfinite(cka) | (cka < low - CKA_TOLERANCE) | (cka > high + CKA_TOLERANCE)
     if bad.any():
         a, b = np.argwhere(bad)[0] + 1
-        raise DataError(f"{path}: CKA({a}, {b}) = {cka[a - 1, b - 1]} is not a number in [0, 1]")
+        raise DataError(
+            f"{path}: CKA({a}, {b}) = {cka[a - 1, b - 1]} is not a number in [{low:g}, {high:g}] "
+            f"(the range of the {estimator} estimator)"
+        )
     model_a = _parse_model(path, _single(path, rows, "model_a"))
     model_b = _parse_model(path, _single(path, rows, "model_b"))
     if list(ARCH_TITLES).index(model_a[0]) > list(ARCH_TITLES).index(model_b[0]):
@@ -252,7 +261,7 @@ def read_cka_table(path: Path, dataset: str) -> CkaTable:
         model_a=model_a,
         model_b=model_b,
         cka=cka,
-        estimator=_single(path, rows, "estimator"),
+        estimator=estimator,
         probe_size=_single(path, rows, "probe_size"),
     )
 
@@ -272,6 +281,29 @@ def read_cka_tables(paths: list[Path], dataset: str) -> list[CkaTable]:
         seen[table.name] = path
         tables.append(table)
     return tables
+
+
+def read_block_table(path: Path, dataset: str) -> tuple[str, dict[int, np.ndarray]]:
+    """One pair's block table: its pair name (as CkaTable.name) and, per layer l it holds, v[j] =
+    CKA(l, l) with probe block j left out; refusing another dataset, a layer without every block
+    0..B-1 once, or a value that is not a number."""
+    path = Path(path)
+    rows = read_csv(path, BLOCK_COLUMNS, "CKA block table")
+    if _single(path, rows, "dataset") != dataset:
+        raise DataError(f"{path}: block table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
+    try:
+        cells = {(int(row["layer"]), int(row["block"])): float(row["cka_without_block"]) for row in rows}
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{path}: a layer, block or CKA value is not a number ({exc})") from exc
+    layers, count = sorted({l for l, _ in cells}), max(j for _, j in cells) + 1
+    if {(l, j) for l in layers for j in range(count)} != set(cells) or len(cells) != len(rows):
+        raise DataError(f"{path}: every layer must have blocks 0..{count - 1}, each once")
+    values = {l: np.array([cells[l, j] for j in range(count)]) for l in layers}
+    models = sorted(
+        (_parse_model(path, _single(path, rows, column)) for column in ("model_a", "model_b")),
+        key=lambda model: list(ARCH_TITLES).index(model[0]),
+    )
+    return pair_name(tuple(models)), values
 
 
 def by_pairing(tables: list[CkaTable]) -> dict[str, list[CkaTable]]:
@@ -359,13 +391,16 @@ def read_predictions(paths: list[Path], dataset: str) -> ProbePredictions:
     return ProbePredictions(first[1].image_index, first[1].label, ordered)
 
 
+def family_members(predictions: ProbePredictions, arch: str) -> np.ndarray:
+    """(models of `arch`, samples): whether each of its models is right on each probe sample."""
+    rows = [p == predictions.label for (a, _), p in predictions.by_model.items() if a == arch]
+    return np.array(rows).reshape(-1, len(predictions.label))
+
+
 def family_correctness(predictions: ProbePredictions) -> tuple[np.ndarray, np.ndarray]:
     """(GMN models, samples) and (image networks, samples): whether each model is right on each probe sample."""
-    correct = {model: p == predictions.label for model, p in predictions.by_model.items()}
-    n = len(predictions.label)
-    gmn = [right for (arch, _), right in correct.items() if arch == "gmn"]
-    image = [right for (arch, _), right in correct.items() if arch in IMAGE_ARCHS]
-    return np.array(gmn).reshape(-1, n), np.array(image).reshape(-1, n)
+    image = [family_members(predictions, arch) for arch in IMAGE_ARCHS]
+    return family_members(predictions, "gmn"), np.concatenate(image)
 
 
 def agreement(predictions: ProbePredictions, model_a: Model, model_b: Model, source: Path) -> float:

@@ -95,6 +95,9 @@ import numpy as np
 from gmnrep.core.errors import DataError, GmnrepError
 
 ESTIMATORS = ("linear", "minibatch")
+# The values each estimator can give (see above): linear CKA is a ratio of squared norms, the
+# minibatch (debiased) estimator a correlation of unbiased HSIC estimates.
+VALUE_RANGE = {"linear": (0.0, 1.0), "minibatch": (-1.0, 1.0)}
 MIN_BATCH_SIZE = 4
 EPSILON = np.finfo(np.float64).eps
 
@@ -530,6 +533,121 @@ def cka_matrix(a_operands: Sequence[Operand], b_operands: Sequence[Operand]) -> 
         return cross / np.outer([a.self_term for a in a_operands], [b.self_term for b in b_operands])
     cross = _minibatch_cross_matrix(a_operands, b_operands)
     return cross / np.sqrt(np.outer([a.self_term for a in a_operands], [b.self_term for b in b_operands]))
+
+
+# --------------------------------------------------------------------------------------------------
+# Probe-sample uncertainty: CKA with each block of probe samples left out
+
+
+def probe_blocks(n: int, blocks: int, seed: int) -> np.ndarray:
+    """Each of n probe samples' block (0..blocks-1): a seeded permutation cut into `blocks` parts of
+    n // blocks or n // blocks + 1 samples. The same for every model probed on the same n samples,
+    so that a block left out is left out of every model's representation at once."""
+    if not 2 <= blocks <= n:
+        raise CKAInputError(f"probe blocks must be between 2 and the {n} probe samples, got {blocks}")
+    assignment = np.empty(n, dtype=np.int64)
+    assignment[np.random.default_rng(seed).permutation(n)] = np.arange(n) * blocks // n
+    return assignment
+
+
+def _squared_norms_without_blocks(F: np.ndarray, G: np.ndarray, blocks: np.ndarray, count: int) -> np.ndarray:
+    """||F_S'^T G_S'||_F^2 on the samples S outside each block, F_S' and G_S' re-centred over S. The
+    factors are centred over all n samples and stay linear maps of the centred representations, so
+    with C = F^T G, P_j = F_j^T G_j (block j's rows) and the means m over S:
+    F_S'^T G_S' = C - P_j - |S| m_F m_G^T, whose squared norm expands into ||C||^2, ||P_j||^2 (from
+    the block's small Grams), <C, P_j> = sum over the block's rows of (F C)_i . g_i, and terms in
+    m: one more product (F C) for all blocks together, and no r_a x r_b matrix per block."""
+    cross = F.T @ G
+    rows_times_cross = F @ cross
+    whole = float(np.einsum("ij,ij->", cross, cross))
+    sum_f, sum_g = F.sum(axis=0), G.sum(axis=0)
+    values = np.empty(count)
+    for block in range(count):
+        rows = blocks == block
+        Fj, Gj = F[rows], G[rows]
+        kept = len(blocks) - int(rows.sum())
+        mean_f, mean_g = (sum_f - Fj.sum(axis=0)) / kept, (sum_g - Gj.sum(axis=0)) / kept
+        with_block = float(np.einsum("ij,ij->", rows_times_cross[rows], Gj))
+        block_squared = float(np.einsum("ij,ij->", Fj @ Fj.T, Gj @ Gj.T))
+        with_means = float(mean_f @ cross @ mean_g)
+        block_with_means = float((Fj @ mean_f) @ (Gj @ mean_g))
+        means_squared = float((mean_f @ mean_f) * (mean_g @ mean_g))
+        values[block] = (
+            whole
+            + block_squared
+            + kept**2 * means_squared
+            - 2 * with_block
+            - 2 * kept * with_means
+            + 2 * kept * block_with_means
+        )
+    return values
+
+
+def _linear_without_blocks(a: LinearOperand, b: LinearOperand, blocks: np.ndarray, count: int) -> np.ndarray:
+    """Linear CKA on the samples outside each block: ||F'^T G'||^2 / (||F'^T F'|| ||G'^T G'||), each
+    term from `_squared_norms_without_blocks`. Costs six products of the factors' sizes (n r_a r_b,
+    n r_a^2, n r_b^2, each twice), whatever the number of blocks."""
+    cross = _squared_norms_without_blocks(a.factor, b.factor, blocks, count)
+    self_a = _squared_norms_without_blocks(a.factor, a.factor, blocks, count)
+    self_b = _squared_norms_without_blocks(b.factor, b.factor, blocks, count)
+    return cross / np.sqrt(self_a * self_b)
+
+
+def _hsic1_without_each_block(first: np.ndarray, second: np.ndarray, weights: np.ndarray, scales) -> np.ndarray:
+    """HSIC_1 of one batch's diagonal-zeroed Grams restricted to the rows each row of `weights` (0/1,
+    blocks x batch size) keeps; `scales`: _hsic1_scales of the kept counts. The kept sub-Grams' row
+    sums are (Gram @ w) at the kept rows, so nothing is copied."""
+    first_rows, second_rows = weights @ first, weights @ second
+    trace = np.einsum("jb,bc,jc->j", weights, first * second, weights)
+    totals = (first_rows * weights).sum(axis=1) * (second_rows * weights).sum(axis=1)
+    row_sums = (first_rows * second_rows * weights).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        return scales[0] * (trace + scales[1] * totals - scales[2] * row_sums)
+
+
+def _minibatch_without_blocks(a: MinibatchOperand, b: MinibatchOperand, blocks: np.ndarray, count: int) -> np.ndarray:
+    """Minibatch CKA on the samples outside each block: every batch keeps its rows outside the block
+    (b' of them, HSIC_1 with its own b'), and a batch left with fewer than 4 rows is left out."""
+    k, size = a.grams.shape[:2]
+    members = np.random.default_rng(a.seed).permutation(a.n)[: k * size].reshape(k, size)
+    sums = np.zeros((3, count))  # mean HSIC_1 (K, L), (K, K), (L, L) over the kept batches
+    batches = np.zeros(count)
+    for K, L, rows in zip(a.grams, b.grams, members):
+        weights = (blocks[rows][None, :] != np.arange(count)[:, None]).astype(np.float64)  # count x size
+        kept = weights.sum(axis=1)
+        usable = kept >= MIN_BATCH_SIZE
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scales = _hsic1_scales(kept)
+        for row, (first, second) in enumerate(((K, L), (K, K), (L, L))):
+            sums[row] += np.where(usable, _hsic1_without_each_block(first, second, weights, scales), 0.0)
+        batches += usable
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross, self_a, self_b = sums / batches
+        return cross / np.sqrt(self_a * self_b)
+
+
+def cka_without_blocks(a: Operand, b: Operand, blocks: np.ndarray) -> np.ndarray:
+    """CKA of two prepared operands recomputed with each probe block's samples left out of both
+    (`blocks`: each sample's block, from `probe_blocks`): one value per block, the replicates of a
+    delete-a-block jackknife over probe samples. NaN for a block that leaves no usable batch."""
+    _check_compatible([a], [b])
+    blocks = np.asarray(blocks)
+    if blocks.shape != (a.n,):
+        raise CKAInputError(f"blocks must give one block per probe sample ({a.n}), got shape {blocks.shape}")
+    count = int(blocks.max()) + 1
+    if a.estimator == "linear":
+        return _linear_without_blocks(a, b, blocks, count)
+    return _minibatch_without_blocks(a, b, blocks, count)
+
+
+def permutation_mean(operand: LinearOperand) -> float:
+    """The mean of linear CKA(X, P X) over all n! permutations P of X's samples: what a layer gives
+    against itself when the samples are unrelated one to one. With K the centred Gram of X, CKA(X, PX)
+    = <K, P K P^T>_F / ||K||_F^2, and averaging K_ij K_{pi(i) pi(j)} over uniform pi gives, for the
+    diagonal, tr(K)^2 / n and, off it, (1^T K 1 - tr K)^2 / (n (n - 1)) with 1^T K 1 = 0 (K is
+    centred): tr(K)^2 / ((n - 1) ||K||_F^2), where tr(K) = ||F||_F^2 and ||K||_F is the self term."""
+    trace = float(np.einsum("ij,ij->", operand.factor, operand.factor))
+    return trace * trace / ((operand.n - 1) * operand.self_term**2)
 
 
 def cka(a: Operand, b: Operand) -> float:

@@ -7,12 +7,18 @@ samples in the same order; their image indices are stored with the operands and 
 
 A pair table is a long-form CSV: one row per layer pair (layer_a = 1..L_a, layer_b = 1..L_b), with
 the dataset, both model ids (`{arch}-{seed}`), the CKA value, the estimator and the probe size.
+Beside it, the pair's block table holds CKA(l, l) of the claims' layers l (cka.figure_layers)
+recomputed with each block of probe samples left out (`cka.probe_blocks`, `cka.cka_without_blocks`):
+one row per layer and block, what the claims' intervals measure the probe samples' part of the
+uncertainty with.
 
-The chance floor of a model's layer is CKA, with the same estimator, between the layer and the
-same layer with its probe samples shuffled: what two representations of this width and sample
-count give when they are unrelated sample by sample. It is written beside the operands (one row
-per layer: dataset, model, layer, chance_cka, estimator, probe_size), with the shuffle seeded by
-cka.seed and the model id, so "low CKA" in Table 2 and the claims can be read against it.
+The chance floor of a model's layer is the mean CKA, with the same estimator, between the layer
+and the same layer with its probe samples permuted: what two representations of this width and
+sample count give when they are unrelated sample by sample. For linear CKA it is the exact mean over
+all permutations, in closed form (`cka.permutation_mean`); for the minibatch estimator, whose mean
+has no such form, the mean over CHANCE_SHUFFLES permutations seeded by cka.seed and the model id.
+It is written beside the operands (one row per layer: dataset, model, layer, chance_cka, estimator,
+probe_size), so "low CKA" in Table 2 and the claims can be read against it.
 """
 
 import zlib
@@ -27,12 +33,14 @@ from gmnrep.core.h5io import read_h5, write_h5
 from gmnrep.representations import cka, dump_file
 from gmnrep.representations.pairs import model_id
 
+CHANCE_SHUFFLES = 16
 COLUMNS = ("dataset", "model_a", "model_b", "layer_a", "layer_b", "cka", "estimator", "probe_size")
+BLOCK_COLUMNS = ("dataset", "model_a", "model_b", "layer", "block", "cka_without_block")
 CHANCE_COLUMNS = ("dataset", "model", "layer", "chance_cka", "estimator", "probe_size")
 
 
 def shuffle_seed(cka_seed: int, model: str) -> list[int]:
-    """The seed of a model's chance shuffle: cka.seed with the model id (a stable hash, not hash())."""
+    """The seed of a model's chance shuffles: cka.seed with the model id (a stable hash, not hash())."""
     return [cka_seed, zlib.crc32(model.encode())]
 
 
@@ -46,12 +54,17 @@ def write_operands(
     if batch_size is not None and batch_size > n:
         raise DataError(f"{dump_path}: {n} probe samples, fewer than cka.minibatch_size {batch_size}")
     model = model_id((dump.attrs["arch"], dump.attrs["seed"]))
-    shuffle = np.random.default_rng(shuffle_seed(seed, model)).permutation(n)
+    rng = np.random.default_rng(shuffle_seed(seed, model))
+    shuffles = [rng.permutation(n) for _ in range(CHANCE_SHUFFLES)] if estimator == "minibatch" else []
     arrays, chance = {"image_index": dump.image_index}, []
     for number, layer in enumerate(dump.layers, start=1):
         try:
             operand = cka.prepare(layer, estimator, batch_size, seed)
-            floor = cka.cka(operand, cka.prepare(np.asarray(layer)[shuffle], estimator, batch_size, seed))
+            if estimator == "linear":
+                floor = cka.permutation_mean(operand)
+            else:
+                permuted = [cka.prepare(np.asarray(layer)[order], estimator, batch_size, seed) for order in shuffles]
+                floor = float(np.mean(cka.cka_matrix([operand], permuted)))
         except ValueError as exc:
             raise DataError(f"{dump_path}: layers/{number}: {exc}") from exc
         arrays.update({f"layers/{number}/{key}": value for key, value in operand.to_arrays().items()})
@@ -93,7 +106,11 @@ def _group(path: Path, prefix: str) -> dict[str, np.ndarray]:
         return {key: group[key][()] for key in group}
 
 
-def pair_rows(path_a: Path, path_b: Path) -> list[dict]:
+def pair_rows(
+    path_a: Path, path_b: Path, layers: list[int], probe_blocks: int, seed: int
+) -> tuple[list[dict], list[dict]]:
+    """The pair table's rows (every layer pair) and its block table's (CKA(l, l) of each of `layers`
+    without each of `probe_blocks` seeded blocks of probe samples)."""
     operands_a, index_a, attrs_a = read_operands(path_a)
     operands_b, index_b, attrs_b = read_operands(path_b)
     if not np.array_equal(index_a, index_b):
@@ -102,11 +119,10 @@ def pair_rows(path_a: Path, path_b: Path) -> list[dict]:
         raise DataError(f"{path_a} and {path_b} differ in dataset or estimator")
     matrix = cka.cka_matrix(operands_a, operands_b)
     model_a, model_b = (model_id((attrs["arch"], attrs["seed"])) for attrs in (attrs_a, attrs_b))
-    return [
-        {
-            "dataset": attrs_a["dataset"],
-            "model_a": model_a,
-            "model_b": model_b,
+    names = {"dataset": attrs_a["dataset"], "model_a": model_a, "model_b": model_b}
+    rows = [
+        names
+        | {
             "layer_a": i + 1,
             "layer_b": j + 1,
             "cka": float(matrix[i, j]),
@@ -116,9 +132,23 @@ def pair_rows(path_a: Path, path_b: Path) -> list[dict]:
         for i in range(matrix.shape[0])
         for j in range(matrix.shape[1])
     ]
+    beyond = [layer for layer in layers if layer > min(len(operands_a), len(operands_b))]
+    if beyond:
+        raise DataError(f"{path_a}, {path_b}: layer(s) {beyond} requested, but the models have {matrix.shape} layers")
+    try:
+        blocks = cka.probe_blocks(len(index_a), probe_blocks, seed)
+    except ValueError as exc:
+        raise DataError(f"{path_a}: {exc}") from exc
+    block_rows = [
+        names | {"layer": layer, "block": block, "cka_without_block": float(value)}
+        for layer in layers
+        for block, value in enumerate(cka.cka_without_blocks(operands_a[layer - 1], operands_b[layer - 1], blocks))
+    ]
+    return rows, block_rows
 
 
-def write_pair_table(path_a: Path, path_b: Path, output: Path) -> list[dict]:
-    rows = pair_rows(path_a, path_b)
-    write_texts({output: to_csv(rows, COLUMNS)})
-    return rows
+def write_pair_table(
+    path_a: Path, path_b: Path, output: Path, blocks_output: Path, *, layers: list[int], probe_blocks: int, seed: int
+) -> None:
+    rows, block_rows = pair_rows(path_a, path_b, layers, probe_blocks, seed)
+    write_texts({output: to_csv(rows, COLUMNS), blocks_output: to_csv(block_rows, BLOCK_COLUMNS)})
