@@ -96,7 +96,8 @@ CLAIMS = {
     "C1": "seed sensitivity: GMN-GMN CKA is lower than MLP-MLP and CNN-CNN",
     "C2": "different representations at similar accuracy: GMN-MLP and GMN-CNN CKA are lower than MLP-CNN",
     "C3": (
-        "complementary predictions: more samples than chance are right for every GMN and wrong for every image network"
+        "complementary predictions: more samples than chance are right for every GMN and wrong for every image "
+        "network, and more than between two image architectures"
     ),
 }
 COLUMNS = (
