@@ -20,6 +20,7 @@ import threading
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -227,10 +228,13 @@ def run_on_slurm(workdir: Path, args: list[str]) -> subprocess.CompletedProcess:
 
 
 def accounting(run_id: str) -> list[dict[str, str]]:
-    """sacct's record of every SLURM job of one Snakemake run (the plugin names each job by the run ID)."""
+    """sacct's record of every SLURM job of one Snakemake run (the plugin names each job by the run ID).
+    sacct lists jobs since midnight unless told otherwise: a run that crosses midnight would lose the
+    jobs it submitted before it, so the window starts a day back."""
     fields = ["JobID", "State", "Comment", "AllocTRES"]
+    since = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
     out = subprocess.run(
-        ["sacct", "-n", "-P", "-X", f"--name={run_id}", f"--format={','.join(fields)}"],
+        ["sacct", "-n", "-P", "-X", f"--starttime={since}", f"--name={run_id}", f"--format={','.join(fields)}"],
         capture_output=True,
         text=True,
         check=True,
