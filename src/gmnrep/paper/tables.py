@@ -219,14 +219,20 @@ def _single(path: Path, rows: list[dict], column: str) -> str:
     return values[0]
 
 
+def _dataset_rows(path: Path, columns, kind: str, dataset: str) -> list[dict]:
+    """The rows of a `kind` CSV with `columns`, refused unless they are all of `dataset`."""
+    rows = read_csv(Path(path), columns, kind)
+    if _single(path, rows, "dataset") != dataset:
+        raise DataError(f"{path}: {kind} is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
+    return rows
+
+
 def read_cka_table(path: Path, dataset: str) -> CkaTable:
     """Read one pair's long-form CKA table, refusing a missing column, another dataset, an
     incomplete layer grid, an unknown estimator, or a value that is not a finite number in the
     estimator's range ([0, 1] linear, [-1, 1] minibatch)."""
     path = Path(path)
-    rows = read_csv(path, CKA_COLUMNS, "CKA table")
-    if _single(path, rows, "dataset") != dataset:
-        raise DataError(f"{path}: CKA table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
+    rows = _dataset_rows(path, CKA_COLUMNS, "CKA table", dataset)
     try:
         cells = {(int(row["layer_a"]), int(row["layer_b"])): float(row["cka"]) for row in rows}
     except (TypeError, ValueError) as exc:  # TypeError: a short row
@@ -288,9 +294,7 @@ def read_block_table(path: Path, dataset: str) -> tuple[str, dict[int, np.ndarra
     CKA(l, l) with probe block j left out; refusing another dataset, a layer without every block
     0..B-1 once, or a value that is not a number."""
     path = Path(path)
-    rows = read_csv(path, BLOCK_COLUMNS, "CKA block table")
-    if _single(path, rows, "dataset") != dataset:
-        raise DataError(f"{path}: block table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
+    rows = _dataset_rows(path, BLOCK_COLUMNS, "CKA block table", dataset)
     try:
         cells = {(int(row["layer"]), int(row["block"])): float(row["cka_without_block"]) for row in rows}
     except (TypeError, ValueError) as exc:
@@ -325,9 +329,7 @@ def read_chance_floors(paths: list[Path], dataset: str) -> dict[Model, np.ndarra
     """Each model's chance CKA per layer (index l - 1), from the chance tables of `dataset`."""
     floors = {}
     for path in paths:
-        rows = read_csv(Path(path), CHANCE_COLUMNS, "chance table")
-        if _single(path, rows, "dataset") != dataset:
-            raise DataError(f"{path}: chance table is of dataset {rows[0]['dataset']!r}, but was given for {dataset!r}")
+        rows = _dataset_rows(path, CHANCE_COLUMNS, "chance table", dataset)
         model = _parse_model(path, _single(path, rows, "model"))
         if model in floors:
             raise DataError(f"{path}: a second chance table of {model_id(model)}")
