@@ -148,3 +148,25 @@ def test_the_latest_record_of_an_artifact_is_the_one_checked(tmp_path):
     output = tmp_path / "results/out.txt"
     with job(tmp_path, "consumer", [shard], [output]):
         output.write_text("read")
+
+
+def test_a_record_removed_while_inputs_are_checked_is_a_job_starting_again(tmp_path, monkeypatch):
+    """Snakemake starts a rerun of one job while another checks its inputs: the rerun removes its old
+    record (a failed job leaves none) between the checker's listing and its reading of that record."""
+    shard = make_shard(tmp_path)
+    rerun_record = records.record_path(tmp_path / "results/audit", "cka_pair", {"pair": "a__b"})
+    rerun_record.parent.mkdir(parents=True)
+    rerun_record.write_text("{}")
+    read = records.read_record
+
+    def read_after_the_rerun_started(path):
+        if path == rerun_record:
+            path.unlink()
+        return read(path)
+
+    monkeypatch.setattr(records, "read_record", read_after_the_rerun_started)
+    assert set(records.producers(tmp_path / "results/audit")) == {str(shard)}
+    monkeypatch.setattr(records, "read_record", read)
+    rerun_record.write_text("not json")
+    with pytest.raises(DataError, match="not a readable provenance record"):
+        records.producers(tmp_path / "results/audit")

@@ -100,10 +100,17 @@ def git_state(directory: Path) -> dict | None:
 
 def producers(audit_dir: Path) -> dict[str, dict]:
     """Each artifact recorded under `audit_dir/jobs` -> the job that made it last: its id, end time
-    and the sha256 it recorded. Records written by other jobs meanwhile are complete (atomic writes)."""
+    and the sha256 it recorded. Records written by other jobs meanwhile are complete (atomic writes);
+    a record removed between listing and reading belongs to a job starting again now, whose outputs
+    no running job can be reading."""
     made = {}
     for path in (Path(audit_dir) / "jobs").rglob("*.json"):
-        record = read_record(path)
+        try:
+            record = read_record(path)
+        except DataError:
+            if not path.exists():
+                continue
+            raise
         for output in record.outputs:
             key = os.path.normpath(output["path"])
             if key not in made or made[key]["end"] < record.end:
