@@ -214,7 +214,8 @@ def write_model(folder, dataset, arch, seed, layers, predicted, label, test_acc)
     )
     metrics = folder / f"metrics/{model}.json"
     metrics.parent.mkdir(parents=True, exist_ok=True)
-    metrics.write_text(json.dumps({"dataset": dataset, "arch": arch, "seed": seed, "test_acc": test_acc}))
+    record = {"dataset": dataset, "arch": arch, "seed": seed, "test_acc": test_acc, "val_acc": test_acc}
+    metrics.write_text(json.dumps(record))
     return dump, folder / f"chance/{model}.csv", metrics
 
 
@@ -295,15 +296,74 @@ def test_two_seeds_and_a_missing_architecture_get_verdicts_not_errors(tmp_path):
     assert [r["sample_size"] for r in rows if r["claim"] == "C3"][0].endswith("3 GMNs, 3 image networks")
 
 
+MATCHED_RUN = ["gmn", "mlp", "cnn", "mlpmatch", "cnnmatch"]
+
+
+def matched_like(matched_share_layers: bool, n=60, width=6):
+    """Converged image networks share their layers across seeds and each GMN seed has its own; the
+    matched twins either share theirs too (the GMN differs at equal accuracy) or are as
+    seed-dependent as the GMNs (the GMN is just less trained)."""
+    rng = np.random.default_rng(11)
+    image = [rng.normal(size=(n, width)) for _ in range(5)]
+    own = {(arch, s): [rng.normal(size=(n, width)) for _ in range(5)] for arch in MATCHED_RUN for s in range(5)}
+
+    def layers(arch, seed):
+        if arch in ("mlp", "cnn") or (arch.endswith("match") and matched_share_layers):
+            return image
+        return own[arch, seed]
+
+    return layers
+
+
+def test_every_claim_gets_a_row_against_the_matched_networks(tmp_path):
+    accuracy = {"gmn": 0.5, "mlp": 0.85, "cnn": 0.88, "mlpmatch": 0.51, "cnnmatch": 0.52}
+    differ = build_run(tmp_path / "differ", matched_like(True), accuracy, seeds=range(4), archs=MATCHED_RUN)
+    rows = claims.claim_rows(*differ, layers=[3], settings=SETTINGS)
+    verdicts = {(r["claim"], r["comparison"]): r["verdict"] for r in rows}
+    assert verdicts["C1", "GMN-GMN < MLP (matched)-MLP (matched)"] == claims.HOLDS
+    assert verdicts["C1", "GMN-GMN < CNN (matched)-CNN (matched)"] == claims.HOLDS
+    # against the converged networks the accuracy gap confounds C2; at matched accuracy it holds
+    assert verdicts["C2", "GMN-MLP < MLP-CNN"] == verdicts["C2", "GMN-CNN < MLP-CNN"] == claims.CONFOUNDED
+    matched_c2 = [r for r in rows if r["claim"] == "C2" and "matched" in r["comparison"]]
+    assert [r["comparison"] for r in matched_c2] == [
+        "GMN-MLP (matched) < MLP (matched)-CNN (matched)",
+        "GMN-CNN (matched) < MLP (matched)-CNN (matched)",
+    ]
+    assert [r["verdict"] for r in matched_c2] == [claims.HOLDS] * 2
+    assert [r["accuracy_gap"] for r in matched_c2] == [pytest.approx(1.0), pytest.approx(2.0)]
+    c3 = [r["comparison"] for r in rows if r["claim"] == "C3"]
+    assert "every GMN right, every matched image network wrong" in c3
+    assert "every GMN right, every MLP (matched) wrong, against every CNN (matched) right" in c3
+    assert "every matched image network right, every GMN wrong" in c3
+    size = next(
+        r["sample_size"] for r in rows if r["comparison"] == "every GMN right, every matched image network wrong"
+    )
+    assert size.endswith("4 GMNs, 8 matched image networks")
+
+    alike = build_run(tmp_path / "alike", matched_like(False), accuracy, seeds=range(4), archs=MATCHED_RUN)
+    rows = claims.claim_rows(*alike, layers=[3], settings=SETTINGS)
+    matched = [r for r in rows if r["claim"] in ("C1", "C2") and "matched" in r["comparison"]]
+    assert len(matched) == 4 and not any(r["verdict"] in (claims.HOLDS, claims.CONFOUNDED) for r in matched)
+    converged = [r for r in rows if r["claim"] == "C1" and "matched" not in r["comparison"]]
+    assert [r["verdict"] for r in converged] == [claims.HOLDS] * 2
+
+
+def test_a_run_without_matched_networks_has_no_matched_rows(tmp_path):
+    inputs = build_run(tmp_path, seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
+    rows = claims.claim_rows(*inputs, layers=[3], settings=SETTINGS)
+    assert not any("matched" in r["comparison"] for r in rows)
+
+
 def test_claims_files_round_trip_and_feed_the_readme(tmp_path):
     inputs = build_run(tmp_path, seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
-    outputs = [tmp_path / f"claims.{ext}" for ext in ("csv", "md", "tex")]
+    outputs = [tmp_path / f"claims.{ext}" for ext in ("csv", "md", "tex")] + [tmp_path / "findings.md"]
     rows = claims.claim_rows(*inputs, [3, 4], SETTINGS)
     claims.write_claims(rows, *outputs)
     assert len(rows) == 2 * 4 + 4  # C1 and C2: 2 comparisons x 2 layers each; C3: 3 tests and the reverse count
     assert claims.read_claims(outputs[0]) == [{k: v for k, v in r.items()} for r in rows]
     assert outputs[1].read_text().count("\n") == len(rows) + 2 and "\\begin{tabular}" in outputs[2].read_text()
-    findings = claims.findings_markdown(rows, "claims.csv")
+    findings = outputs[3].read_text()
+    assert findings == claims.findings_markdown(rows, str(outputs[0]))
     assert "Digits, C1 (seed sensitivity" in findings and "**holds**" in findings
     readme = "intro\n<!-- findings: begin -->\nstale text\n<!-- findings: end -->\nrest\n"
     spliced = cli.splice_findings(readme, findings)

@@ -581,7 +581,7 @@ def test_cka_minibatches_larger_than_the_probe_samples_are_refused(tmp_path):
 def test_table_1_refuses_a_test_accuracy_that_is_not_a_number_in_0_1(tmp_path, test_acc):
     good = write_metrics(tmp_path / "metrics", [record("digits", "gmn", 0, 0.5)])
     bad = tmp_path / "metrics" / "digits-mlp-0.json"
-    bad.write_text(f'{{"dataset": "digits", "arch": "mlp", "seed": 0, "test_acc": {test_acc}}}')
+    bad.write_text(f'{{"dataset": "digits", "arch": "mlp", "seed": 0, "test_acc": {test_acc}, "val_acc": 0.5}}')
     outputs = [tmp_path / "tables" / name for name in ("table1.csv", "table1.md", "table1.tex")]
     with pytest.raises(DataError, match=r"test_acc is .*, not a number in \[0, 1\]") as info:
         tables.write_accuracy_table([*good, bad], *outputs)

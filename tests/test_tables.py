@@ -14,7 +14,7 @@ from gmnrep.representations import dump_file, pairs, similarity
 
 
 def record(dataset, arch, seed, test_acc, **extra):
-    return {"dataset": dataset, "arch": arch, "seed": seed, "test_acc": test_acc, **extra}
+    return {"dataset": dataset, "arch": arch, "seed": seed, "test_acc": test_acc, "val_acc": test_acc, **extra}
 
 
 # Given out of order on purpose: the rows come out by dataset, then architecture.
@@ -85,6 +85,22 @@ def write_metrics(folder, records):
     return paths
 
 
+def test_table_1_shows_the_target_and_stop_of_the_matched_networks():
+    def matched(seed, step, test_acc, val_acc):
+        stop = {"target_val_acc": 0.5, "reached": step is not None, "step": step, "evaluations": []}
+        return record("digits", "mlpmatch", seed, test_acc, val_acc=val_acc, stop=stop)
+
+    records = [record("digits", "gmn", s, 0.49, val_acc=0.5) for s in (0, 1)]
+    records += [matched(1, 17, 0.50, 0.52), matched(0, 12, 0.48, 0.51), matched(2, None, 0.45, 0.47)]
+    rows = {r["architecture"]: r for r in tables.accuracy_rows(records)}
+    assert list(rows) == ["gmn", "mlpmatch"]
+    assert rows["mlpmatch"]["target_val_acc"] == "50.00" and rows["gmn"]["target_val_acc"] == ""
+    assert rows["mlpmatch"]["stop_steps"] == "12 17 never"  # by seed; seed 2 never reached the target
+    assert rows["mlpmatch"]["val_acc_mean"] == pytest.approx(50.0)
+    cells = tables.accuracy_markdown(list(rows.values())).splitlines()[-1]
+    assert cells == "| Digits | MLP (matched) | 47.67 ± 2.52 | 50.00 | 50.00 (steps 12 17 never) | 3 |"
+
+
 def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
     records = [
         record("digits", "gmn", 0, 0.1134),
@@ -100,7 +116,10 @@ def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
     assert rows == tables.accuracy_rows(records)
 
     parsed = list(csv.DictReader(io.StringIO(csv_path.read_text())))
-    assert list(parsed[0]) == ["dataset", "architecture", "seeds", "test_acc_mean", "test_acc_std", "seed_list"]
+    assert list(parsed[0]) == [
+        "dataset", "architecture", "seeds", "test_acc_mean", "test_acc_std", "val_acc_mean", "target_val_acc",
+        "stop_steps", "seed_list",
+    ]  # fmt: skip
     assert [(r["dataset"], r["architecture"], r["seeds"]) for r in parsed] == [
         ("mnist", "cnn", "1"),
         ("digits", "gmn", "3"),
@@ -112,19 +131,20 @@ def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
     assert float(parsed[0]["test_acc_mean"]) == pytest.approx(99.0) and float(parsed[0]["test_acc_std"]) == 0.0
 
     markdown = md_path.read_text().splitlines()
-    assert markdown[0] == "| Dataset | Architecture | Test accuracy (%) | Seeds |"
-    assert markdown[1] == "|---|---|---|---|"
+    assert (
+        markdown[0] == "| Dataset | Architecture | Test accuracy (%) | Validation (%) | Matched to (val. %) | Seeds |"
+    )
+    assert markdown[1] == "|---|---|---|---|---|---|"
     assert markdown[2:] == [
-        "| MNIST | CNN | 99.00 ± 0.00 | 1 |",
-        "| Digits | GMN | 12.34 ± 1.00 | 3 |",
-        "| Digits | MLP | 95.00 ± 0.00 | 1 |",
+        "| MNIST | CNN | 99.00 ± 0.00 | 99.00 |  | 1 |",
+        "| Digits | GMN | 12.34 ± 1.00 | 12.34 |  | 3 |",
+        "| Digits | MLP | 95.00 ± 0.00 | 95.00 |  | 1 |",
     ]
 
     latex = tex_path.read_text()
-    assert latex.startswith("\\begin{tabular}{llrr}\n") and latex.endswith("\\end{tabular}\n")
-    assert r"Dataset & Architecture & Test accuracy (\%) & Seeds \\" in latex
-    assert "MNIST & CNN & $99.00 \\pm 0.00$ & 1 \\\\\n" in latex
-    assert "Digits & GMN & $12.34 \\pm 1.00$ & 3 \\\\\n" in latex
+    assert latex.startswith("\\begin{tabular}{llrrlr}\n") and latex.endswith("\\end{tabular}\n")
+    assert r"Dataset & Architecture & Test accuracy (\%) & Validation (\%) & Matched to (val. \%) & Seeds \\" in latex
+    assert "MNIST & CNN & $99.00 \\pm 0.00$ & 99.00 &  & 1 \\\\\n" in latex
     assert latex.index("MNIST & CNN") < latex.index("Digits & GMN") < latex.index("Digits & MLP")
     assert "±" not in latex
     assert sorted(p.name for p in out.iterdir()) == ["t.csv", "t.md", "t.tex"]  # no temporaries left
@@ -143,7 +163,7 @@ def test_dataset_titles_in_the_tables(tmp_path):
 @pytest.mark.parametrize(
     "content, message",
     [
-        (json.dumps({"dataset": "digits", "arch": "gmn", "seed": 0}), "metrics lack test_acc"),
+        (json.dumps({"dataset": "digits", "arch": "gmn", "seed": 0}), "metrics lack test_acc, val_acc"),
         (json.dumps({"dataset": "digits", "test_acc": 0.5}), "metrics lack arch, seed"),
         ('{"dataset": "digits", "arch": "gmn", "seed": 0, "test_a', "not a readable metrics file"),
         ("", "not a readable metrics file"),
@@ -177,7 +197,7 @@ def test_metrics_that_are_not_a_json_object_are_refused(tmp_path, content):
 
 
 def test_the_same_model_recorded_twice_is_refused(tmp_path):
-    record = {"dataset": "digits", "arch": "gmn", "seed": 0, "test_acc": 0.5}
+    record = {"dataset": "digits", "arch": "gmn", "seed": 0, "test_acc": 0.5, "val_acc": 0.5}
     paths = []
     for name in ("a.json", "b.json"):
         paths.append(tmp_path / name)
@@ -189,7 +209,7 @@ def test_the_same_model_recorded_twice_is_refused(tmp_path):
 
 def test_an_unknown_dataset_in_metrics_is_refused(tmp_path):
     path = tmp_path / "m.json"
-    path.write_text(json.dumps({"dataset": "svhn", "arch": "gmn", "seed": 0, "test_acc": 0.5}))
+    path.write_text(json.dumps({"dataset": "svhn", "arch": "gmn", "seed": 0, "test_acc": 0.5, "val_acc": 0.5}))
     with pytest.raises(DataError, match="unknown dataset 'svhn'"):
         tables.read_metrics(path)
 

@@ -13,6 +13,7 @@ import yaml
 from gmnrep.core.errors import ConfigError
 from gmnrep.data import splits
 from gmnrep.data.sources import SOURCES
+from gmnrep.representations.pairs import matched_arch
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -93,6 +94,24 @@ def dataset_split_sizes(config: dict, dataset: str) -> dict[str, int]:
     )
 
 
+def matched_architectures(models: dict) -> list[str]:
+    """The accuracy-matched twins this run trains (models.matched.architectures), e.g. 'mlpmatch'."""
+    return [matched_arch(arch) for arch in models["matched"]["architectures"]]
+
+
+def model_architectures(models: dict) -> list[str]:
+    """Every architecture this run trains: models.architectures, then the matched twins."""
+    return [*models["architectures"], *matched_architectures(models)]
+
+
+def _matched_problems(models: dict) -> list[str]:
+    """A matched twin's target is this run's GMNs' validation accuracy."""
+    if models["matched"]["architectures"] and "gmn" not in models["architectures"]:
+        return ["models.matched.architectures: the matched networks' target is the GMNs' accuracy; "
+                "add gmn to models.architectures or set models.matched.architectures: []"]  # fmt: skip
+    return []
+
+
 def representation_layer_counts(models: dict) -> dict[str, int]:
     """L of each configured architecture: its hidden blocks plus the penultimate layer."""
     blocks = {
@@ -108,7 +127,7 @@ def consistency_problems(config: dict) -> list[str]:
     validation images, the minibatch CKA estimator gets at least one minibatch of probe samples, and
     every architecture exposes the same number of representation layers."""
     counts = representation_layer_counts(config["models"])
-    problems = []
+    problems = _matched_problems(config["models"])
     if len(set(counts.values())) > 1:
         problems.append(
             "models: architectures expose different numbers of representation layers ("

@@ -1,5 +1,7 @@
 # The paper's findings as claims tested on this run's CKA tables, chance floors, predictions and
-# accuracies (gmnrep.paper.claims): the report's "Findings".
+# accuracies (gmnrep.paper.claims): the report's "Findings", and the run's findings summary
+# (tables/findings.md: each claim's verdict, then the table; a maintainer copies it into README
+# with `make readme-findings`).
 
 
 rule claims:
@@ -7,6 +9,7 @@ rule claims:
         unpack(claims_inputs),
     output:
         **table_outputs("claims", caption="../report/claims.rst", category="Findings"),
+        findings=PATHS["table"].format(name="findings", ext="md"),
     log:
         log_path(PATHS["table"].format(name="claims", ext="csv")),
     group:

@@ -20,6 +20,7 @@ os.environ.update(
 from gmnrep import config as gmn_config
 from gmnrep.data import dataset_file
 from gmnrep.representations import pairs
+from gmnrep.representations.pairs import network_arch
 from gmnrep.inr import planning
 from gmnrep.provenance import code
 from gmnrep.data.sources import SOURCES
@@ -67,7 +68,11 @@ PATHS = {
     "audit_summary": f"{RESULTS}/audit/summary.csv",
 }
 
-ARCHITECTURE_PATTERN = "|".join(config["models"]["architectures"])
+# The trained architectures, then the accuracy-matched twins of image networks (e.g. mlpmatch).
+TRAINED_ARCHS = config["models"]["architectures"]
+MATCHED_ARCHS = gmn_config.matched_architectures(config["models"])
+MODEL_ARCHS = gmn_config.model_architectures(config["models"])
+ARCHITECTURE_PATTERN = "|".join(MODEL_ARCHS)
 
 
 wildcard_constraints:
@@ -183,21 +188,41 @@ def inr_target_psnr(wildcards):
 
 def model_resource(name):
     def resource(wildcards):
-        return config["models"][wildcards.arch]["resources"].get(name, 0)
+        settings = config["models"][network_arch(wildcards.arch)]
+        return settings["resources"].get(name, 0)
 
     return resource
 
 
 def training_params(wildcards):
+    """A training's settings: a matched twin (mlpmatch) trains as its network (mlp) does."""
     models = config["models"]
+    settings = models[network_arch(wildcards.arch)]
     return {
         "dataset": wildcards.dataset,
         "arch": wildcards.arch,
         "seed": int(wildcards.seed),
-        "network": models[wildcards.arch]["network"],
-        "training": models[wildcards.arch]["training"],
+        "network": settings["network"],
+        "training": settings["training"],
         "device": models["device"],
     }
+
+
+def matched_params(wildcards):
+    return {
+        **training_params(wildcards),
+        "evaluate_every": config["models"]["matched"]["evaluate_every"],
+    }
+
+
+def gmn_metrics(wildcards):
+    """The metrics of the dataset's GMNs: the matched twins' target accuracy."""
+    return expand(
+        PATHS["metrics"],
+        dataset=wildcards.dataset,
+        arch="gmn",
+        seed=config["models"]["seeds"],
+    )
 
 
 def activation_params(wildcards):
@@ -230,9 +255,8 @@ def block_params(wildcards):
 
 def model_files(kind, dataset):
     """Artifact `kind` of every trained model of `dataset`."""
-    models = config["models"]
     return expand(
-        PATHS[kind], dataset=dataset, arch=models["architectures"], seed=models["seeds"]
+        PATHS[kind], dataset=dataset, arch=MODEL_ARCHS, seed=config["models"]["seeds"]
     )
 
 
@@ -242,13 +266,12 @@ def all_model_metrics(wildcards):
 
 def cka_tables(dataset, scheme, kind="cka_pair"):
     """The CKA table (or block table: kind "cka_blocks") of every model pair of `dataset` compared in `scheme`."""
-    models = config["models"]
     return [
         PATHS[kind].format(
             dataset=dataset, arch_a=arch_a, seed_a=seed_a, arch_b=arch_b, seed_b=seed_b
         )
         for (arch_a, seed_a), (arch_b, seed_b) in pairs.model_pairs(
-            models["architectures"], models["seeds"], scheme
+            MODEL_ARCHS, config["models"]["seeds"], scheme
         )
     ]
 

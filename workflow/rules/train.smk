@@ -1,5 +1,6 @@
 # GMNs on the INRs' parameter graphs, MLPs and CNNs on the same images: one job per
-# dataset x architecture x seed, then Table 1 over all of them.
+# dataset x architecture x seed; the accuracy-matched twins of the image networks once the
+# dataset's GMNs are trained; then Table 1 over all of them.
 
 
 rule train_model:
@@ -13,6 +14,8 @@ rule train_model:
         log_path(PATHS["model"]),
     benchmark:
         benchmark_path(PATHS["model"])
+    wildcard_constraints:
+        arch="|".join(TRAINED_ARCHS),
     conda:
         ENV
     threads: config["models"]["threads"]
@@ -25,6 +28,34 @@ rule train_model:
         settings=training_params,
     script:
         "../scripts/train_model.py"
+
+
+rule train_matched:
+    input:
+        data=PATHS["data"],
+        shards=inr_shard_files,
+        gmn_metrics=gmn_metrics,
+    output:
+        model=PATHS["model"],
+        metrics=PATHS["metrics"],
+    log:
+        log_path(PATHS["model"]),
+    benchmark:
+        benchmark_path(PATHS["model"])
+    wildcard_constraints:
+        arch="|".join(MATCHED_ARCHS) or "(?!)",  # (?!) matches nothing
+    conda:
+        ENV
+    threads: config["models"]["threads"]
+    resources:
+        mem_mb=model_resource("mem_mb"),
+        runtime=model_resource("runtime"),
+        gpu=model_resource("gpu"),
+    params:
+        code=code_of("train_matched"),
+        settings=matched_params,
+    script:
+        "../scripts/train_matched.py"
 
 
 rule table1:

@@ -18,4 +18,5 @@ with recorded(snakemake, f"claims {snakemake.output.csv}"):
         Path(snakemake.output.csv),
         Path(snakemake.output.markdown),
         Path(snakemake.output.latex),
+        Path(snakemake.output.findings),
     )

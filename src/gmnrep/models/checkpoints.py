@@ -17,15 +17,17 @@ from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError
 from gmnrep.models.gmn import GMN
 from gmnrep.models.image_models import CNN, MLP
+from gmnrep.representations.pairs import network_arch
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"gmn": GMN, "mlp": MLP, "cnn": CNN}
 FORMAT_VERSION = 1
 
 
 def build(arch: str, model_kwargs: dict) -> nn.Module:
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
-    return ARCHITECTURES[arch](**model_kwargs)
+    """A fresh model of `arch` (an accuracy-matched twin, e.g. 'mlpmatch', is its network's)."""
+    if network_arch(arch) not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)} (and their matched twins)")
+    return ARCHITECTURES[network_arch(arch)](**model_kwargs)
 
 
 def _sorted_keys(value):

@@ -9,7 +9,7 @@ best validation accuracy (ties: lower validation loss); its test accuracy is the
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -176,18 +176,45 @@ def evaluate(model: nn.Module, samples: Samples, rows: torch.Tensor, batch_size:
     return loss / len(rows), correct / len(rows)
 
 
+@dataclass(frozen=True)
+class AccuracyTarget:
+    """Stop a training at the first evaluation, every `evaluate_every` optimizer steps, whose
+    validation accuracy reaches `accuracy` (a fraction); the model kept is the one of that step."""
+
+    accuracy: float
+    evaluate_every: int
+
+
 @dataclass
 class TrainingResult:
     state_dict: dict
-    history: list[dict]
+    history: list[dict]  # per epoch; a training stopped at a target ends with its partial epoch
     best_epoch: int
     num_parameters: int
+    # with a target: whether it was reached, at which step, and every (step, validation accuracy) before
+    stop: dict | None = None
+
+
+def _checked_evaluation(model, samples: Samples, rows: torch.Tensor, batch_size: int, name: str, when: str):
+    loss, acc = evaluate(model, samples, rows, batch_size)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"{name}: loss is {loss} {when}; no checkpoint written")
+    return loss, acc
 
 
 def train(
-    arch: str, kwargs: dict, samples: Samples, settings: TrainingSettings, seed: int, device: torch.device, name: str
+    arch: str,
+    kwargs: dict,
+    samples: Samples,
+    settings: TrainingSettings,
+    seed: int,
+    device: torch.device,
+    name: str,
+    target: AccuracyTarget | None = None,
 ) -> TrainingResult:
-    """Train a fresh `arch` model; raises FloatingPointError (naming `name`) on a non-finite loss."""
+    """Train a fresh `arch` model; raises FloatingPointError (naming `name`) on a non-finite loss.
+    With a `target`, evaluations between steps change nothing of the training (no random draws,
+    eval mode only while they run), so the model kept is the same training's state at that step."""
     torch.manual_seed(seed)
     model = checkpoints.build(arch, kwargs)
     rows = {s: torch.from_numpy(np.flatnonzero(samples.split == code)).to(device) for s, code in SPLIT_NAMES.items()}
@@ -205,6 +232,7 @@ def train(
     order = torch.Generator().manual_seed(seed)
     augment_draws = torch.Generator().manual_seed(seed + 1)
     history, best, best_state = [], None, None
+    steps_done, evaluations = 0, []
     progress = tqdm(range(1, settings.epochs + 1), desc=name, unit="epoch")
     for epoch in progress:
         model.train()
@@ -214,6 +242,7 @@ def train(
         # the updates after it are thrown away with the model.
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
         first_bad = torch.full((), -1, dtype=torch.int64, device=device)
         for step, batch in enumerate(_batches(shuffled, settings.batch_size)):
             inputs = samples.take(batch)
@@ -228,6 +257,26 @@ def train(
             scheduler.step()
             loss_sum += loss.detach().double() * len(batch)
             correct += (logits.argmax(1) == samples.labels[batch]).sum()
+            seen += len(batch)
+            steps_done += 1
+            if target is None or steps_done % target.evaluate_every:
+                continue
+            if first_bad.item() >= 0:
+                break  # raised below
+            when = f"at step {steps_done}"
+            _, val_acc = _checked_evaluation(model, samples, rows["val"], settings.batch_size, name, when)
+            model.train()
+            evaluations.append([steps_done, val_acc])
+            if val_acc < target.accuracy:
+                continue
+            record = {"epoch": epoch, "step": steps_done, "train_loss": loss_sum.item() / seen}
+            record["train_acc"] = correct.item() / seen
+            for split_name in ("val", "test"):
+                loss_value, acc = _checked_evaluation(model, samples, rows[split_name], settings.batch_size, name, when)
+                record.update({f"{split_name}_loss": loss_value, f"{split_name}_acc": acc})
+            state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            stop = {"target_val_acc": target.accuracy, "reached": True, "step": steps_done, "evaluations": evaluations}
+            return TrainingResult(state, [*history, record], epoch, _num_parameters(model), stop)
         if first_bad.item() >= 0:
             raise FloatingPointError(
                 f"{name}: non-finite loss at epoch {epoch}, batch {first_bad.item()}; no checkpoint written"
@@ -238,19 +287,22 @@ def train(
             "train_acc": correct.item() / len(shuffled),
         }
         for split_name in ("val", "test"):
-            loss_value, acc = evaluate(model, samples, rows[split_name], settings.batch_size)
-            if not np.isfinite(loss_value):
-                raise FloatingPointError(
-                    f"{name}: {split_name} loss is {loss_value} after epoch {epoch}; no checkpoint written"
-                )
+            when = f"after epoch {epoch}"
+            loss_value, acc = _checked_evaluation(model, samples, rows[split_name], settings.batch_size, name, when)
             record.update({f"{split_name}_loss": loss_value, f"{split_name}_acc": acc})
         history.append(record)
         if best is None or (record["val_acc"], -record["val_loss"]) > (best["val_acc"], -best["val_loss"]):
             best = record
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         progress.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.3f}")
-    num_parameters = sum(p.numel() for p in model.parameters())
-    return TrainingResult(best_state, history, best["epoch"], num_parameters)
+    stop = None
+    if target is not None:  # never reached: the converged model, and the metrics say so
+        stop = {"target_val_acc": target.accuracy, "reached": False, "step": None, "evaluations": evaluations}
+    return TrainingResult(best_state, history, best["epoch"], _num_parameters(model), stop)
+
+
+def _num_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
 
 
 def device_name(device: torch.device) -> str:
@@ -269,19 +321,22 @@ def train_and_save(
     network: dict,
     training: dict,
     device: str = "auto",
+    target: AccuracyTarget | None = None,
 ) -> dict:
-    """Train `arch` with `seed` on the dataset's INR samples; write the checkpoint and its metrics."""
-    target = resolve_device(device)
-    if target.type == "cuda":
+    """Train `arch` with `seed` on the dataset's INR samples, stopped at `target` if given; write the
+    checkpoint and its metrics."""
+    on = resolve_device(device)
+    if on.type == "cuda":
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     samples = load_samples(arch, data_path, shard_paths)
     kwargs = model_kwargs(arch, network, dataset, samples)
     settings = TrainingSettings(**training)
-    result = train(arch, kwargs, samples, settings, seed, target, f"{dataset}/{arch}/seed-{seed}")
+    result = train(arch, kwargs, samples, settings, seed, on, f"{dataset}/{arch}/seed-{seed}", target)
     best = result.history[result.best_epoch - 1]
     info = {"dataset": dataset, "seed": seed, "best_epoch": result.best_epoch, "training": training}
-    info["config_hash"] = config_hash({"network": network, "training": training, "seed": seed})
+    stop_rule = {} if target is None else {"target": asdict(target)}
+    info["config_hash"] = config_hash({"network": network, "training": training, "seed": seed, **stop_rule})
     metrics = {
         **info,
         "arch": arch,
@@ -289,9 +344,11 @@ def train_and_save(
         "val_acc": best["val_acc"],
         "samples": {name: int((samples.split == code).sum()) for name, code in SPLIT_NAMES.items()},
         "num_parameters": result.num_parameters,
-        "device": device_name(target),
+        "device": device_name(on),
         "history": result.history,
     }
+    if result.stop is not None:
+        metrics["stop"] = result.stop
     checkpoints.save(model_path, arch, kwargs, result.state_dict, info)
     with atomic_path(metrics_path) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")

@@ -7,6 +7,12 @@ C3, complementary predictions: more probe samples than chance are classified cor
     GMN seed and wrongly by every MLP and CNN seed (Figure 4's count), beyond what two image
     architectures show between them.
 
+Each claim is tested twice when the run has the accuracy-matched image networks
+(gmnrep.models.matching): against the converged MLPs and CNNs, and against their matched twins,
+whose validation accuracy is the GMNs' (C1: GMN-GMN against MLP (matched)-MLP (matched); C2: GMN-MLP
+(matched) against MLP (matched)-CNN (matched); C3 with the matched networks as the image family).
+A matched row asks whether the finding survives when accuracy is no longer a difference.
+
 How C1 and C2 are tested. The pairs of a pairing share models (with 5 seeds, each model is in 4 of
 the 10 GMN-GMN pairs), so the pairs are not independent samples and a test over pairs would
 overstate the evidence. The unit of replication is the trained model. The statistic is a
@@ -34,7 +40,8 @@ Verdicts (CKA values within CKA_TOLERANCE count as equal):
   resolve"), fewer than `min_seeds` seeds (no jackknife), or a pairing is missing;
 - confounded (C2 only): it would hold, but the GMNs' mean test accuracy differs from the image
   network's by more than `accuracy_gap_bound` points, so the CKA gap need not be "despite similar
-  accuracies".
+  accuracies". The same bound applies to the matched rows: a matched network within it is not
+  confounded; one that never reached the GMNs' accuracy (or overshot it) can be.
 
 How C3 is tested. Per probe sample: a = every GMN right, b = every image network wrong.
 (1) The count of a & b against class-stratified independence: within each class c the GMN outcomes
@@ -69,7 +76,9 @@ from gmnrep.paper.tables import (
     CKA_TOLERANCE,
     DATASET_TITLES,
     IMAGE_ARCHS,
+    MATCHED_ARCHS,
     CkaTable,
+    arch_plural,
     by_pairing,
     family_correctness,
     family_members,
@@ -333,23 +342,38 @@ def _pairing_matrix(evidence: DatasetEvidence, group: list[CkaTable], seeds: lis
     )
 
 
+# The image networks each claim is tested against: the converged ones, and their accuracy-matched twins.
+IMAGE_FAMILIES = {"image network": IMAGE_ARCHS, "matched image network": MATCHED_ARCHS}
+
+
+def tested_families(evidence: DatasetEvidence) -> dict[str, tuple[str, str]]:
+    """The image families to test against: the converged networks always (a run without them says
+    so in its rows), the matched ones when the run has any of them."""
+    archs = {m[0] for t in evidence.tables for m in (t.model_a, t.model_b)}
+    archs |= {arch for arch, _ in evidence.predictions.by_model}
+    return {name: family for name, family in IMAGE_FAMILIES.items() if family == IMAGE_ARCHS or archs & set(family)}
+
+
 def seed_sensitivity_rows(evidence: DatasetEvidence, layers, settings: ClaimSettings) -> list[dict]:
-    """C1 at each layer: GMN-GMN against MLP-MLP and against CNN-CNN."""
+    """C1 at each layer: GMN-GMN against MLP-MLP and against CNN-CNN, for each tested image family."""
     return [
         _cka_row(evidence, "C1", f"{other}-{other}", "gmn-gmn", layer, settings)
+        for family in tested_families(evidence).values()
         for layer in layers
-        for other in IMAGE_ARCHS
+        for other in family
     ]
 
 
 def representation_rows(evidence: DatasetEvidence, layers, settings: ClaimSettings) -> list[dict]:
-    """C2 at each layer: GMN-MLP and GMN-CNN against MLP-CNN, with the accuracy gap to that image network."""
+    """C2 at each layer: GMN-MLP and GMN-CNN against MLP-CNN, with the accuracy gap to that image
+    network, for each tested image family."""
     rows = []
-    for layer in layers:
-        for other in IMAGE_ARCHS:
-            known = all(arch in evidence.accuracy for arch in ("gmn", other))
-            gap = abs(evidence.accuracy[other] - evidence.accuracy["gmn"]) if known else None
-            rows.append(_cka_row(evidence, "C2", "mlp-cnn", f"gmn-{other}", layer, settings, gap))
+    for first, second in tested_families(evidence).values():
+        for layer in layers:
+            for other in (first, second):
+                known = all(arch in evidence.accuracy for arch in ("gmn", other))
+                gap = abs(evidence.accuracy[other] - evidence.accuracy["gmn"]) if known else None
+                rows.append(_cka_row(evidence, "C2", f"{first}-{second}", f"gmn-{other}", layer, settings, gap))
     return rows
 
 
@@ -402,8 +426,10 @@ def odds_ratio_interval(
     return ratio, (float(low), float(high))
 
 
-def _stratified_row(evidence: DatasetEvidence, settings: ClaimSettings, gmn: np.ndarray, image: np.ndarray) -> dict:
-    """Every GMN right and every image network wrong, against independence within each class."""
+def _stratified_row(
+    evidence: DatasetEvidence, settings: ClaimSettings, gmn: np.ndarray, image: np.ndarray, family: str
+) -> dict:
+    """Every GMN right and every network of the image `family` wrong, against independence within each class."""
     label = evidence.predictions.label
     right, wrong = gmn.all(axis=0), ~image.any(axis=0)
     observed = int((right & wrong).sum())
@@ -421,7 +447,7 @@ def _stratified_row(evidence: DatasetEvidence, settings: ClaimSettings, gmn: np.
     else:
         verdict, why = INCONCLUSIVE, f"within chance of independence: P(count <= {observed}) = {lower:.2g}"
     return {
-        "comparison": "every GMN right, every image network wrong",
+        "comparison": f"every GMN right, every {family} wrong",
         "statistic": "probe samples, against the count if correctness were independent within each class",
         "value": observed,
         "p_value": float(f"{upper:.4g}"),
@@ -431,10 +457,10 @@ def _stratified_row(evidence: DatasetEvidence, settings: ClaimSettings, gmn: np.
     }
 
 
-def _reference_row(predictions, settings: ClaimSettings, other: str) -> dict:
-    """Is the GMN more complementary to image architecture `other` than the remaining image
-    architecture is? OR(every GMN right, every `other` wrong) / OR(every reference right, every `other` wrong)."""
-    (reference,) = [arch for arch in IMAGE_ARCHS if arch != other]
+def _reference_row(predictions, settings: ClaimSettings, other: str, family: tuple[str, str]) -> dict:
+    """Is the GMN more complementary to image architecture `other` than the remaining one of its
+    `family` is? OR(every GMN right, every `other` wrong) / OR(every reference right, every `other` wrong)."""
+    (reference,) = [arch for arch in family if arch != other]
     correct = {arch: family_members(predictions, arch) for arch in ("gmn", other, reference)}
     other_title, reference_title = ARCH_TITLES[other], ARCH_TITLES[reference]
     row = {
@@ -444,7 +470,7 @@ def _reference_row(predictions, settings: ClaimSettings, other: str) -> dict:
     if any(not len(c) for c in correct.values()):
         return row | {
             "verdict": INCONCLUSIVE,
-            "reason": f"needs GMNs, {ARCH_TITLES[other]}s and {ARCH_TITLES[reference]}s",
+            "reason": f"needs GMNs, {arch_plural(other)} and {arch_plural(reference)}",
         }
     wrong = ~correct[other].any(axis=0)
     ratio, (low, high) = odds_ratio_interval(
@@ -458,7 +484,8 @@ def _reference_row(predictions, settings: ClaimSettings, other: str) -> dict:
         "ci_high": round(high, 4),
         "verdict": verdict,
         "reason": (
-            f"the GMNs are {relation} complementary to the {other_title}s than the {reference_title}s are "
+            f"the GMNs are {relation} complementary to the {arch_plural(other)} than the "
+            f"{arch_plural(reference)} are "
             f"(odds-ratio ratio {ratio:.2f}); {settings.confidence:.0%} interval over "
             f"{settings.bootstrap_replicates} paired resamples of the probe samples"
         ),
@@ -466,21 +493,31 @@ def _reference_row(predictions, settings: ClaimSettings, other: str) -> dict:
 
 
 def complementary_rows(evidence: DatasetEvidence, settings: ClaimSettings) -> list[dict]:
-    """C3: the GMN-only count against class-stratified independence; the GMNs' complementarity to
-    each image architecture against the other image architecture's; the reverse count as context."""
+    """C3 for each tested image family: the GMN-only count against class-stratified independence;
+    the GMNs' complementarity to each image architecture against the family's other one's; the
+    reverse count as context."""
+    rows = []
+    for name, family in tested_families(evidence).items():
+        rows += _complementary_family_rows(evidence, settings, name, family)
+    return rows
+
+
+def _complementary_family_rows(
+    evidence: DatasetEvidence, settings: ClaimSettings, name: str, family: tuple[str, str]
+) -> list[dict]:
     predictions = evidence.predictions
-    gmn, image = family_correctness(predictions)
+    gmn, image = family_correctness(predictions, family)
     base = {"dataset": evidence.dataset, "claim": "C3"}
-    size = f"{len(predictions.label)} probe samples; {len(gmn)} GMNs, {len(image)} image networks"
+    size = f"{len(predictions.label)} probe samples; {len(gmn)} GMNs, {len(image)} {name}s"
     if not len(gmn) or not len(image):
-        missing = {"verdict": INCONCLUSIVE, "reason": "needs GMNs and image networks in this run"}
-        return [base | {"comparison": "every GMN right, every image network wrong"} | missing]
-    rows = [_stratified_row(evidence, settings, gmn, image)]
-    rows += [_reference_row(predictions, settings, other) for other in IMAGE_ARCHS]
+        missing = {"verdict": INCONCLUSIVE, "reason": f"needs GMNs and {name}s in this run"}
+        return [base | {"comparison": f"every GMN right, every {name} wrong"} | missing]
+    rows = [_stratified_row(evidence, settings, gmn, image, name)]
+    rows += [_reference_row(predictions, settings, other, family) for other in family]
     reverse = int((image.all(axis=0) & ~gmn.any(axis=0)).sum())
     rows.append(
         {
-            "comparison": "every image network right, every GMN wrong",
+            "comparison": f"every {name} right, every GMN wrong",
             "statistic": "probe samples (the reverse direction: shown, not judged)",
             "value": reverse,
             "verdict": CONTEXT,
@@ -591,8 +628,8 @@ def findings_markdown(rows: list[dict], source: str) -> str:
     return "\n".join(lines) + "\n\n" + claims_markdown(rows)
 
 
-def write_claims(rows: list[dict], csv_path: Path, markdown_path: Path, latex_path: Path) -> None:
-    """claim_rows' rows as CSV, Markdown and LaTeX."""
+def write_claims(rows: list[dict], csv_path: Path, markdown_path: Path, latex_path: Path, findings_path: Path) -> None:
+    """claim_rows' rows as CSV, Markdown and LaTeX, and the findings summary (findings_markdown)."""
     if not rows:
         raise DataError(f"{csv_path}: no datasets to test the claims on")
     write_texts(
@@ -600,6 +637,7 @@ def write_claims(rows: list[dict], csv_path: Path, markdown_path: Path, latex_pa
             Path(csv_path): to_csv(rows, COLUMNS),
             Path(markdown_path): claims_markdown(rows),
             Path(latex_path): claims_latex(rows),
+            Path(findings_path): findings_markdown(rows, str(csv_path)),
         }
     )
 

@@ -1,6 +1,8 @@
 """The paper's tables: rows computed from run records, written as CSV, Markdown and LaTeX.
 
-Table 1 is test accuracy per dataset and architecture, from the models' metrics records.
+Table 1 is test accuracy per dataset and architecture, from the models' metrics records; for the
+accuracy-matched image networks (gmnrep.models.matching) also the validation accuracy they were
+matched to and the one they reached, with the optimizer step at which each seed stopped.
 Table 2 compares the models of each pairing of architectures (GMN-GMN, ..., MLP-CNN): CKA between
 matched layers, read from the per-pair CKA tables, and how often the two models predict the same
 class, from their activation dumps; each as mean ± std over the pairing's model pairs. Beside each
@@ -23,13 +25,24 @@ from gmnrep.core.csv_files import read_csv, to_csv, write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.representations import dump_file
 from gmnrep.representations.cka import VALUE_RANGE
-from gmnrep.representations.pairs import Model, model_id, pair_name, pairing, parse_model_id
+from gmnrep.representations.pairs import (
+    Model,
+    is_matched,
+    matched_arch,
+    model_id,
+    network_arch,
+    pair_name,
+    pairing,
+    parse_model_id,
+)
 from gmnrep.representations.similarity import BLOCK_COLUMNS, CHANCE_COLUMNS
 from gmnrep.representations.similarity import COLUMNS as CKA_COLUMNS
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "digits": "Digits"}
-ARCH_TITLES = {"gmn": "GMN", "mlp": "MLP", "cnn": "CNN"}
 IMAGE_ARCHS = ("mlp", "cnn")  # the networks that see images; the GMN sees INR weights
+MATCHED_ARCHS = tuple(matched_arch(arch) for arch in IMAGE_ARCHS)  # their accuracy-matched twins
+ARCH_TITLES = {"gmn": "GMN", "mlp": "MLP", "cnn": "CNN"}
+ARCH_TITLES |= {matched_arch(arch): f"{ARCH_TITLES[arch]} (matched)" for arch in IMAGE_ARCHS}
 # The order of gmnrep.representations.pairs.model_pairs: within an architecture first, then across.
 PAIRINGS = [f"{a}-{a}" for a in ARCH_TITLES] + [f"{a}-{b}" for a, b in combinations(ARCH_TITLES, 2)]
 # CKA is in its estimator's range (cka.VALUE_RANGE) up to floating-point rounding.
@@ -40,6 +53,12 @@ def mean_std(values) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof 1; 0 for a single value)."""
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
+def arch_plural(arch: str) -> str:
+    """'mlp' -> 'MLPs', 'mlpmatch' -> 'MLPs (matched)'."""
+    title = ARCH_TITLES[network_arch(arch)] + "s"
+    return f"{title} (matched)" if is_matched(arch) else title
 
 
 def pairing_title(name: str) -> str:
@@ -66,16 +85,22 @@ def accuracy_rows(metrics: list[dict]) -> list[dict]:
         groups[record["dataset"], record["arch"]].append(record)
     rows = []
     for (dataset, arch), records in sorted(groups.items(), key=lambda item: _order(*item[0])):
+        records = sorted(records, key=lambda r: r["seed"])
         mean, std = mean_std([100 * r["test_acc"] for r in records])
-        seeds = sorted(r["seed"] for r in records)
+        stops = [r["stop"] for r in records if "stop" in r]
+        targets = sorted({stop["target_val_acc"] for stop in stops})
         rows.append(
             {
                 "dataset": dataset,
                 "architecture": arch,
-                "seeds": len(seeds),
+                "seeds": len(records),
                 "test_acc_mean": round(mean, 2),
                 "test_acc_std": round(std, 2),
-                "seed_list": " ".join(map(str, seeds)),
+                "val_acc_mean": round(100 * float(np.mean([r["val_acc"] for r in records])), 2),
+                # a matched network's target: the mean validation accuracy of the run's GMNs
+                "target_val_acc": " ".join(f"{100 * t:.2f}" for t in targets),
+                "stop_steps": " ".join(str(stop["step"] if stop["reached"] else "never") for stop in stops),
+                "seed_list": " ".join(str(r["seed"]) for r in records),
             }
         )
     return rows
@@ -86,22 +111,27 @@ def _order(dataset: str, arch: str) -> tuple[int, int]:
 
 
 def _accuracy_cells(row: dict, latex: bool) -> list[str]:
+    matched = f"{row['target_val_acc']} (steps {row['stop_steps']})" if row["target_val_acc"] else ""
     return [
         DATASET_TITLES[row["dataset"]],
         ARCH_TITLES[row["architecture"]],
         plus_minus(row["test_acc_mean"], row["test_acc_std"], 2, latex),
+        f"{row['val_acc_mean']:.2f}",
+        matched,
         str(row["seeds"]),
     ]
 
 
+ACCURACY_HEADER = ["Dataset", "Architecture", "Test accuracy (%)", "Validation (%)", "Matched to (val. %)", "Seeds"]
+
+
 def accuracy_markdown(rows: list[dict]) -> str:
-    header = ["Dataset", "Architecture", "Test accuracy (%)", "Seeds"]
-    return markdown_table(header, [_accuracy_cells(r, latex=False) for r in rows])
+    return markdown_table(ACCURACY_HEADER, [_accuracy_cells(r, latex=False) for r in rows])
 
 
 def accuracy_latex(rows: list[dict]) -> str:
-    header = ["Dataset", "Architecture", r"Test accuracy (\%)", "Seeds"]
-    return latex_table("llrr", header, [_accuracy_cells(r, latex=True) for r in rows])
+    header = [cell.replace("%", r"\%") for cell in ACCURACY_HEADER]
+    return latex_table("llrrlr", header, [_accuracy_cells(r, latex=True) for r in rows])
 
 
 def plus_minus(mean: float, std: float, digits: int, latex: bool) -> str:
@@ -130,15 +160,16 @@ def read_metrics(path: Path) -> dict:
         raise DataError(f"{path}: not a readable metrics file ({exc})") from exc
     if not isinstance(record, dict):
         raise DataError(f"{path}: not a metrics record (a JSON object), got {type(record).__name__}")
-    missing = [key for key in ("dataset", "arch", "seed", "test_acc") if key not in record]
+    missing = [key for key in ("dataset", "arch", "seed", "test_acc", "val_acc") if key not in record]
     if missing:
         raise DataError(f"{path}: metrics lack {', '.join(missing)}")
     if record["dataset"] not in DATASET_TITLES or record["arch"] not in ARCH_TITLES:
         raise DataError(f"{path}: unknown dataset {record['dataset']!r} or architecture {record['arch']!r}")
-    accuracy = record["test_acc"]
-    # JSON may hold NaN or Infinity; Table 1 would show "nan ± nan" instead of refusing.
-    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
-        raise DataError(f"{path}: test_acc is {accuracy!r}, not a number in [0, 1]")
+    for key in ("test_acc", "val_acc"):
+        accuracy = record[key]
+        # JSON may hold NaN or Infinity; Table 1 would show "nan ± nan" instead of refusing.
+        if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+            raise DataError(f"{path}: {key} is {accuracy!r}, not a number in [0, 1]")
     return record
 
 
@@ -399,9 +430,12 @@ def family_members(predictions: ProbePredictions, arch: str) -> np.ndarray:
     return np.array(rows).reshape(-1, len(predictions.label))
 
 
-def family_correctness(predictions: ProbePredictions) -> tuple[np.ndarray, np.ndarray]:
-    """(GMN models, samples) and (image networks, samples): whether each model is right on each probe sample."""
-    image = [family_members(predictions, arch) for arch in IMAGE_ARCHS]
+def family_correctness(
+    predictions: ProbePredictions, image_archs: tuple[str, ...] = IMAGE_ARCHS
+) -> tuple[np.ndarray, np.ndarray]:
+    """(GMN models, samples) and (models of `image_archs`, samples): whether each model is right on
+    each probe sample."""
+    image = [family_members(predictions, arch) for arch in image_archs]
     return family_members(predictions, "gmn"), np.concatenate(image)
 
 

@@ -1,0 +1,162 @@
+"""The accuracy-matched image networks (gmnrep.models.matching): on tiny data written with the real
+writers (test_training's), and in the smoke run."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import run
+from gmnrep.core.errors import DataError
+from gmnrep.data import dataset_file
+from gmnrep.data.splits import TEST, TRAIN, VAL
+from gmnrep.inr import shards
+from gmnrep.models import checkpoints, matching, training
+from gmnrep.paper import tables
+from test_training import DATASET, NETWORKS, TRAINING, make_shard, rows_of
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+RESULTS = "results/smoke"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Like test_training's tiny data, but learnable (a class is a brightness, with noise), so that
+    validation accuracy rises during the training: (data path, [shard paths], the data, [the shards])."""
+    root = tmp_path_factory.mktemp("learnable")
+    rng = np.random.default_rng(3)
+    labels = np.tile(np.arange(10), 12)
+    noise = rng.integers(-12, 13, size=(len(labels), 8, 8))
+    images = np.clip(labels[:, None, None] * 25 + 8 + noise, 0, 255).astype(np.uint8)
+    split = rng.permutation(np.repeat(np.array([TRAIN, VAL, TEST], np.uint8), [80, 20, 20]))
+    data = dataset_file.LabelledImages(images, labels.astype(np.int64), split)
+    data_path = root / "digits.h5"
+    dataset_file.write(data_path, data, {"dataset": DATASET})
+    parts = [make_shard(data, np.arange(0, 60), seed=1), make_shard(data, np.arange(60, 120), seed=2)]
+    paths = [root / "shard-0.h5", root / "shard-1.h5"]
+    for path, part in zip(paths, parts):
+        shards.write(path, part)
+    return data_path, paths, data, parts
+
+
+def gmn_metrics(folder, *val_accs, dataset=DATASET):
+    paths = []
+    for seed, val_acc in enumerate(val_accs):
+        paths.append(folder / f"gmn-{seed}.metrics.json")
+        paths[-1].write_text(json.dumps({"dataset": dataset, "arch": "gmn", "seed": seed, "val_acc": val_acc}))
+    return paths
+
+
+def train_matched(tiny, out, target_paths, name="match", arch="mlpmatch", evaluate_every=1):
+    data_path, shard_paths, _, _ = tiny
+    model_path, metrics_path = out / f"{name}.pt", out / f"{name}.json"
+    metrics = matching.train_matched(
+        data_path,
+        shard_paths,
+        target_paths,
+        model_path,
+        metrics_path,
+        dataset=DATASET,
+        arch=arch,
+        seed=0,
+        network=NETWORKS[arch.removesuffix("match")],
+        training=TRAINING,
+        evaluate_every=evaluate_every,
+        device="cpu",
+    )
+    return model_path, metrics
+
+
+def converged_history(tiny, out, arch):
+    data_path, shard_paths, _, _ = tiny
+    return training.train_and_save(
+        data_path, shard_paths, out / "full.pt", out / "full.json",
+        dataset=DATASET, arch=arch, seed=0, network=NETWORKS[arch], training=TRAINING, device="cpu",
+    )["history"]  # fmt: skip
+
+
+def first_record_after_step_1(tiny, tmp_path, arch):
+    """(step, validation accuracy) of the first evaluation after step 1 that beats every earlier
+    one, from a matched training whose target is never reached (every step evaluated)."""
+    _, metrics = train_matched(tiny, tmp_path, gmn_metrics(tmp_path, 1.0), name="trace", arch=arch)
+    evaluations = metrics["stop"]["evaluations"]
+    for i, (step, acc) in enumerate(evaluations[1:], start=1):
+        if acc > max(a for _, a in evaluations[:i]):
+            return step, acc
+    raise AssertionError(f"the tiny training's validation accuracy never rises after step 1: {evaluations}")
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_a_matched_network_stops_at_the_first_step_that_reaches_the_gmns_mean(tiny, tmp_path, arch):
+    step, accuracy = first_record_after_step_1(tiny, tmp_path, f"{arch}match")
+    targets = gmn_metrics(tmp_path, accuracy, accuracy)
+    model_path, metrics = train_matched(tiny, tmp_path, targets, arch=f"{arch}match")
+    stop = metrics["stop"]
+    assert stop["target_val_acc"] == accuracy and stop["reached"] and stop["step"] == step > 1
+    assert [s for s, _ in stop["evaluations"]] == list(range(1, step + 1))  # every optimizer step evaluated
+    assert all(acc < accuracy for _, acc in stop["evaluations"][:-1])
+    assert stop["evaluations"][-1][1] == metrics["val_acc"] >= accuracy
+    # the checkpoint is the model of that step: its validation accuracy is the recorded one
+    model, payload = checkpoints.load(model_path)
+    assert payload["arch"] == f"{arch}match" and payload["info"]["best_epoch"] == metrics["best_epoch"]
+    samples = training.load_samples(f"{arch}match", *tiny[:2])
+    _, val_acc = training.evaluate(model, samples, rows_of(samples, "val"), 8)
+    assert val_acc == metrics["val_acc"]
+    assert metrics["history"][-1]["step"] == step and len(metrics["history"]) == metrics["best_epoch"]
+    again, _ = train_matched(tiny, tmp_path, targets, name="again", arch=f"{arch}match")
+    assert again.read_bytes() == model_path.read_bytes()
+
+
+def test_evaluations_every_k_steps_land_on_multiples_of_k(tiny, tmp_path):
+    _, metrics = train_matched(tiny, tmp_path, gmn_metrics(tmp_path, 1.0), evaluate_every=3)
+    assert [step for step, _ in metrics["stop"]["evaluations"]] == list(range(3, 41, 3))  # 4 epochs x 10 steps
+
+
+def test_a_target_never_reached_keeps_the_converged_model_and_says_so(tiny, tmp_path):
+    _, metrics = train_matched(tiny, tmp_path, gmn_metrics(tmp_path, 1.0, 1.0))
+    converged = converged_history(tiny, tmp_path, "mlp")
+    assert metrics["stop"]["reached"] is False and metrics["stop"]["step"] is None
+    assert metrics["history"] == converged  # the whole training, the best epoch kept
+    assert all(acc < 1.0 for _, acc in metrics["stop"]["evaluations"])
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ({"dataset": DATASET, "arch": "mlp", "seed": 0, "val_acc": 0.5}, "not the metrics of a GMN of digits"),
+        ({"dataset": "mnist", "arch": "gmn", "seed": 0, "val_acc": 0.5}, "not the metrics of a GMN of digits"),
+        ({"dataset": DATASET, "arch": "gmn", "seed": 0, "val_acc": float("nan")}, "val_acc is nan"),
+        ({"dataset": DATASET, "arch": "gmn", "seed": 0}, "val_acc is None"),
+    ],
+)
+def test_targets_from_anything_but_gmn_validation_accuracies_are_refused(tmp_path, record, message):
+    good = gmn_metrics(tmp_path, 0.5)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(record))
+    with pytest.raises(DataError, match=message) as info:
+        matching.target_accuracy([*good, bad], DATASET)
+    assert str(bad) in str(info.value)
+    with pytest.raises(DataError, match="no GMN metrics"):
+        matching.target_accuracy([], DATASET)
+
+
+def test_the_smoke_runs_matched_networks_reach_their_target_first_and_rerun_byte_identically(smoke_run, tmp_path):
+    models = smoke_run.workdir / RESULTS / "models"
+    for dataset_dir in models.iterdir():
+        gmns = [tables.read_metrics(p) for p in sorted((dataset_dir / "gmn").glob("*.metrics.json"))]
+        target = sum(r["val_acc"] for r in gmns) / len(gmns)
+        for arch in ("mlpmatch", "cnnmatch"):
+            for path in sorted((dataset_dir / arch).glob("*.metrics.json")):
+                stop = tables.read_metrics(path)["stop"]
+                assert stop["target_val_acc"] == pytest.approx(target), path
+                accuracies = [acc for _, acc in stop["evaluations"]]
+                if stop["reached"]:
+                    assert accuracies[-1] >= target > max(accuracies[:-1], default=-1), path
+                else:
+                    assert max(accuracies) < target, path
+    workdir = smoke_run.copy(tmp_path / "run")
+    target = f"{RESULTS}/models/digits/cnnmatch/seed-1.pt"
+    run(smoke_run.args("--cores", "1", "--forcerun", target, "--until", target, directory=workdir), cwd=workdir)
+    assert (workdir / target).read_bytes() == (smoke_run.workdir / target).read_bytes()
+    assert torch.load(workdir / target, weights_only=True)["arch"] == "cnnmatch"
