@@ -21,13 +21,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import torch
-import yaml
 
-from gmnrep.config import apply_preset
-from gmnrep.models.training import TrainingSettings, load_samples, model_kwargs, train
+from gmnrep.config import layered
+from gmnrep.models.training import LEFT_OUT, TrainingSettings, load_samples, model_kwargs, train
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
-UNUSED = 255  # split code of training INRs left out by --train-sizes
 
 AFFINE = {"rotation_deg": 15.0, "scale": 0.1, "translation": 0.1}
 # name -> (description, network changes, training changes), each relative to the preset.
@@ -62,7 +60,7 @@ def run_variant(
     name: str, preset: str, epochs: int, seed: int, dataset: str, results: str | None, train_size: int | None
 ) -> dict:
     torch.set_num_threads(1)
-    config = apply_preset({**yaml.safe_load(CONFIG.read_text()), "preset": preset})
+    config = layered([CONFIG, CONFIG.parent / "presets" / f"{preset}.yaml"])
     gmn = copy.deepcopy(config["models"]["gmn"])
     _, network_changes, training_changes = VARIANTS[name]
     gmn["network"].update(network_changes)
@@ -70,7 +68,7 @@ def run_variant(
     root = Path(results or config["results"])
     samples = load_samples("gmn", root / "data" / f"{dataset}.h5", sorted((root / "inrs" / dataset).glob("shard-*.h5")))
     if train_size is not None:
-        samples.split[(samples.split == 0).nonzero()[0][train_size:]] = UNUSED
+        samples.split[(samples.split == 0).nonzero()[0][train_size:]] = LEFT_OUT  # the first N, not a draw
     kwargs = model_kwargs("gmn", gmn["network"], dataset, samples)
     start = time.perf_counter()
     result = train("gmn", kwargs, samples, TrainingSettings(**gmn["training"]), seed, torch.device("cpu"), name)

@@ -13,10 +13,12 @@ from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards, siren
 from gmnrep.paper import figures, tables
+from gmnrep.representations import pairs
 from test_tables import (
     ARCHS,
     BAD_CKA_TABLES,
     NUM_LAYERS,
+    PAIRING_STEP,
     SEEDS,
     edit_rows,
     write_cka_table,
@@ -38,15 +40,29 @@ def assert_pdf(path):
 def test_cka_bars_average_each_pairing_over_its_pairs(tmp_path):
     paths = write_cka_tables(tmp_path, "digits")
     bars = figures.cka_bars(tables.read_cka_tables(paths, "digits"), [3, 4])
-    assert [(b.pairing, b.layer) for b in bars] == [(p, l) for p in tables.PAIRINGS for l in (3, 4)]
+    assert [(b.pairing, b.layer) for b in bars] == [(p, l) for p in tables.PAPER_PAIRINGS for l in (3, 4)]
     a = np.arange(1, NUM_LAYERS + 1)
     for bar in bars:
         number = tables.PAIRINGS.index(bar.pairing)
-        # known_cka: 0.1 pairing + 0.01 l + 0.001 a + 0.02 pair, pairs 0, 1, 2
-        expected = [0.1 * number + 0.01 * bar.layer + 0.001 * a + 0.02 * k for k in range(3)]
+        # known_cka: PAIRING_STEP pairing + 0.01 l + 0.001 a + 0.02 pair, pairs 0, 1, 2
+        expected = [PAIRING_STEP * number + 0.01 * bar.layer + 0.001 * a + 0.02 * k for k in range(3)]
         np.testing.assert_allclose(bar.values, expected)
         np.testing.assert_allclose(bar.mean, expected[1])
         np.testing.assert_allclose(bar.std, 0.02)
+
+
+def test_a_cka_figure_draws_the_papers_pairings_then_the_matched_control(tmp_path):
+    archs = ["gmn", "mlp", "cnn", "mlpmatch", "cnnmatch"]
+    present = {pairs.pairing(pair) for pair in pairs.model_pairs(archs, [0, 1])}
+    assert len(present) == 15
+    assert figures.figure_pairings(present) == [
+        "gmn-gmn", "mlp-mlp", "cnn-cnn", "gmn-mlp", "gmn-cnn", "mlp-cnn",
+        "mlpmatch-mlpmatch", "cnnmatch-cnnmatch", "gmn-mlpmatch", "gmn-cnnmatch", "mlpmatch-cnnmatch",
+    ]  # fmt: skip
+    assert figures.figure_pairings({"gmn-gmn", "mlp-mlpmatch"}) == ["gmn-gmn"]
+    paths = write_cka_tables(tmp_path, "digits", archs=archs, seeds=[0, 1])
+    figures.cka_figure({"digits": paths}, [3, 4], tmp_path / "fig3.pdf")
+    assert_pdf(tmp_path / "fig3.pdf")
 
 
 def test_cka_bars_index_the_first_models_layers_and_skip_absent_pairings(tmp_path):

@@ -48,7 +48,7 @@ def gmn_metrics(folder, *val_accs, dataset=DATASET):
     return paths
 
 
-def train_matched(tiny, out, target_paths, name="match", arch="mlpmatch", evaluate_every=1):
+def train_matched(tiny, out, target_paths, name="match", arch="mlpmatch", **method):
     data_path, shard_paths, _, _ = tiny
     model_path, metrics_path = out / f"{name}.pt", out / f"{name}.json"
     metrics = matching.train_matched(
@@ -62,7 +62,7 @@ def train_matched(tiny, out, target_paths, name="match", arch="mlpmatch", evalua
         seed=0,
         network=NETWORKS[arch.removesuffix("match")],
         training=TRAINING,
-        evaluate_every=evaluate_every,
+        **({"method": "steps", "evaluate_every": 1} | method),
         device="cpu",
     )
     return model_path, metrics
@@ -93,7 +93,8 @@ def test_a_matched_network_stops_at_the_first_step_that_reaches_the_gmns_mean(ti
     targets = gmn_metrics(tmp_path, accuracy, accuracy)
     model_path, metrics = train_matched(tiny, tmp_path, targets, arch=f"{arch}match")
     stop = metrics["stop"]
-    assert stop["target_val_acc"] == accuracy and stop["reached"] and stop["step"] == step > 1
+    assert stop["method"] == "steps" and stop["target_val_acc"] == accuracy and stop["reached"]
+    assert stop["step"] == step > 1
     assert [s for s, _ in stop["evaluations"]] == list(range(1, step + 1))  # every optimizer step evaluated
     assert all(acc < accuracy for _, acc in stop["evaluations"][:-1])
     assert stop["evaluations"][-1][1] == metrics["val_acc"] >= accuracy
@@ -119,6 +120,46 @@ def test_a_target_never_reached_keeps_the_converged_model_and_says_so(tiny, tmp_
     assert metrics["stop"]["reached"] is False and metrics["stop"]["step"] is None
     assert metrics["history"] == converged  # the whole training, the best epoch kept
     assert all(acc < 1.0 for _, acc in metrics["stop"]["evaluations"])
+
+
+def test_the_data_method_keeps_the_nested_subset_closest_to_the_target(tiny, tmp_path):
+    fractions = [0.05, 0.25, 1.0]
+    full = converged_history(tiny, tmp_path, "mlp")
+    target = max(r["val_acc"] for r in full)  # the full training set's accuracy: the last rung
+    model_path, metrics = train_matched(
+        tiny, tmp_path, gmn_metrics(tmp_path, target), method="data", subset_fractions=fractions
+    )
+    stop = metrics["stop"]
+    assert stop["method"] == "data" and [r["train_samples"] for r in stop["ladder"]] == [4, 20, 80]
+    # each rung gets at least the full training's 40 optimizer steps (4 epochs x 10 batches of 8):
+    # 4 samples, 1 batch per epoch: 40 epochs; 20 samples, 3 batches: 14 epochs
+    assert [r["epochs"] for r in stop["ladder"]] == [40, 14, 4]
+    distance = [abs(r["val_acc"] - target) for r in stop["ladder"]]
+    chosen = max(i for i, d in enumerate(distance) if d == min(distance))
+    assert stop["train_samples"] == stop["ladder"][chosen]["train_samples"]
+    assert (
+        metrics["val_acc"] == stop["ladder"][chosen]["val_acc"] and metrics["samples"]["train"] == stop["train_samples"]
+    )
+    assert stop["ladder"][-1]["val_acc"] == target  # all 80 samples: the converged training itself
+    again, _ = train_matched(
+        tiny, tmp_path, gmn_metrics(tmp_path, target), name="again", method="data", subset_fractions=fractions
+    )
+    assert again.read_bytes() == model_path.read_bytes()
+
+
+def test_nested_training_subsets_grow_with_their_size_and_leave_the_other_splits(tiny):
+    samples = training.load_samples("mlp", *tiny[:2])
+    small, large = (samples.with_training_subset(n, seed=0) for n in (10, 30))
+    train_code = 0
+    assert set(np.flatnonzero(small.split == train_code)) < set(np.flatnonzero(large.split == train_code))
+    for subset in (small, large):
+        assert np.array_equal(subset.split == 1, samples.split == 1) and np.array_equal(
+            subset.split == 2, samples.split == 2
+        )
+    other_seed = samples.with_training_subset(10, seed=1)
+    assert not np.array_equal(other_seed.split, small.split)
+    with pytest.raises(ValueError, match="a training subset of 81 samples out of 80"):
+        samples.with_training_subset(81, seed=0)
 
 
 @pytest.mark.parametrize(

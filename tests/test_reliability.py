@@ -168,15 +168,16 @@ def planned(smoke: SmokeRun, *config: str, configfile: Path | None = None) -> di
     return counts
 
 
-# After the INR shards, everything of both datasets (2 datasets x 3 architectures x 2 seeds; 15 CKA
-# pairs per dataset: 3 within, 3 x 4 across), the figures (fig2: digits; fig3, fig4: both), the
-# tables, the claims and the manifest.
+# After the INR shards, everything of both datasets (2 datasets x 3 trained architectures and 2
+# matched twins x 2 seeds; 45 CKA pairs per dataset: 5 within, 10 x 4 across), the figures (fig2:
+# digits; fig3, fig4: both), the tables, the claims and the manifest.
 DOWNSTREAM_OF_SHARDS = {
     "summarize_inrs": 2,
     "train_model": 12,
-    "dump_activations": 12,
-    "prepare_cka": 12,
-    "cka_pair": 30,
+    "train_matched": 8,
+    "dump_activations": 20,
+    "prepare_cka": 20,
+    "cka_pair": 90,
     "cka_figure": 2,
     "sample_figure": 1,
     "table1": 1,
@@ -194,8 +195,8 @@ def test_a_finished_run_plans_nothing_more(smoke_run):
 def test_a_changed_cka_setting_plans_only_cka_figure_and_table_jobs(smoke_run):
     counts = planned(smoke_run, "cka={'estimator': 'minibatch'}")
     assert counts == {
-        "prepare_cka": 12,
-        "cka_pair": 30,
+        "prepare_cka": 20,
+        "cka_pair": 90,
         "cka_figure": 2,
         "table2": 1,
         "claims": 1,
@@ -227,9 +228,10 @@ def test_a_touched_raw_file_plans_everything_downstream_of_it(smoke_run):
         "fit_inr_shard": 2,
         "summarize_inrs": 1,
         "train_model": 6,
-        "dump_activations": 6,
-        "prepare_cka": 6,
-        "cka_pair": 15,
+        "train_matched": 4,
+        "dump_activations": 10,
+        "prepare_cka": 10,
+        "cka_pair": 45,
         "cka_figure": 1,
         "sample_figure": 1,
         "table1": 1,

@@ -85,8 +85,10 @@ def test_a_changed_value_changes_the_params_of_exactly_the_jobs_that_use_it(tmp_
     smoke = REPO / "presets/smoke.yaml"
     before, after = map(result, (params_of_every_job(workdir, [smoke]), params_of_every_job(workdir, [smoke, changed])))
     differing = {job for job in before if before[job] != after[job]}
-    assert differing and all(job.startswith("train_model") and "'arch': 'mlp'" in job for job in differing)
-    assert len(differing) == 2 * 2  # two datasets, two seeds
+    # the MLPs and their accuracy-matched twins, which train as they do: two datasets, two seeds each
+    mlps = {job for job in differing if job.startswith("train_model") and "'arch': 'mlp'" in job}
+    twins = {job for job in differing if job.startswith("train_matched") and "'arch': 'mlpmatch'" in job}
+    assert differing == mlps | twins and len(mlps) == len(twins) == 2 * 2
 
 
 def test_a_code_digest_ignores_comments_docstrings_and_layout_but_not_code(tmp_path):
@@ -167,7 +169,9 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     assert dry_run_outputs(args, workdir) == {}
     module.write_text(module.read_text() + "_EDITED = True\n")
     replanned = dry_run_outputs(args, workdir)
-    claims = {f"results/smoke/tables/claims.{ext}" for ext in ("csv", "md", "tex")}
+    claims = {f"results/smoke/tables/claims.{ext}" for ext in ("csv", "md", "tex")} | {
+        "results/smoke/tables/findings.md"
+    }
     assert {output for output, reason in replanned.items() if "Params have changed" in reason} == claims
     assert set(replanned) - claims <= {"results/smoke/audit/manifest.json", "results/smoke/audit/summary.csv"}
 

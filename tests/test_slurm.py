@@ -170,6 +170,7 @@ SLURM_OPTIONS = (
     "2",
     "--set-resources",
     "train_model:gpu=1",
+    "train_matched:gpu=1",
 )
 
 _session: SlurmSession | None = None
@@ -259,18 +260,20 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm):
     assert {job["JobID"] for job in jobs} == submitted_ids(smoke.proc.stdout + smoke.proc.stderr)
     assert {job["State"] for job in jobs} == {"COMPLETED"}
     kinds = Counter(job_kind(job["Comment"]) for job in jobs)
-    # big jobs one each; each model's dump + CKA operands one group job; 15 CKA pairs in groups of
-    # at most 10; the 6 tables, figures and claims one job. Raw files are fetched on the submit host.
+    # big jobs one each (the matched twins too); each model's dump + CKA operands one group job; 45
+    # CKA pairs in groups of at most 10; the 6 tables, figures and claims one job. Raw files are
+    # fetched on the submit host.
     assert kinds == {
         "prepare_data": 1,
         "fit_inr_shard": 2,
         "summarize_inrs": 1,
         "train_model": 6,
-        "representations_dump_activations_prepare_cka": 6,
-        "cka_pairs_cka_pair": 2,
+        "train_matched": 4,
+        "representations_dump_activations_prepare_cka": 10,
+        "cka_pairs_cka_pair": 5,
         "summaries_cka_figure_claims_sample_figure_table1_table2": 1,
     }
-    trainings = [job for job in jobs if job_kind(job["Comment"]) == "train_model"]
+    trainings = [job for job in jobs if job_kind(job["Comment"]) in ("train_model", "train_matched")]
     assert all("gres/gpu=1" in job["AllocTRES"] for job in trainings)
 
 

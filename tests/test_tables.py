@@ -86,19 +86,24 @@ def write_metrics(folder, records):
 
 
 def test_table_1_shows_the_target_and_stop_of_the_matched_networks():
-    def matched(seed, step, test_acc, val_acc):
-        stop = {"target_val_acc": 0.5, "reached": step is not None, "step": step, "evaluations": []}
-        return record("digits", "mlpmatch", seed, test_acc, val_acc=val_acc, stop=stop)
+    def matched(arch, seed, test_acc, val_acc, **stop):
+        stop = {"target_val_acc": 0.5, **stop}
+        return record("digits", arch, seed, test_acc, val_acc=val_acc, stop=stop)
+
+    def by_steps(seed, step, test_acc, val_acc):
+        return matched("mlpmatch", seed, test_acc, val_acc, method="steps", reached=step is not None, step=step)
 
     records = [record("digits", "gmn", s, 0.49, val_acc=0.5) for s in (0, 1)]
-    records += [matched(1, 17, 0.50, 0.52), matched(0, 12, 0.48, 0.51), matched(2, None, 0.45, 0.47)]
+    records += [by_steps(1, 17, 0.50, 0.52), by_steps(0, 12, 0.48, 0.51), by_steps(2, None, 0.45, 0.47)]
+    records += [matched("cnnmatch", s, 0.5, 0.5, method="data", train_samples=20 * (s + 1)) for s in (0, 1)]
     rows = {r["architecture"]: r for r in tables.accuracy_rows(records)}
-    assert list(rows) == ["gmn", "mlpmatch"]
+    assert list(rows) == ["gmn", "mlpmatch", "cnnmatch"]
     assert rows["mlpmatch"]["target_val_acc"] == "50.00" and rows["gmn"]["target_val_acc"] == ""
-    assert rows["mlpmatch"]["stop_steps"] == "12 17 never"  # by seed; seed 2 never reached the target
+    assert rows["mlpmatch"]["matched_at"] == "step 12, step 17, never"  # by seed; seed 2 never reached it
+    assert rows["cnnmatch"]["matched_at"] == "20 samples, 40 samples"
     assert rows["mlpmatch"]["val_acc_mean"] == pytest.approx(50.0)
-    cells = tables.accuracy_markdown(list(rows.values())).splitlines()[-1]
-    assert cells == "| Digits | MLP (matched) | 47.67 ± 2.52 | 50.00 | 50.00 (steps 12 17 never) | 3 |"
+    cells = tables.accuracy_markdown(list(rows.values())).splitlines()[-2]
+    assert cells == "| Digits | MLP (matched) | 47.67 ± 2.52 | 50.00 | 50.00 (step 12, step 17, never) | 3 |"
 
 
 def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
@@ -118,7 +123,7 @@ def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
     parsed = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     assert list(parsed[0]) == [
         "dataset", "architecture", "seeds", "test_acc_mean", "test_acc_std", "val_acc_mean", "target_val_acc",
-        "stop_steps", "seed_list",
+        "matched_at", "seed_list",
     ]  # fmt: skip
     assert [(r["dataset"], r["architecture"], r["seeds"]) for r in parsed] == [
         ("mnist", "cnn", "1"),
@@ -155,8 +160,8 @@ def test_dataset_titles_in_the_tables(tmp_path):
     paths = write_metrics(tmp_path, records)
     tables.write_accuracy_table(paths, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
     assert tmp_path.joinpath("t.md").read_text().splitlines()[2:] == [
-        "| Fashion-MNIST | MLP | 50.00 ± 0.00 | 1 |",
-        "| CIFAR-10 | MLP | 50.00 ± 0.00 | 1 |",
+        "| Fashion-MNIST | MLP | 50.00 ± 0.00 | 50.00 |  | 1 |",
+        "| CIFAR-10 | MLP | 50.00 ± 0.00 | 50.00 |  | 1 |",
     ]
 
 
@@ -224,11 +229,14 @@ NUM_LAYERS = 5
 NUM_CLASSES = 10
 
 
+PAIRING_STEP = 0.05  # known_cka's step between pairings: the 15 pairings of a run with matched networks stay below 1
+
+
 def known_cka(pairing_number: int, pair_number: int) -> np.ndarray:
-    """CKA(l, a) of the pair_number-th pair of a pairing: 0.1 pairing + 0.01 l + 0.001 a + 0.02 pair,
-    so that over three pairs the mean is the pair_number = 1 value and the std is 0.02."""
+    """CKA(l, a) of the pair_number-th pair of a pairing: PAIRING_STEP pairing + 0.01 l + 0.001 a
+    + 0.02 pair, so that over three pairs the mean is the pair_number = 1 value and the std is 0.02."""
     l, a = np.meshgrid(np.arange(1, NUM_LAYERS + 1), np.arange(1, NUM_LAYERS + 1), indexing="ij")
-    return 0.1 * pairing_number + 0.01 * l + 0.001 * a + 0.02 * pair_number
+    return PAIRING_STEP * pairing_number + 0.01 * l + 0.001 * a + 0.02 * pair_number
 
 
 def write_cka_table(path, dataset, pair, cka, estimator="linear", probe_size=10):
@@ -372,7 +380,7 @@ def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similar
         number = tables.PAIRINGS.index(name)
         assert row["pairs"] == 3
         for l in (3, 4):
-            assert row[f"cka_{l}_{l}_mean"] == pytest.approx(0.1 * number + 0.011 * l + 0.02, abs=1e-4)
+            assert row[f"cka_{l}_{l}_mean"] == pytest.approx(PAIRING_STEP * number + 0.011 * l + 0.02, abs=1e-4)
             assert row[f"cka_{l}_{l}_std"] == pytest.approx(0.02, abs=1e-4)
             # the mean chance floor of the pairing's models (every seed of its one or two architectures)
             assert row[f"chance_{l}_{l}"] == pytest.approx(expected_chance(name.split("-"), SEEDS, l), abs=1e-4)
@@ -417,7 +425,7 @@ def test_similarity_rows_for_another_layer_and_a_single_seed(tmp_path):
     for row, agreement in zip(rows, [0.2, 0.1, 0.9]):  # GMN seed 7 is wrong on 8 of the 10 samples
         number = tables.PAIRINGS.index(row["pairing"])
         assert row["pairs"] == 1 and row["cka_5_5_std"] == 0.0 and row["agreement_std"] == 0.0
-        assert row["cka_5_5_mean"] == pytest.approx(0.1 * number + 0.055, abs=1e-4)
+        assert row["cka_5_5_mean"] == pytest.approx(PAIRING_STEP * number + 0.055, abs=1e-4)
         assert row["agreement_mean"] == pytest.approx(agreement)
 
 
@@ -444,14 +452,14 @@ def test_write_similarity_table_writes_csv_markdown_and_latex(similarity_inputs,
         "|---|---|---|---|---|---|---|---|",
     ]
     assert markdown[2] == "| MNIST | GMN-GMN | 0.053 ± 0.020 | 0.021 | 0.064 ± 0.020 | 0.024 | 0.867 ± 0.058 | 3 |"
-    assert markdown[7] == "| MNIST | MLP-CNN | 0.553 ± 0.020 | 0.036 | 0.564 ± 0.020 | 0.039 | 0.900 ± 0.000 | 3 |"
+    assert markdown[7] == "| MNIST | MLP-CNN | 0.303 ± 0.020 | 0.036 | 0.314 ± 0.020 | 0.039 | 0.900 ± 0.000 | 3 |"
     assert markdown[8].startswith("| Digits | GMN-GMN |") and len(markdown) == 14
 
     latex = tex_path.read_text()
     assert latex.startswith("\\begin{tabular}{llrrrrrr}\n") and latex.endswith("\\end{tabular}\n")
     assert "Dataset & Pairing & CKA(3, 3) & chance & CKA(4, 4) & chance & Prediction agreement & Pairs \\\\\n" in latex
     assert (
-        "MNIST & GMN-MLP & $0.353 \\pm 0.020$ & 0.026 & $0.364 \\pm 0.020$ & 0.029 & $0.800 \\pm 0.100$ & 3 \\\\\n"
+        "MNIST & GMN-MLP & $0.203 \\pm 0.020$ & 0.026 & $0.214 \\pm 0.020$ & 0.029 & $0.800 \\pm 0.100$ & 3 \\\\\n"
         in latex
     )
     assert "±" not in latex

@@ -14,10 +14,12 @@ from conftest import PRESETS, REPO, planned_jobs, preset_files, run
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints
+from gmnrep.paper import claims
 from gmnrep.provenance import audit
 from gmnrep.representations import dump_file
 
 pytestmark = pytest.mark.e2e
+ARCHS = ("gmn", "mlp", "cnn", "mlpmatch", "cnnmatch")  # the smoke preset's trained and matched architectures
 
 
 def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke_run):
@@ -47,13 +49,15 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
     workdir = smoke_run.workdir
     results = workdir / "results/smoke"
     for dataset in ("digits", "fashion_mnist"):
-        for arch in ("gmn", "mlp", "cnn"):
+        for arch in ARCHS:
             for seed in (0, 1):
                 model, payload = checkpoints.load(results / f"models/{dataset}/{arch}/seed-{seed}.pt")
                 assert payload["arch"] == arch and payload["info"]["seed"] == seed
                 assert model.num_layers == 5
                 metrics = json.loads((results / f"models/{dataset}/{arch}/seed-{seed}.metrics.json").read_text())
-                assert len(metrics["history"]) == 2 and metrics["samples"] == {"train": 48, "val": 16, "test": 16}
+                assert metrics["samples"] == {"train": 48, "val": 16, "test": 16}
+                # a matched twin stops within its 2 epochs, or runs them all when its target is out of reach
+                assert len(metrics["history"]) == 2 if "match" not in arch else 1 <= len(metrics["history"]) <= 2
                 assert metrics["device"] == "cpu"
                 log = workdir / f"logs/smoke/models/{dataset}/{arch}/seed-{seed}.log"
                 assert f"{dataset}/{arch}/seed-{seed}" in log.read_text()
@@ -65,9 +69,9 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
     with open(results / "tables/table1.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["dataset"], r["architecture"], r["seeds"]) for r in rows] == [
-        (d, a, "2") for d in ("fashion_mnist", "digits") for a in ("gmn", "mlp", "cnn")
+        (d, a, "2") for d in ("fashion_mnist", "digits") for a in ARCHS
     ]
-    assert (results / "tables/table1.md").read_text().count("\n") == 8
+    assert (results / "tables/table1.md").read_text().count("\n") == 12
     assert "\\begin{tabular}" in (results / "tables/table1.tex").read_text()
 
 
@@ -75,11 +79,7 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     workdir = smoke_run.workdir
     results = workdir / "results/smoke"
     for dataset in ("digits", "fashion_mnist"):
-        dumps = [
-            dump_file.read(results / f"activations/{dataset}/{a}/seed-{s}.h5")
-            for a in ("gmn", "mlp", "cnn")
-            for s in (0, 1)
-        ]
+        dumps = [dump_file.read(results / f"activations/{dataset}/{a}/seed-{s}.h5") for a in ARCHS for s in (0, 1)]
         assert all(len(d.layers) == 5 and len(d.image_index) == 16 for d in dumps)
         assert all(np.array_equal(d.image_index, dumps[0].image_index) for d in dumps)
         tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv") if ".blocks" not in p.suffixes)
@@ -87,16 +87,11 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
         assert blocks == tables  # each pair's CKA(l, l) without each probe block, beside its table
         # cka.pairs: all: the one seed pair within each architecture, every seed pair across
         assert tables == sorted(
-            ["gmn-0__gmn-1.csv", "mlp-0__mlp-1.csv", "cnn-0__cnn-1.csv"]
-            + [
-                f"{a}-{s}__{b}-{t}.csv"
-                for a, b in (("gmn", "mlp"), ("gmn", "cnn"), ("mlp", "cnn"))
-                for s in (0, 1)
-                for t in (0, 1)
-            ]
+            [f"{a}-0__{a}-1.csv" for a in ARCHS]
+            + [f"{a}-{s}__{b}-{t}.csv" for a, b in itertools.combinations(ARCHS, 2) for s in (0, 1) for t in (0, 1)]
         )
         chance = sorted(p.name for p in (results / f"cka/{dataset}/chance").glob("*.csv"))
-        assert chance == sorted(f"{a}-{s}.csv" for a in ("gmn", "mlp", "cnn") for s in (0, 1))
+        assert chance == sorted(f"{a}-{s}.csv" for a in ARCHS for s in (0, 1))
         with open(results / f"cka/{dataset}/gmn-0__mlp-0.csv") as f:
             rows = list(csv.DictReader(f))
         assert len(rows) == 25 and {r["probe_size"] for r in rows} == {"16"}
@@ -109,15 +104,20 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     assert all(0 <= float(r["chance_3_3"]) <= 1 and r["pairs"] in ("1", "2") for r in rows)  # the paper's pairs
     with open(results / "tables/claims.csv") as f:
         claims = list(csv.DictReader(f))
-    # per dataset: C1 and C2 at layers 3 and 4 against two pairings each; C3's stratified count, its two
-    # odds ratios against the other image architecture and the reverse count (context); 2 seeds give
-    # no jackknife over models, so every C1 / C2 verdict is inconclusive
+    # per dataset and image family (converged, then matched): C1 and C2 at layers 3 and 4 against two
+    # pairings each; C3's stratified count, its two odds ratios against the family's other image
+    # architecture and the reverse count (context); 2 seeds give no jackknife over models, so every
+    # C1 / C2 verdict is inconclusive
     assert [(r["dataset"], r["claim"]) for r in claims] == [
-        (d, c) for d in ("fashion_mnist", "digits") for c in ["C1"] * 4 + ["C2"] * 4 + ["C3"] * 4
+        (d, c) for d in ("fashion_mnist", "digits") for c in ["C1"] * 8 + ["C2"] * 8 + ["C3"] * 8
     ]
+    assert [("matched" in r["comparison"]) for r in claims[:24]] == [False] * 4 + [True] * 4 + [False] * 4 + [
+        True
+    ] * 4 + [False] * 4 + [True] * 4
     assert {r["verdict"] for r in claims if r["claim"] != "C3"} == {"inconclusive"}
     c3 = [r["verdict"] for r in claims if r["claim"] == "C3"]
-    assert set(c3[0:3] + c3[4:7]) <= {"holds", "does not hold", "inconclusive"} and c3[3] == c3[7] == "context"
+    assert all(set(c3[i : i + 3]) <= {"holds", "does not hold", "inconclusive"} for i in range(0, 16, 4))
+    assert c3[3::4] == ["context"] * 4
     with open(results / "tables/fig4_counts.csv") as f:
         assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
 
@@ -136,7 +136,7 @@ def test_debiased_cka_runs_through_the_claims(smoke_run, tmp_path):
         assert {r["estimator"] for r in csv.DictReader(f)} == {"minibatch"}
     with open(results / "tables/claims.csv") as f:
         claims = list(csv.DictReader(f))
-    assert len(claims) == 2 * 12 and all(r["verdict"] for r in claims)
+    assert len(claims) == 2 * 24 and all(r["verdict"] for r in claims)
     assert any("probe blocks" in r["sample_size"] for r in claims if r["claim"] == "C1")
 
 
@@ -183,30 +183,40 @@ def paper_dag(tmp_path_factory) -> dict[str, int]:
 def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(paper_dag):
     counts = paper_dag
     assert counts["train_model"] == 45 and counts["table1"] == 1
+    assert counts["train_matched"] == 3 * 2 * 5  # an MLP and a CNN twin per dataset and seed
     # MNIST and Fashion-MNIST: 70k INRs in 14 shards each; CIFAR-10: 60k in 12
     assert counts["fit_inr_shard"] == 14 + 14 + 12 and counts["prepare_data"] == 3
 
 
 def test_paper_scale_dry_run_compares_every_seed_pair_by_default(paper_dag):
     counts = paper_dag
-    # cka.pairs: all; per dataset 3 architectures x 10 seed pairs within and 3 pairings x 25 across
-    assert counts["cka_pair"] == 3 * (3 * 10 + 3 * 25) == 315
-    assert counts["prepare_cka"] == 45 and counts["claims"] == 1 and counts["table2"] == 1
+    # cka.pairs: all; per dataset 5 architectures (the matched twins among them) x 10 seed pairs
+    # within and 10 pairings x 25 across
+    assert counts["cka_pair"] == 3 * (5 * 10 + 10 * 25) == 900
+    assert counts["prepare_cka"] == 75 and counts["claims"] == 1 and counts["table2"] == 1
 
 
 def test_paper_scale_dry_run_with_the_papers_cyclic_pairs(tmp_path):
     # a nested --config value is merged over config.yaml's cka block, not put in its place
     counts = paper_plan(tmp_path, "--config", "cka={'pairs': 'cyclic'}")
-    # per dataset 3 architectures x 5 cyclic seed pairs within and 3 pairings x 5 same-seed pairs across
-    assert counts["cka_pair"] == 3 * (3 * 5 + 3 * 5) == 90
-    assert counts["prepare_cka"] == 45 and counts["claims"] == 1 and counts["table2"] == 1
+    # per dataset 5 architectures x 5 cyclic seed pairs within and 10 pairings x 5 same-seed pairs across
+    assert counts["cka_pair"] == 3 * (5 * 5 + 10 * 5) == 225
+    assert counts["prepare_cka"] == 75 and counts["claims"] == 1 and counts["table2"] == 1
+
+
+def test_a_run_without_the_matched_control_plans_the_papers_models_alone(tmp_path):
+    counts = paper_plan(tmp_path, "--config", "models={'matched': {'architectures': []}}")
+    assert "train_matched" not in counts and counts["train_model"] == 45
+    assert counts["cka_pair"] == 3 * (3 * 10 + 3 * 25) == 315 and counts["prepare_cka"] == 45
 
 
 def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(tmp_path):
     counts = planned_jobs(tmp_path, "--configfile", *map(str, preset_files("fmnist")))
     assert counts["fit_inr_shard"] == 4 and counts["prepare_data"] == 1
-    # 3 architectures x 3 seeds; every seed pair: 3 pairings within (3 seed pairs each) and 3 across (9 each)
-    assert counts["train_model"] == 9 and counts["dump_activations"] == 9 and counts["cka_pair"] == 3 * 3 + 3 * 9
+    # 3 architectures and 2 matched twins x 5 seeds; every seed pair: 5 pairings within (10 seed pairs
+    # each) and 10 across (25 each)
+    assert counts["train_model"] == 15 and counts["train_matched"] == 10 and counts["dump_activations"] == 25
+    assert counts["cka_pair"] == 5 * 10 + 10 * 25
     assert counts["cka_figure"] == 1 and counts["sample_figure"] == 1 and counts["table2"] == 1
     assert counts["claims"] == 1
 
@@ -218,11 +228,12 @@ def test_paper_scale_dry_run_of_figure_2_lists_every_job_from_download_to_figure
         "prepare_data": 1,
         "fit_inr_shard": 14,
         "train_model": 15,
-        "dump_activations": 15,
-        "prepare_cka": 15,
-        "cka_pair": 30,
+        "train_matched": 10,
+        "dump_activations": 25,
+        "prepare_cka": 25,
+        "cka_pair": 75,
         "cka_figure": 1,
-        "total": 95,
+        "total": 170,
     }
 
 
@@ -293,3 +304,17 @@ def test_ruff_snakemake_lint_and_snakefmt_are_clean():
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr
     fmt = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "."], cwd=REPO, capture_output=True, text=True)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_an_experiment_writes_its_findings_under_its_results_and_changes_no_tracked_file(smoke_run):
+    """The claims job writes the run's findings summary beside its tables; `make demo`, `smoke` and
+    `fmnist` run experiments and touch no tracked file; only the maintainer's `make readme-findings`
+    writes README's section."""
+    tables = smoke_run.workdir / "results/smoke/tables"
+    rows = claims.read_claims(tables / "claims.csv")
+    assert (tables / "findings.md").read_text() == claims.findings_markdown(rows, "results/smoke/tables/claims.csv")
+    for target in ("demo", "smoke", "fmnist"):
+        commands = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True, check=True).stdout
+        assert "snakemake" in commands and "README" not in commands and ">" not in commands, commands
+    maintainer = subprocess.run(["make", "-n", "readme-findings"], cwd=REPO, capture_output=True, text=True, check=True)
+    assert "results/fmnist/tables/claims.csv README.md" in maintainer.stdout

@@ -10,10 +10,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from gmnrep.core.architectures import matched_arch
 from gmnrep.core.errors import ConfigError
 from gmnrep.data import splits
 from gmnrep.data.sources import SOURCES
-from gmnrep.representations.pairs import matched_arch
 
 
 def deep_merge(base: dict, override: dict) -> dict:

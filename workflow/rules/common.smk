@@ -20,7 +20,7 @@ os.environ.update(
 from gmnrep import config as gmn_config
 from gmnrep.data import dataset_file
 from gmnrep.representations import pairs
-from gmnrep.representations.pairs import network_arch
+from gmnrep.core.architectures import network_arch
 from gmnrep.inr import planning
 from gmnrep.provenance import code
 from gmnrep.data.sources import SOURCES
@@ -209,9 +209,16 @@ def training_params(wildcards):
 
 
 def matched_params(wildcards):
+    """A matched twin's settings: its training's, and those of its matching method only (so that
+    changing the other method's settings reruns nothing)."""
+    matched = config["models"]["matched"]
+    method_key = {"steps": "evaluate_every", "data": "subset_fractions"}[
+        matched["method"]
+    ]
     return {
         **training_params(wildcards),
-        "evaluate_every": config["models"]["matched"]["evaluate_every"],
+        "method": matched["method"],
+        method_key: matched[method_key],
     }
 
 

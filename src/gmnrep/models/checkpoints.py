@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from gmnrep.core.architectures import network_arch
 from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError
 from gmnrep.models.gmn import GMN
 from gmnrep.models.image_models import CNN, MLP
-from gmnrep.representations.pairs import network_arch
 
 ARCHITECTURES: dict[str, type[nn.Module]] = {"gmn": GMN, "mlp": MLP, "cnn": CNN}
 FORMAT_VERSION = 1

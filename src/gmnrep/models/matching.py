@@ -3,27 +3,48 @@
 The paper finds GMN and image-network representations dissimilar despite similar accuracy. At
 laptop scale the GMN is far less accurate than the image networks, so a low GMN-MLP CKA could mean
 "a different representation" or just "a less trained one". The control: for each image
-architecture X and seed, a twin "Xmatch" (gmnrep.representations.pairs.matched_arch) that runs X's
-training exactly (seed, data order, settings) and stops at the first evaluation point, every
-`evaluate_every` optimizer steps, whose validation accuracy reaches the mean validation accuracy
-of this run's GMNs (each at its own selected epoch). Evaluations draw no random numbers and run in
-eval mode, so the twin is X's own training seen at that step.
+architecture X and seed, a twin "Xmatch" (gmnrep.representations.pairs.matched_arch) whose
+validation accuracy is the mean validation accuracy of this run's GMNs (each at its selected
+epoch). Two ways to get one (config models.matched.method):
 
-What this controls for is the level of performance, not the way it is reached: an early-stopped
-network has moved least from its initialisation in its later layers, while the GMN is trained to
-convergence on fewer effective samples. A data-limited twin (converged on a nested subset chosen
-for its accuracy) is the other control; it is not built (docs/science.md says why and what it costs).
-If X never reaches the target, the twin is X's converged model and its metrics say so
-(stop.reached false); the claims then judge the gap as for the converged networks.
+- steps: X's own training (seed, data order, settings), stopped at the first evaluation point,
+  every `evaluate_every` optimizer steps, whose validation accuracy reaches the target.
+  Evaluations draw no random numbers and run in eval mode, so the twin is X's training seen at
+  that step. If X never reaches the target, the twin is X's converged model (stop.reached false).
+- data: X trained as usual, but on a nested subset of the training samples, for as many optimizer
+  steps as the full training (a smaller subset gets more epochs; the best validation epoch is
+  kept); of the subsets in `subset_fractions`, the one whose validation accuracy is closest to the
+  target.
+
+They control for different things. An early-stopped network has the GMN's accuracy but has moved
+least from its initialisation, in its later layers most; a data-limited one is converged, like the
+GMN, on fewer samples. The default is steps: it lands within an evaluation's resolution of the
+target, and costs a fraction of one training where the data method costs one training per subset
+(docs/science.md, "The matched control", with both measured).
 """
 
 import json
+import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from gmnrep.core.errors import DataError
-from gmnrep.models.training import AccuracyTarget, train_and_save
+from gmnrep.data.splits import SPLIT_NAMES
+from gmnrep.models.training import (
+    AccuracyTarget,
+    Samples,
+    TrainingResult,
+    TrainingSettings,
+    load_samples,
+    model_kwargs,
+    save_training,
+    train,
+    train_and_save,
+    training_device,
+)
 
 
 def target_accuracy(gmn_metrics: list[Path], dataset: str) -> float:
@@ -57,22 +78,62 @@ def train_matched(
     seed: int,
     network: dict,
     training: dict,
-    evaluate_every: int,
+    method: str,
+    evaluate_every: int | None = None,
+    subset_fractions: list[float] | None = None,
     device: str = "auto",
 ) -> dict:
-    """Train the matched twin `arch` (e.g. 'mlpmatch') with `seed`; write its checkpoint and metrics
-    (train_and_save's, with `stop`: the target, whether and at which step it was reached)."""
-    target = AccuracyTarget(target_accuracy(gmn_metrics, dataset), evaluate_every)
-    return train_and_save(
-        data_path,
-        shard_paths,
-        model_path,
-        metrics_path,
-        dataset=dataset,
-        arch=arch,
-        seed=seed,
-        network=network,
-        training=training,
-        device=device,
-        target=target,
-    )
+    """Train the matched twin `arch` (e.g. 'mlpmatch') with `seed` by `method`; write its checkpoint
+    and metrics (train_and_save's, with `stop`: the target and how it was met)."""
+    target = target_accuracy(gmn_metrics, dataset)
+    if method == "steps":
+        return train_and_save(
+            data_path, shard_paths, model_path, metrics_path,
+            dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=device,
+            target=AccuracyTarget(target, evaluate_every),
+        )  # fmt: skip
+    if method != "data":
+        raise ValueError(f"unknown matching method {method!r}; known: steps, data")
+    on = training_device(device)
+    samples = load_samples(arch, data_path, shard_paths)
+    kwargs = model_kwargs(arch, network, dataset, samples)
+    result = closest_subset(arch, kwargs, samples, TrainingSettings(**training), seed, on, target, subset_fractions)
+    stop_rule = {"target_val_acc": target, "subset_fractions": list(subset_fractions)}
+    return save_training(
+        result, samples, kwargs, model_path, metrics_path,
+        dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=on, stop_rule=stop_rule,
+    )  # fmt: skip
+
+
+def closest_subset(
+    arch: str,
+    kwargs: dict,
+    samples: Samples,
+    settings: TrainingSettings,
+    seed: int,
+    device: torch.device,
+    target: float,
+    fractions: list[float],
+) -> TrainingResult:
+    """The training, among those on the nested training subsets of `fractions` of the training
+    samples (each for the full training's number of optimizer steps), whose validation accuracy
+    is closest to `target` (ties: the larger subset); its `stop` lists every subset tried."""
+    num_train = int((samples.split == SPLIT_NAMES["train"]).sum())
+    full_steps = settings.epochs * math.ceil(num_train / settings.batch_size)
+    ladder, best = [], None
+    for fraction in sorted(fractions):
+        size = max(1, round(fraction * num_train))
+        epochs = math.ceil(full_steps / math.ceil(size / settings.batch_size))
+        result = train(
+            arch, kwargs, samples.with_training_subset(size, seed), replace(settings, epochs=epochs), seed, device,
+            f"{arch}/seed-{seed}/{size} samples",
+        )  # fmt: skip
+        chosen = result.history[result.best_epoch - 1]
+        ladder.append(
+            {"train_samples": size, "epochs": epochs, "val_acc": chosen["val_acc"], "test_acc": chosen["test_acc"]}
+        )
+        if best is None or abs(chosen["val_acc"] - target) <= abs(best[1]["val_acc"] - target):
+            best = (result, ladder[-1])
+    result, rung = best
+    result.stop = {"method": "data", "target_val_acc": target, "train_samples": rung["train_samples"], "ladder": ladder}
+    return result

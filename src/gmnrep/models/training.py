@@ -32,6 +32,7 @@ from gmnrep.models.param_graph import Weights
 from gmnrep.models.weight_augmentation import WeightAugmentation
 
 Inputs = torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
+LEFT_OUT = 255  # the split of a training sample that a training on a subset does not see
 
 
 def take_inputs(inputs: Inputs, rows: torch.Tensor) -> Inputs:
@@ -65,6 +66,17 @@ class Samples:
 
     def to(self, device: torch.device) -> "Samples":
         return Samples(inputs_to(self.inputs, device), self.labels.to(device), self.split, self.image_index)
+
+    def with_training_subset(self, size: int, seed: int) -> "Samples":
+        """The same samples with only `size` training samples: the first of a permutation of them
+        drawn with `seed`, so that the subsets of one seed are nested. The others are LEFT_OUT."""
+        train_rows = np.flatnonzero(self.split == SPLIT_NAMES["train"])
+        if not 1 <= size <= len(train_rows):
+            raise ValueError(f"a training subset of {size} samples out of {len(train_rows)}")
+        left_out = np.random.default_rng(seed).permutation(train_rows)[size:]
+        split = self.split.copy()
+        split[left_out] = LEFT_OUT
+        return Samples(self.inputs, self.labels, split, self.image_index)
 
 
 @dataclass
@@ -275,7 +287,8 @@ def train(
                 loss_value, acc = _checked_evaluation(model, samples, rows[split_name], settings.batch_size, name, when)
                 record.update({f"{split_name}_loss": loss_value, f"{split_name}_acc": acc})
             state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            stop = {"target_val_acc": target.accuracy, "reached": True, "step": steps_done, "evaluations": evaluations}
+            stop = {"method": "steps", "target_val_acc": target.accuracy, "reached": True, "step": steps_done}
+            stop["evaluations"] = evaluations
             return TrainingResult(state, [*history, record], epoch, _num_parameters(model), stop)
         if first_bad.item() >= 0:
             raise FloatingPointError(
@@ -297,7 +310,8 @@ def train(
         progress.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.3f}")
     stop = None
     if target is not None:  # never reached: the converged model, and the metrics say so
-        stop = {"target_val_acc": target.accuracy, "reached": False, "step": None, "evaluations": evaluations}
+        stop = {"method": "steps", "target_val_acc": target.accuracy, "reached": False, "step": None}
+        stop["evaluations"] = evaluations
     return TrainingResult(best_state, history, best["epoch"], _num_parameters(model), stop)
 
 
@@ -307,6 +321,53 @@ def _num_parameters(model: nn.Module) -> int:
 
 def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
+def training_device(device: str) -> torch.device:
+    """The device a training runs on (config `device`), with cuDNN's nondeterministic choices off."""
+    on = resolve_device(device)
+    if on.type == "cuda":
+        torch.backends.cudnn.benchmark = False
+        torch.backends.cudnn.deterministic = True
+    return on
+
+
+def save_training(
+    result: TrainingResult,
+    samples: Samples,
+    kwargs: dict,
+    model_path: Path,
+    metrics_path: Path,
+    *,
+    dataset: str,
+    arch: str,
+    seed: int,
+    network: dict,
+    training: dict,
+    device: torch.device,
+    stop_rule: dict | None = None,
+) -> dict:
+    """Write a training's checkpoint and its metrics; `stop_rule` (how a matched twin was chosen:
+    its target, method and settings) enters the config hash, and `result.stop` the metrics."""
+    best = result.history[result.best_epoch - 1]
+    info = {"dataset": dataset, "seed": seed, "best_epoch": result.best_epoch, "training": training}
+    info["config_hash"] = config_hash({"network": network, "training": training, "seed": seed, **(stop_rule or {})})
+    metrics = {
+        **info,
+        "arch": arch,
+        "test_acc": best["test_acc"],
+        "val_acc": best["val_acc"],
+        "samples": {name: int((samples.split == code).sum()) for name, code in SPLIT_NAMES.items()},
+        "num_parameters": result.num_parameters,
+        "device": device_name(device),
+        "history": result.history,
+    }
+    if result.stop is not None:
+        metrics["stop"] = result.stop
+    checkpoints.save(model_path, arch, kwargs, result.state_dict, info)
+    with atomic_path(metrics_path) as tmp:
+        tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
+    return metrics
 
 
 def train_and_save(
@@ -325,31 +386,14 @@ def train_and_save(
 ) -> dict:
     """Train `arch` with `seed` on the dataset's INR samples, stopped at `target` if given; write the
     checkpoint and its metrics."""
-    on = resolve_device(device)
-    if on.type == "cuda":
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
+    on = training_device(device)
     samples = load_samples(arch, data_path, shard_paths)
     kwargs = model_kwargs(arch, network, dataset, samples)
-    settings = TrainingSettings(**training)
-    result = train(arch, kwargs, samples, settings, seed, on, f"{dataset}/{arch}/seed-{seed}", target)
-    best = result.history[result.best_epoch - 1]
-    info = {"dataset": dataset, "seed": seed, "best_epoch": result.best_epoch, "training": training}
-    stop_rule = {} if target is None else {"target": asdict(target)}
-    info["config_hash"] = config_hash({"network": network, "training": training, "seed": seed, **stop_rule})
-    metrics = {
-        **info,
-        "arch": arch,
-        "test_acc": best["test_acc"],
-        "val_acc": best["val_acc"],
-        "samples": {name: int((samples.split == code).sum()) for name, code in SPLIT_NAMES.items()},
-        "num_parameters": result.num_parameters,
-        "device": device_name(on),
-        "history": result.history,
-    }
-    if result.stop is not None:
-        metrics["stop"] = result.stop
-    checkpoints.save(model_path, arch, kwargs, result.state_dict, info)
-    with atomic_path(metrics_path) as tmp:
-        tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
-    return metrics
+    result = train(
+        arch, kwargs, samples, TrainingSettings(**training), seed, on, f"{dataset}/{arch}/seed-{seed}", target
+    )
+    stop_rule = None if target is None else {"target": asdict(target)}
+    return save_training(
+        result, samples, kwargs, model_path, metrics_path,
+        dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=on, stop_rule=stop_rule,
+    )  # fmt: skip

@@ -41,6 +41,7 @@ from gmnrep.paper.tables import (
     DATASET_TITLES,
     IMAGE_ARCHS,
     PAIRINGS,
+    TWIN_PAIRINGS,
     CkaTable,
     ProbePredictions,
     by_pairing,
@@ -96,6 +97,12 @@ def cka_bars(tables: list[CkaTable], layers: list[int]) -> list[CkaBars]:
     return bars
 
 
+def figure_pairings(present: set[str]) -> list[str]:
+    """The pairings a CKA figure draws, one row each: those present, in PAIRINGS order, except
+    converged against matched networks (in Table 2; no claim compares them)."""
+    return [name for name in PAIRINGS if name in present and name not in TWIN_PAIRINGS]
+
+
 def cka_figure(tables_by_dataset: dict[str, list[Path]], layers: list[int], output: Path) -> None:
     """Figures 2 / 3: one column of panels per dataset (each with its own y-range), one row per pairing."""
     datasets = ordered_datasets(tables_by_dataset)
@@ -106,8 +113,7 @@ def cka_figure(tables_by_dataset: dict[str, list[Path]], layers: list[int], outp
         if not tables_by_dataset[dataset]:
             raise DataError(f"{output}: no CKA tables given for {dataset}")
         bars[dataset] = cka_bars(read_cka_tables(tables_by_dataset[dataset], dataset), layers)
-    present = {b.pairing for dataset_bars in bars.values() for b in dataset_bars}
-    pairings = [name for name in PAIRINGS if name in present]
+    pairings = figure_pairings({b.pairing for dataset_bars in bars.values() for b in dataset_bars})
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
         figure = Figure(figsize=(4.5 * len(datasets), 2.4 * len(pairings) + 0.5), layout="constrained")
         axes = figure.subplots(len(pairings), len(datasets), sharey="col", squeeze=False)

@@ -21,20 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from gmnrep.core.architectures import is_matched, matched_arch, network_arch
 from gmnrep.core.csv_files import read_csv, to_csv, write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.representations import dump_file
 from gmnrep.representations.cka import VALUE_RANGE
-from gmnrep.representations.pairs import (
-    Model,
-    is_matched,
-    matched_arch,
-    model_id,
-    network_arch,
-    pair_name,
-    pairing,
-    parse_model_id,
-)
+from gmnrep.representations.pairs import Model, model_id, pair_name, pairing, parse_model_id
 from gmnrep.representations.similarity import BLOCK_COLUMNS, CHANCE_COLUMNS
 from gmnrep.representations.similarity import COLUMNS as CKA_COLUMNS
 
@@ -43,8 +35,19 @@ IMAGE_ARCHS = ("mlp", "cnn")  # the networks that see images; the GMN sees INR w
 MATCHED_ARCHS = tuple(matched_arch(arch) for arch in IMAGE_ARCHS)  # their accuracy-matched twins
 ARCH_TITLES = {"gmn": "GMN", "mlp": "MLP", "cnn": "CNN"}
 ARCH_TITLES |= {matched_arch(arch): f"{ARCH_TITLES[arch]} (matched)" for arch in IMAGE_ARCHS}
-# The order of gmnrep.representations.pairs.model_pairs: within an architecture first, then across.
-PAIRINGS = [f"{a}-{a}" for a in ARCH_TITLES] + [f"{a}-{b}" for a, b in combinations(ARCH_TITLES, 2)]
+
+
+def _pairings(archs) -> list[str]:
+    """Within each architecture, then across, as gmnrep.representations.pairs.model_pairs orders them."""
+    return [f"{a}-{a}" for a in archs] + [f"{a}-{b}" for a, b in combinations(archs, 2)]
+
+
+# The order tables and figures show pairings in: the paper's, then the same with the matched image
+# networks in place of the converged ones (the control), then converged against matched networks.
+CONTROL_PAIRINGS = [name for name in _pairings(("gmn", *MATCHED_ARCHS)) if name != "gmn-gmn"]
+TWIN_PAIRINGS = [f"{a}-{b}" for a in IMAGE_ARCHS for b in MATCHED_ARCHS]
+PAPER_PAIRINGS = _pairings(("gmn", *IMAGE_ARCHS))
+PAIRINGS = PAPER_PAIRINGS + CONTROL_PAIRINGS + TWIN_PAIRINGS
 # CKA is in its estimator's range (cka.VALUE_RANGE) up to floating-point rounding.
 CKA_TOLERANCE = 1e-9
 
@@ -99,11 +102,19 @@ def accuracy_rows(metrics: list[dict]) -> list[dict]:
                 "val_acc_mean": round(100 * float(np.mean([r["val_acc"] for r in records])), 2),
                 # a matched network's target: the mean validation accuracy of the run's GMNs
                 "target_val_acc": " ".join(f"{100 * t:.2f}" for t in targets),
-                "stop_steps": " ".join(str(stop["step"] if stop["reached"] else "never") for stop in stops),
+                "matched_at": ", ".join(matched_at(stop) for stop in stops),
                 "seed_list": " ".join(str(r["seed"]) for r in records),
             }
         )
     return rows
+
+
+def matched_at(stop: dict) -> str:
+    """Where a matched network met its target (its metrics' `stop`): 'step 12', 'never' (the
+    converged model), or '250 samples' (the training subset chosen)."""
+    if stop["method"] == "data":
+        return f"{stop['train_samples']} samples"
+    return f"step {stop['step']}" if stop["reached"] else "never"
 
 
 def _order(dataset: str, arch: str) -> tuple[int, int]:
@@ -111,7 +122,7 @@ def _order(dataset: str, arch: str) -> tuple[int, int]:
 
 
 def _accuracy_cells(row: dict, latex: bool) -> list[str]:
-    matched = f"{row['target_val_acc']} (steps {row['stop_steps']})" if row["target_val_acc"] else ""
+    matched = f"{row['target_val_acc']} ({row['matched_at']})" if row["target_val_acc"] else ""
     return [
         DATASET_TITLES[row["dataset"]],
         ARCH_TITLES[row["architecture"]],

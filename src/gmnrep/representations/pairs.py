@@ -9,9 +9,8 @@ Two schemes (config `cka.pairs`):
   two architectures (k^2). It contains the cyclic pairs under the same names, so the figures,
   which show the paper's pairs, and the statistics, which use every pair, share their CKA jobs.
 
-A model is (arch, seed). An accuracy-matched image network (gmnrep.models.matching) is an
-architecture of its own, named after the network it trains with MATCHED_SUFFIX ("mlpmatch"): model
-ids are split on "-", so the name has none.
+A model is (arch, seed); an accuracy-matched twin is an architecture of its own
+(gmnrep.core.architectures).
 """
 
 from itertools import combinations
@@ -19,21 +18,6 @@ from itertools import combinations
 Model = tuple[str, int]
 Pair = tuple[Model, Model]
 SCHEMES = ("cyclic", "all")
-MATCHED_SUFFIX = "match"
-
-
-def matched_arch(arch: str) -> str:
-    """The name of `arch`'s accuracy-matched twin: 'mlp' -> 'mlpmatch'."""
-    return arch + MATCHED_SUFFIX
-
-
-def is_matched(arch: str) -> bool:
-    return arch.endswith(MATCHED_SUFFIX)
-
-
-def network_arch(arch: str) -> str:
-    """The network an architecture trains: 'mlpmatch' -> 'mlp', 'gmn' -> 'gmn'."""
-    return arch.removesuffix(MATCHED_SUFFIX)
 
 
 def seed_pairs(seeds: list[int]) -> list[tuple[int, int]]:
