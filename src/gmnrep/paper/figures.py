@@ -162,6 +162,7 @@ def _draw_cka_panel(ax, dataset: str, name: str, bars: list[CkaBars], layers: li
 
 
 DIRECTIONS = {"gmn_only": "GMN-only", "image_only": "image-networks-only"}
+PREDICTION_LINE_INCHES = 0.3  # more height per strip for each prediction line beyond three
 
 
 def sample_outcomes(predictions: ProbePredictions) -> dict[str, np.ndarray]:
@@ -290,7 +291,11 @@ def sample_figure(
     if not datasets:
         raise DataError(f"{output}: no datasets to plot")
     samples = [collect_samples(d, dumps_by_dataset[d], data_paths[d], shard_paths[d], examples) for d in datasets]
-    figure = Figure(figsize=(max(1.7 * examples, 7.0), 4.2 * len(samples)), layout="constrained")
+    # Each example lists every architecture's predictions on a line of its own below the image,
+    # outside what the layout engine sizes: room for them grows with their number.
+    lines = max(len({arch for arch, _ in s.predictions.by_model}) for s in samples)
+    height = 4.2 + PREDICTION_LINE_INCHES * 2 * max(lines - 3, 0)
+    figure = Figure(figsize=(max(1.7 * examples, 7.0), height * len(samples)), layout="constrained")
     for panel, shown in zip(figure.subfigures(len(samples), 1, squeeze=False)[:, 0], samples):
         _draw_dataset_samples(panel, shown, examples)
     counts = [s.counts for s in samples]
