@@ -3,6 +3,7 @@ networks get right), from synthetic inputs in the pipeline's file formats."""
 
 import csv
 import io
+import re
 
 import numpy as np
 import pytest
@@ -406,3 +407,28 @@ def test_colour_images_and_their_inrs(tmp_path):
         {"cifar10": dumps}, {"cifar10": data_path}, {"cifar10": [shard_path]}, output, tmp_path / "c.csv", examples=4
     )
     assert_pdf(output)
+
+
+def page_height_points(pdf) -> float:
+    """The height of a one-page PDF as matplotlib writes it (its MediaBox)."""
+    match = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes())
+    return float(match.group(2))
+
+
+def test_figure_4_grows_to_fit_every_architectures_prediction_line(fitted, tmp_path):
+    """Each example lists every architecture's predictions below its image, outside the layout
+    engine's sizing: with the matched twins (5 lines, not 3) the page is taller by the lines' room."""
+    data_path, shard_paths, _ = fitted
+    heights = {}
+    for name, correct in {
+        "paper": MIXED,
+        "matched": MIXED | {"mlpmatch": MIXED["mlp"], "cnnmatch": MIXED["cnn"]},
+    }.items():
+        output = tmp_path / name / "fig4.pdf"
+        figures.sample_figure(
+            {"digits": write_dumps(tmp_path / name, "digits", correct)},
+            {"digits": data_path}, {"digits": shard_paths}, output, tmp_path / name / "counts.csv", examples=2,
+        )  # fmt: skip
+        heights[name] = page_height_points(output)
+    extra = 72 * figures.PREDICTION_LINE_INCHES * 2 * 2  # inches to points; two strips, two more lines
+    assert heights["matched"] == pytest.approx(heights["paper"] + extra)
