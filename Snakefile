@@ -17,6 +17,7 @@ include: "workflow/rules/activations.smk"
 include: "workflow/rules/cka.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/report.smk"
 include: "workflow/rules/audit.smk"
 
 

@@ -3,17 +3,19 @@ networks get right), from synthetic inputs in the pipeline's file formats."""
 
 import csv
 import io
+import json
 import re
 
 import numpy as np
 import pytest
 import torch
+from matplotlib.text import Text
 
 from conftest import DWSNETS_RECIPE
 from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards, siren
-from gmnrep.paper import figures, tables
+from gmnrep.paper import figures, inr_figure, tables, training_curves
 from gmnrep.representations import pairs
 from test_tables import (
     ARCHS,
@@ -432,3 +434,97 @@ def test_figure_4_grows_to_fit_every_architectures_prediction_line(fitted, tmp_p
         heights[name] = page_height_points(output)
     extra = 72 * figures.PREDICTION_LINE_INCHES * 2 * 2  # inches to points; two strips, two more lines
     assert heights["matched"] == pytest.approx(heights["paper"] + extra)
+
+
+# --- The INRs' figure and the training curves (the report's own figures) ----------------------
+
+
+def figure_text(figure) -> str:
+    """Every text drawn on `figure` (titles, labels, legends), one per line."""
+    return "\n".join(t.get_text() for t in figure.findobj(Text))
+
+
+def test_inr_examples_are_spread_over_the_psnr_ranks_from_worst_to_best():
+    psnr = np.array([30.0, 10.0, 50.0, 20.0, 40.0])
+    assert inr_figure.examples_by_psnr(psnr, 3).tolist() == [1, 0, 2]  # 10, 30, 50 dB
+    assert inr_figure.examples_by_psnr(psnr, 9).tolist() == [1, 3, 0, 4, 2]  # all, when there are fewer
+
+
+def test_the_inr_figure_draws_test_images_beside_their_inrs(fitted, tmp_path):
+    data_path, shard_paths, _ = fitted
+    output = tmp_path / "inrs.pdf"
+    inr_figure.inr_figure("digits", data_path, shard_paths, RECIPE["target_psnr"], 4, output)
+    assert_pdf(output)
+    text = figure_text(inr_figure.dataset_inr_figure("digits", data_path, shard_paths, RECIPE["target_psnr"], 4))
+    assert "test images" in text and "worst to best PSNR" in text and "target 42 dB" in text
+    # the shown images are test images (the fixture's first 6 are training images)
+    shown = [int(i) for i in re.findall(r"#(\d+)", text)]
+    assert len(shown) == 4 and min(shown) >= 6
+
+
+def test_the_inr_figure_refuses_shards_of_another_data_file(fitted, tmp_path):
+    _, shard_paths, images = fitted
+    small = tmp_path / "small.h5"
+    split = np.zeros(3, dtype=np.uint8)
+    dataset_file.write(small, dataset_file.LabelledImages(images[:3], labels_of(np.arange(3)), split), {})
+    with pytest.raises(DataError, match="small.h5: has 3 images"):
+        inr_figure.inr_figure("digits", small, shard_paths, 42.0, 4, tmp_path / "inrs.pdf")
+    assert not (tmp_path / "inrs.pdf").exists()
+
+
+def write_metrics(path, arch, seed, epochs, best_epoch, dataset="digits", overrides=()):
+    history = [
+        {"epoch": e, "train_loss": 2.0 / e, "train_acc": 0.1 * e, "val_loss": 2.1 / e, "val_acc": min(0.1 * e, 1.0)}
+        for e in range(1, epochs + 1)
+    ]
+    record = {
+        "dataset": dataset,
+        "arch": arch,
+        "seed": seed,
+        "test_acc": 0.5,
+        "val_acc": 0.5,
+        "best_epoch": best_epoch,
+        "history": history,
+    }
+    path.write_text(json.dumps({**record, **dict(overrides)}))
+    return path
+
+
+def test_training_curves_draw_every_architecture_and_seed(tmp_path):
+    paths = [
+        write_metrics(tmp_path / f"{arch}-{seed}.json", arch, seed, epochs=5, best_epoch=4)
+        for arch in ("gmn", "mlp", "cnn")
+        for seed in (0, 1)
+    ]
+    paths.append(write_metrics(tmp_path / "mlpmatch-0.json", "mlpmatch", 0, epochs=2, best_epoch=2))
+    output = tmp_path / "curves.pdf"
+    training_curves.training_curves(paths, output)
+    assert_pdf(output)
+    text = figure_text(training_curves.curves_figure([training_curves.read_history(p) for p in paths]))
+    for title in ("GMN", "MLP", "CNN", "MLP (matched)", "seed 0", "seed 1", "kept epoch", "Digits"):
+        assert title in text, title
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"history": []}, "metrics have no per-epoch history"),
+        ({"history": [{"epoch": 1, "val_acc": 0.5}]}, "a history entry lacks train_loss, val_loss"),
+        ({"best_epoch": 9}, "best_epoch 9 is not an epoch of its history"),
+    ],
+)
+def test_training_curves_refuse_metrics_without_a_usable_history(tmp_path, overrides, message):
+    good = write_metrics(tmp_path / "gmn-0.json", "gmn", 0, epochs=3, best_epoch=2)
+    bad = write_metrics(tmp_path / "gmn-1.json", "gmn", 1, epochs=3, best_epoch=2, overrides=overrides)
+    with pytest.raises(DataError, match=f"gmn-1.json: {message}"):
+        training_curves.training_curves([good, bad], tmp_path / "curves.pdf")
+    assert not (tmp_path / "curves.pdf").exists()
+
+
+def test_training_curves_are_one_dataset_per_figure(tmp_path):
+    paths = [
+        write_metrics(tmp_path / "a.json", "gmn", 0, epochs=2, best_epoch=1),
+        write_metrics(tmp_path / "b.json", "gmn", 1, epochs=2, best_epoch=1, dataset="fashion_mnist"),
+    ]
+    with pytest.raises(DataError, match="metrics of several datasets given"):
+        training_curves.training_curves(paths, tmp_path / "curves.pdf")

@@ -101,10 +101,8 @@ def test_compacting_every_k_steps_keeps_each_inrs_stop_step_and_weights(digits, 
     recipe = dataclasses.replace(dwsnets_recipe, max_steps=300, target_psnr=30.0)
     every_step = fit_batch(images[:12], np.arange(12), recipe, seed=3, compact_every=1)
     assert len(set(every_step.steps.tolist())) > 3  # INRs stop at many different steps
-    finished = []
-    periodic = fit_batch(
-        images[:12], np.arange(12), recipe, seed=3, compact_every=compact_every, on_finished=finished.append
-    )
+    progress = RecordedProgress()
+    periodic = fit_batch(images[:12], np.arange(12), recipe, seed=3, compact_every=compact_every, progress=progress)
     # the stack's composition changes which rows share a matrix-product call, which moves float32
     # results by an ulp at most (as another fit_batch_size does), never a stop step
     np.testing.assert_array_equal(periodic.steps, every_step.steps)
@@ -112,7 +110,42 @@ def test_compacting_every_k_steps_keeps_each_inrs_stop_step_and_weights(digits, 
     for (w, b), (w2, b2) in zip(periodic.weights, every_step.weights):
         np.testing.assert_allclose(w, w2, rtol=0, atol=1e-6)
         np.testing.assert_allclose(b, b2, rtol=0, atol=1e-6)
-    assert sum(finished) == 12
+    assert progress.stopped_inrs() == 12
+    # the steps run to the recipe's cap whether or not the last INRs stopped before it
+    assert progress.steps() == recipe.max_steps
+
+
+class RecordedProgress:
+    """A FitProgress that keeps what it is told, in order."""
+
+    def __init__(self):
+        self.events = []
+
+    def advance(self, steps):
+        self.events.append(("advance", steps))
+
+    def stopped(self, inrs):
+        self.events.append(("stopped", inrs))
+
+    def steps(self):
+        return sum(n for kind, n in self.events if kind == "advance")
+
+    def stopped_inrs(self):
+        return sum(n for kind, n in self.events if kind == "stopped")
+
+
+def test_progress_moves_from_the_first_step_and_reaches_the_cap_when_every_inr_stops_early(digits, dwsnets_recipe):
+    # a shard's bar counts optimizer steps: a person sees it move before any INR stops, and a stack
+    # whose INRs all stopped early is counted to its cap at once (the bar ends full)
+    images, _ = digits
+    recipe = dataclasses.replace(dwsnets_recipe, max_steps=400, target_psnr=25.0)
+    progress = RecordedProgress()
+    result = fit_batch(images[:6], np.arange(6), recipe, seed=3, progress=progress)
+    assert result.steps.max() < recipe.max_steps  # every INR stopped early
+    assert progress.events[:3] == [("advance", 1)] * 3
+    kind, remaining = progress.events[-1]
+    assert kind == "advance" and remaining >= recipe.max_steps - result.steps.max() - 1
+    assert progress.steps() == recipe.max_steps and progress.stopped_inrs() == 6
 
 
 def test_chunked_steps_give_the_stacked_steps_numbers(digits, dwsnets_recipe):

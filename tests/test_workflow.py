@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
+import browser
 from conftest import PRESETS, REPO, planned_jobs, preset_files, run
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards
@@ -140,14 +141,22 @@ def test_debiased_cka_runs_through_the_claims(smoke_run, tmp_path):
     assert any("probe blocks" in r["sample_size"] for r in claims if r["claim"] == "C1")
 
 
-def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_run):
+@pytest.fixture(scope="module")
+def smoke_report(smoke_run):
     report = smoke_run.workdir / "report.html"
     run(smoke_run.args("--report", str(report)), cwd=smoke_run.workdir)
+    return report
+
+
+def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_report):
+    report = smoke_report
     html = report.read_text(errors="replace")
     for name in (
         "fig2.pdf",
         "fig3.pdf",
         "fig4.pdf",
+        "training_curves/digits.pdf",
+        "reconstructions.pdf",
         "fig4_counts.csv",
         "table1.csv",
         "table2.csv",
@@ -155,13 +164,36 @@ def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_run):
         "claims.csv",
     ):
         assert name in html, name
-    # the landing page (workflow/report/workflow.rst) states what is reproduced and shows the
-    # verdicts, read from this run's claims table; the claims are a category of their own
-    assert "Where each result comes from" in html and "This report is of the" in html
-    assert "GMN-GMN &lt; MLP-MLP" in html and "inconclusive" in html
+    # the landing page (workflow/report/workflow.rst) says what was run and shows the verdicts,
+    # read from this run's claims table (results/smoke/report/overview.rst); the claims are a
+    # category of their own
+    assert "Where each result comes from" in html and "Preset:" in html and "Verdict table: Digits" in html
+    assert "GMN-GMN &lt; MLP-MLP" in html and "verdict-inconclusive" in html
     assert '"Findings"' in html and '"Audit"' in html
     # under results/ the audit lists it as a report, not as a file nobody made (tests/test_audit.py)
     assert audit.is_snakemake_report(report)
+
+
+def test_the_report_reads_in_a_browser(smoke_run, smoke_report, tmp_path):
+    """The landing page at 1400 px as a person sees it: its top in the window, the verdict tables
+    inside the window and their text column with nothing drawn over them; every category opens
+    by clicking and lists files; every figure of the run is listed."""
+    reason = browser.unavailable()
+    if reason:
+        pytest.skip(reason)
+    screenshot = tmp_path / "landing.png"
+    with browser.chromium() as driver:
+        browser.open_report(driver, smoke_report)
+        problems = browser.landing_problems(driver)
+        driver.execute_script("document.getElementById('gmnrep-landing').scrollIntoView()")
+        driver.save_screenshot(str(screenshot))
+        assert not problems, "\n".join([*problems, f"screenshot: {screenshot}"])
+        listed = browser.listed_files(driver, smoke_report)
+    assert sorted(listed) == ["Audit", "Figures", "Findings", "INRs", "Tables"]
+    results = smoke_run.workdir / "results/smoke"
+    figures = {str(p.relative_to(smoke_run.workdir)) for p in results.rglob("*.pdf")}
+    assert len(figures) == 7  # fig2-4, training curves and INRs of each of the two datasets
+    assert figures <= {path for files in listed.values() for path in files}
 
 
 def paper_plan(tmp_path, *args) -> dict[str, int]:

@@ -55,6 +55,7 @@ PATHS = {
     "shard": f"{RESULTS}/inrs/{{dataset}}/shard-{{shard}}.h5",
     "inr_summary": f"{RESULTS}/inrs/{{dataset}}/summary.csv",
     "inr_statistics": f"{RESULTS}/inrs/{{dataset}}/weight_statistics.csv",
+    "inr_figure": f"{RESULTS}/inrs/{{dataset}}/reconstructions.pdf",
     "model": f"{RESULTS}/models/{MODEL}.pt",
     "metrics": f"{RESULTS}/models/{MODEL}.metrics.json",
     "dump": f"{RESULTS}/activations/{MODEL}.h5",
@@ -63,7 +64,9 @@ PATHS = {
     "cka_pair": f"{RESULTS}/cka/{PAIR}.csv",
     "cka_blocks": f"{RESULTS}/cka/{PAIR}.blocks.csv",
     "figure": f"{RESULTS}/figures/{{figure}}.pdf",
+    "training_curves": f"{RESULTS}/figures/training_curves/{{dataset}}.pdf",
     "table": f"{RESULTS}/tables/{{name}}.{{ext}}",
+    "overview": f"{RESULTS}/report/overview.rst",
     "manifest": f"{RESULTS}/audit/manifest.json",
     "audit_summary": f"{RESULTS}/audit/summary.csv",
 }
@@ -267,6 +270,10 @@ def model_files(kind, dataset):
     )
 
 
+def dataset_model_metrics(wildcards):
+    return model_files("metrics", wildcards.dataset)
+
+
 def all_model_metrics(wildcards):
     return [path for dataset in DATASETS for path in model_files("metrics", dataset)]
 
@@ -353,6 +360,27 @@ def claims_inputs(wildcards):
     }
 
 
+def inr_summary(dataset):
+    return [PATHS["inr_summary"].format(dataset=dataset)]
+
+
+def overview_inputs(wildcards):
+    return {
+        **per_dataset(DATASETS, inrs=inr_summary),
+        "accuracy": PATHS["table"].format(name="table1", ext="csv"),
+        "claims": PATHS["table"].format(name="claims", ext="csv"),
+    }
+
+
+def overview_params(wildcards):
+    return {
+        "preset": config["preset"],
+        "seeds": config["models"]["seeds"],
+        "probe_size": config["activations"]["probe_size"],
+        "estimator": config["cka"]["estimator"],
+    }
+
+
 def final_targets():
     figures = [
         PATHS["figure"].format(figure=name)
@@ -361,11 +389,14 @@ def final_targets():
     ]
     return [
         *expand(PATHS["inr_summary"], dataset=DATASETS),
+        *expand(PATHS["inr_figure"], dataset=DATASETS),
+        *expand(PATHS["training_curves"], dataset=DATASETS),
         *(
             PATHS["table"].format(name=name, ext="csv")
             for name in ("table1", "table2", "claims")
         ),
         *figures,
+        PATHS["overview"],
     ]
 
 

@@ -59,6 +59,31 @@ rule sample_figure:
         "../scripts/sample_figure.py"
 
 
+rule training_curves:
+    input:
+        metrics=dataset_model_metrics,
+    output:
+        report(
+            PATHS["training_curves"],
+            caption="../report/training_curves.rst",
+            category="Figures",
+            subcategory="training curves",
+        ),
+    log:
+        log_path(PATHS["training_curves"]),
+    group:
+        "summaries"
+    conda:
+        ENV
+    resources:
+        mem_mb=config["table_resources"]["mem_mb"],
+        runtime=config["table_resources"]["runtime"],
+    params:
+        code=code_of("training_curves"),
+    script:
+        "../scripts/training_curves.py"
+
+
 rule table2:
     input:
         unpack(table2_inputs),

@@ -52,3 +52,29 @@ rule summarize_inrs:
         target_psnr=inr_target_psnr,
     script:
         "../scripts/summarize_inrs.py"
+
+
+rule inr_figure:
+    input:
+        data=PATHS["data"],
+        shards=inr_shard_files,
+    output:
+        report(
+            PATHS["inr_figure"],
+            caption="../report/inr_figure.rst",
+            category="INRs",
+            subcategory="{dataset}",
+        ),
+    log:
+        log_path(PATHS["inr_figure"]),
+    conda:
+        ENV
+    resources:
+        mem_mb=config["table_resources"]["mem_mb"],
+        runtime=config["table_resources"]["runtime"],
+    params:
+        code=code_of("inr_figure"),
+        target_psnr=inr_target_psnr,
+        examples=config["figures"]["inr_examples"],
+    script:
+        "../scripts/inr_figure.py"

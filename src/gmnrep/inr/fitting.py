@@ -10,8 +10,8 @@ back to the host: on a CPU that is free, so it happens every step; on a GPU ever
 COMPACT_EVERY_ACCELERATOR steps, so the step loop does not wait on the host.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -88,6 +88,16 @@ def chunked_mse_and_grads(layers, inputs, targets, recipe: SirenRecipe, buffers:
     )
 
 
+class FitProgress(Protocol):
+    """What a fit tells as it goes: optimizer steps done by a stack (a stack whose INRs all stopped
+    early is told its remaining steps at once), and INRs that stopped (read when the stack is
+    compacted, so a GPU is not made to wait for it)."""
+
+    def advance(self, steps: int) -> None: ...
+
+    def stopped(self, inrs: int) -> None: ...
+
+
 def fit_batch(
     images: np.ndarray,
     image_indices: np.ndarray,
@@ -95,11 +105,11 @@ def fit_batch(
     seed: int,
     device: str | torch.device = "cpu",
     dtype=torch.float32,
-    on_finished: Callable[[int], None] | None = None,
+    progress: FitProgress | None = None,
     compact_every: int | None = None,
     chunk: int | None = None,
 ) -> FitResult:
-    """Fit one SIREN per image, all in one stack; `on_finished(n)` is told as INRs leave it.
+    """Fit one SIREN per image, all in one stack, telling `progress` as it goes.
     `compact_every` and `chunk` default to the device's (compact_interval, step_chunk)."""
     n = len(images)
     compact_every = compact_every or compact_interval(device)
@@ -125,8 +135,8 @@ def fit_batch(
             _refuse_divergence(diverged, active, image_indices, step)
             if captured.any():
                 keep = ~captured
-                if on_finished:
-                    on_finished(int(captured.sum()))
+                if progress:
+                    progress.stopped(int(captured.sum()))
                 active, diverged = active[keep], diverged[keep]
                 if len(active) == 0:
                     break
@@ -145,9 +155,13 @@ def fit_batch(
         if step == recipe.max_steps:
             break
         _adam_step(flat, [g[: len(active)] for g in grads], exp_avg, exp_avg_sq, step + 1, recipe.lr)
+        if progress:
+            progress.advance(1)
     _refuse_divergence(diverged, active, image_indices, step)
-    if on_finished and len(active):
-        on_finished(int(captured.sum()))
+    if progress:
+        progress.advance(recipe.max_steps - step)
+        if len(active):
+            progress.stopped(int(captured.sum()))
 
     layers = [(w.float().cpu().numpy(), b.float().cpu().numpy()) for w, b in split_augmented(final)]
     return FitResult(layers, final_psnr.cpu().numpy(), final_steps.cpu().numpy())
@@ -166,7 +180,7 @@ def fit_inrs(
     seed: int,
     batch_size: int,
     device: str | torch.device = "cpu",
-    progress: Callable[[int], None] | None = None,
+    progress: FitProgress | None = None,
     chunk: int | None = None,
 ) -> FitResult:
     """Fit one SIREN per image in stacks of `batch_size` (the result does not depend on it)."""
@@ -177,7 +191,7 @@ def fit_inrs(
             recipe,
             seed,
             device,
-            on_finished=progress,
+            progress=progress,
             chunk=chunk,
         )
         for i in range(0, len(images), batch_size)

@@ -38,6 +38,29 @@ class Shard:
     attrs: dict
 
 
+class ShardProgress:
+    """A shard's progress bar: optimizer steps of all its stacks (a stack of INRs fits for up to
+    the recipe's max_steps), so that it moves from the first step, with the INRs stopped so far."""
+
+    def __init__(self, name: str, steps: int, inrs: int):
+        self.bar = tqdm(total=steps, desc=name, unit="step")
+        self.inrs, self.done = inrs, 0
+        self.bar.set_postfix_str(f"0/{inrs} INRs stopped", refresh=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.bar.close()
+
+    def advance(self, steps: int) -> None:
+        self.bar.update(steps)
+
+    def stopped(self, inrs: int) -> None:
+        self.done += inrs
+        self.bar.set_postfix_str(f"{self.done}/{self.inrs} INRs stopped", refresh=False)
+
+
 def fit_shard(
     data_path: Path,
     shard_path: Path,
@@ -71,7 +94,8 @@ def fit_shard(
     if len(members) == 0:
         raise DataError(f"{data_path}: shard {shard} of {num_shards} would be empty")
     target = resolve_device(device)
-    with tqdm(total=len(members), desc=f"{shard_path.name}", unit="INR") as bar:
+    stacks = -(-len(members) // fit_batch_size[target.type])
+    with ShardProgress(shard_path.name, stacks * siren_recipe.max_steps, len(members)) as bar:
         try:
             result = fit_inrs(
                 data.images[members],
@@ -80,7 +104,7 @@ def fit_shard(
                 seed,
                 fit_batch_size[target.type],
                 target,
-                progress=bar.update,
+                progress=bar,
             )
         except FloatingPointError as exc:
             # Say which job diverged and that it left nothing: nothing has been written yet.

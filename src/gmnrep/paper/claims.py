@@ -580,18 +580,22 @@ def _value(row: dict) -> str:
     return str(row["value"]) if isinstance(row["value"], int) else f"{row['value']:.3f}"
 
 
+def claim_cells(row: dict) -> dict[str, str]:
+    """A claims row's cells as a person reads them (numbers rounded, the interval or p in one cell)."""
+    return {
+        "dataset": DATASET_TITLES[row["dataset"]],
+        "claim": row["claim"],
+        "comparison": row["comparison"],
+        "layer": str(row["layer"]),
+        "value": _value(row),
+        "interval": _interval_or_p(row),
+        "chance": "" if row["chance_cka"] == "" else f"{row['chance_cka']:.3f}",
+        "verdict": row["verdict"],
+    }
+
+
 def _cells(row: dict) -> list[str]:
-    chance = "" if row["chance_cka"] == "" else f"{row['chance_cka']:.3f}"
-    return [
-        DATASET_TITLES[row["dataset"]],
-        row["claim"],
-        row["comparison"],
-        str(row["layer"]),
-        _value(row),
-        _interval_or_p(row),
-        chance,
-        row["verdict"],
-    ]
+    return list(claim_cells(row).values())
 
 
 HEADER = ["Dataset", "Claim", "Comparison", "Layer", "Value", "95% interval / p", "Chance CKA", "Verdict"]

@@ -133,6 +133,17 @@ def _accuracy_cells(row: dict, latex: bool) -> list[str]:
     ]
 
 
+ACCURACY_COLUMNS = (
+    "dataset",
+    "architecture",
+    "seeds",
+    "test_acc_mean",
+    "test_acc_std",
+    "val_acc_mean",
+    "target_val_acc",
+    "matched_at",
+    "seed_list",
+)
 ACCURACY_HEADER = ["Dataset", "Architecture", "Test accuracy (%)", "Validation (%)", "Matched to (val. %)", "Seeds"]
 
 
@@ -200,7 +211,7 @@ def write_accuracy_table(
     rows = accuracy_rows(records)
     write_texts(
         {
-            Path(csv_path): to_csv(rows),
+            Path(csv_path): to_csv(rows, ACCURACY_COLUMNS),
             Path(markdown_path): accuracy_markdown(rows),
             Path(latex_path): accuracy_latex(rows),
         }
