@@ -34,10 +34,11 @@ RESULTS = "results/smoke"
 
 
 def digits_args(workdir: Path, *extra: str) -> list[str]:
-    """The interrupted runs' DAG: the smoke DAG of digits alone, up to its CKA tables and INR
-    summary, which is every digits artifact (the tables and figures after them show both datasets
-    in the session's run and are compared with nothing here)."""
-    return smoke_args(workdir, "datasets=[digits]", "--until", "cka_pair", "summarize_inrs", *extra)
+    """The interrupted runs' DAG: the smoke DAG of digits alone, up to its CKA tables, INR summary
+    and figure and training curves, which is every digits artifact (the tables and figures after
+    them show both datasets in the session's run and are compared with nothing here)."""
+    until = ("cka_pair", "summarize_inrs", "inr_figure", "training_curves")
+    return smoke_args(workdir, "datasets=[digits]", "--until", *until, *extra)
 
 
 def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
@@ -170,9 +171,13 @@ def planned(smoke: SmokeRun, *config: str, configfile: Path | None = None) -> di
 
 # After the INR shards, everything of both datasets (2 datasets x 3 trained architectures and 2
 # matched twins x 2 seeds; 45 CKA pairs per dataset: 5 within, 10 x 4 across), the figures (fig2:
-# digits; fig3, fig4: both), the tables, the claims and the manifest.
+# digits; fig3, fig4: both; the INRs' and the training curves of each), the tables, the claims,
+# the report's first page and the manifest.
 DOWNSTREAM_OF_SHARDS = {
     "summarize_inrs": 2,
+    "inr_figure": 2,
+    "training_curves": 2,
+    "overview": 1,
     "train_model": 12,
     "train_matched": 8,
     "dump_activations": 20,
@@ -200,6 +205,7 @@ def test_a_changed_cka_setting_plans_only_cka_figure_and_table_jobs(smoke_run):
         "cka_figure": 2,
         "table2": 1,
         "claims": 1,
+        "overview": 1,
         "audit_manifest": 1,
         "all": 1,
     }
@@ -227,6 +233,9 @@ def test_a_touched_raw_file_plans_everything_downstream_of_it(smoke_run):
         "prepare_data": 1,
         "fit_inr_shard": 2,
         "summarize_inrs": 1,
+        "inr_figure": 1,
+        "training_curves": 1,
+        "overview": 1,
         "train_model": 6,
         "train_matched": 4,
         "dump_activations": 10,
