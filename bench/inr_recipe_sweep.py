@@ -64,7 +64,7 @@ def main() -> None:
         start = time.perf_counter()
         result = fit_inrs(images, indices, recipe, seed=0, batch_size=args.batch_size)
         seconds = time.perf_counter() - start
-        ratios = [row["std_ratio"] for row in layer_statistics(result.weights, "fashion_mnist")]
+        ratios = [row["std_ratio"] for row in layer_statistics(result.weights, "ng_fashion_mnist")]
         within = sum(WITHIN[0] <= r <= WITHIN[1] for r in ratios)
         psnr = result.psnr
         print(

@@ -192,6 +192,39 @@ def test_missing_recipe_for_a_configured_dataset(raw):
     assert line.startswith("inr.recipe.cifar10:")
 
 
+def test_an_imported_dataset_takes_its_sets_split_sizes_and_recipe(raw, tmp_path):
+    raw["inr"]["imported"] = {"cifar10": {"set": "nfn_cifar10", "folder": str(tmp_path)}}
+    del raw["inr"]["recipe"]["cifar10"]  # an imported dataset is not fitted: it needs no recipe of its own
+    cfg.resolve(raw, SCHEMA)
+    assert cfg.dataset_split_sizes(raw, "cifar10") == {"train": 45000, "val": 5000, "test": 10000}
+    assert cfg.inr_recipe_name(raw, "cifar10") == "nfn"
+    assert cfg.imported_set(raw, "mnist") is None and cfg.inr_recipe_name(raw, "mnist") == "dwsnets"
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ({"set": "nope"}, "inr.imported.mnist.set: 'nope' is not one of inr.standard_sets (dwsnets_mnist, "),
+        (
+            {"set": "ng_fashion_mnist"},
+            "inr.imported.mnist.set: 'ng_fashion_mnist' holds INRs of fashion_mnist, not of mnist",
+        ),
+        (
+            {"set": "dwsnets_mnist", "folder": "/no/such/folder"},
+            "inr.imported.mnist.folder: /no/such/folder is not a folder",
+        ),
+        (
+            {"set": "dwsnets_mnist", "splits": "/no/splits.json"},
+            "inr.imported.mnist.splits: /no/splits.json is not a file",
+        ),
+    ],
+)
+def test_an_import_of_another_set_or_of_a_missing_archive_is_refused(raw, tmp_path, entry, problem):
+    raw["inr"]["imported"] = {"mnist": {"folder": str(tmp_path), **entry}}
+    (line,) = problems_of(raw)
+    assert line.startswith(problem), line
+
+
 def test_validation_size_leaving_no_training_images(raw):
     raw["datasets"] = ["digits"]
     raw["data"]["validation_size"]["digits"] = 5000

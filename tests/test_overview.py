@@ -62,11 +62,16 @@ def rendered(text: str) -> str:
 def test_the_first_page_says_what_was_run_and_every_verdict(run_files, tmp_path):
     summaries, accuracy, claims_path = run_files
     output = tmp_path / "overview.rst"
-    settings = overview.RunSettings(preset="fmnist", seeds=[0, 1, 2, 3, 4], probe_size=100, estimator="linear")
+    settings = overview.RunSettings(
+        preset="fmnist", seeds=[0, 1, 2, 3, 4], probe_size=100, estimator="linear", imported={"digits": "test_set"}
+    )
     overview.write_overview(settings, summaries, accuracy, claims_path, output)
     html = rendered(output.read_text())
     assert "Preset:" in html and ">fmnist<" in html
     assert "5 (0-4) per architecture" in html
+    # where the INRs come from: fitted, or a standard set
+    assert "Fashion-MNIST: 2,000 train, 250 val, 500 test; median PSNR 26.3 dB" in html
+    assert "Digits (imported from the standard set" in html and ">test_set<" in html
     # the probe samples: probe_size of the test INRs, or all of them when there are fewer
     assert "Fashion-MNIST: 100; Digits: 16 test images" in html
     assert "48.3 ± 0.9" in html and "78.8 ± 1.2" in html and "55.1 ± 1.4" in html
@@ -90,7 +95,7 @@ def test_seeds_are_listed_when_not_consecutive():
 def test_the_first_page_refuses_a_table_without_its_columns(run_files, tmp_path):
     summaries, accuracy, claims_path = run_files
     accuracy.write_text("dataset,architecture\nfashion_mnist,gmn\n")
-    settings = overview.RunSettings(preset="x", seeds=[0], probe_size=None, estimator="linear")
+    settings = overview.RunSettings(preset="x", seeds=[0], probe_size=None, estimator="linear", imported={})
     output = tmp_path / "overview.rst"
     with pytest.raises(DataError, match="table1.csv: accuracy table \\(Table 1\\) lacks column"):
         overview.write_overview(settings, summaries, accuracy, claims_path, output)

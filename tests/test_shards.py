@@ -108,15 +108,15 @@ def test_weight_statistics_of_all_shards_beside_the_published_ones(digits_file, 
     for k, p in enumerate(paths):
         fit(digits_file, p, shard=k)
     out = tmp_path / "weight_statistics.csv"
-    shards.write_summary(paths, tmp_path / "summary.csv", 40.0, statistics_output=out, dataset="fashion_mnist")
+    shards.write_summary(paths, tmp_path / "summary.csv", 40.0, statistics_output=out, reference_set="ng_fashion_mnist")
     rows = list(csv.DictReader(out.open()))
     assert [(r["layer"], r["param"]) for r in rows] == [(str(l), p) for l in range(3) for p in "Wb"]
     parts = [shards.read(p) for p in paths]
     w1 = np.concatenate([s.weights[1][0] for s in parts]).astype(np.float64)
     assert float(rows[2]["std"]) == pytest.approx(w1.std(), rel=1e-5)
-    published = statistics.PUBLISHED["fashion_mnist"]["W"][1][1]
+    published = statistics.PUBLISHED["ng_fashion_mnist"]["W"][1][1]
     assert float(rows[2]["published_std"]) == pytest.approx(published, rel=1e-5)
     assert float(rows[2]["std_ratio"]) == pytest.approx(w1.std() / published, rel=1e-4)
     # a dataset without a published set gets the statistics alone
-    shards.write_summary(paths, tmp_path / "summary.csv", 40.0, statistics_output=out, dataset="digits")
+    shards.write_summary(paths, tmp_path / "summary.csv", 40.0, statistics_output=out, reference_set=None)
     assert out.read_text().splitlines()[0] == "layer,param,mean,std"

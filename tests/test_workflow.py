@@ -242,6 +242,26 @@ def test_a_run_without_the_matched_control_plans_the_papers_models_alone(tmp_pat
     assert counts["cka_pair"] == 3 * (3 * 10 + 3 * 25) == 315 and counts["prepare_cka"] == 45
 
 
+def test_paper_scale_with_imported_inr_sets_plans_no_fit_for_them(tmp_path):
+    # MNIST from DWSNets' set, Fashion-MNIST from neural-graphs' (docs/design.md, "Standard INR sets");
+    # the archives' folders need only exist for the plan
+    folders = {name: tmp_path / name for name in ("mnist-inrs", "fmnist_inrs")}
+    for folder in folders.values():
+        folder.mkdir()
+    imported = tmp_path / "imported.yaml"
+    imported.write_text(
+        "inr:\n  imported:\n"
+        f"    mnist: {{set: dwsnets_mnist, folder: {folders['mnist-inrs']}}}\n"
+        f"    fashion_mnist: {{set: ng_fashion_mnist, folder: {folders['fmnist_inrs']}}}\n"
+    )
+    counts = planned_jobs(tmp_path, "--configfile", str(REPO / "config.yaml"), str(imported))
+    # per imported dataset one job checks its archive, then 14 write its shards (55000 + 5000 +
+    # 10000 INRs); CIFAR-10 is still fitted (12 shards); everything downstream is planned as before
+    assert counts["import_inr_archive"] == 2 and counts["import_inr_shard"] == 28
+    assert counts["fit_inr_shard"] == 12 and counts["prepare_data"] == 3 and counts["summarize_inrs"] == 3
+    assert counts["train_model"] == 45 and counts["cka_pair"] == 900
+
+
 def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(tmp_path):
     counts = planned_jobs(tmp_path, "--configfile", *map(str, preset_files("fmnist")))
     assert counts["fit_inr_shard"] == 4 and counts["prepare_data"] == 1

@@ -85,8 +85,27 @@ def schema_problems(config: dict, schema: dict) -> list[str]:
     return sorted(set(problems))
 
 
+def imported_set(config: dict, dataset: str) -> dict | None:
+    """The standard INR set (inr.standard_sets entry, with its name as `name`) that `dataset`'s INRs
+    are imported from (inr.imported), or None when they are fitted."""
+    entry = config["inr"]["imported"].get(dataset)
+    if entry is None:
+        return None
+    return {"name": entry["set"], **config["inr"]["standard_sets"][entry["set"]]}
+
+
+def inr_recipe_name(config: dict, dataset: str) -> str:
+    """The SIREN recipe of `dataset`'s INRs: its imported set's, or the one it is fitted with."""
+    standard = imported_set(config, dataset)
+    return standard["recipe"] if standard else config["inr"]["recipe"][dataset]
+
+
 def dataset_split_sizes(config: dict, dataset: str) -> dict[str, int]:
-    """Train / val / test sizes of `dataset` under `config`, known before any data is read."""
+    """Train / val / test sizes of `dataset`'s INRs under `config`, known before any data is read:
+    its imported set's, or the data split's that its INRs are fitted on."""
+    standard = imported_set(config, dataset)
+    if standard:
+        return dict(standard["split_sizes"])
     source = SOURCES[dataset]
     data = config["data"]
     return splits.split_sizes(
@@ -139,8 +158,11 @@ def consistency_problems(config: dict) -> list[str]:
         if layer > num_layers:
             problems.append(f"cka.figure_layers: layer {layer} is beyond the {num_layers} representation layers")
     inr, data = config["inr"], config["data"]
+    imported = _imported_problems(inr)
+    if imported:
+        return problems + imported
     for name in config["datasets"]:
-        recipe = inr["recipe"].get(name)
+        recipe = inr["recipe"].get(name) if name not in inr["imported"] else inr_recipe_name(config, name)
         if recipe is None:
             problems.append(f"inr.recipe.{name}: missing; every configured dataset needs a recipe")
         elif recipe not in inr["recipes"]:
@@ -158,6 +180,27 @@ def consistency_problems(config: dict) -> list[str]:
         if sizes["val"] == 0:
             problems.append(f"data.validation_size.{name}: 0 leaves {name} no validation images; use at least 1")
         problems += _minibatch_problems(config, name, sizes["test"])
+    return problems
+
+
+def _imported_problems(inr: dict) -> list[str]:
+    """An imported dataset names a set of that dataset, and an archive folder that exists."""
+    problems = []
+    for dataset, entry in inr["imported"].items():
+        standard = inr["standard_sets"].get(entry["set"])
+        where = f"inr.imported.{dataset}"
+        if standard is None:
+            problems.append(
+                f"{where}.set: {entry['set']!r} is not one of inr.standard_sets ({', '.join(inr['standard_sets'])})"
+            )
+        elif standard["dataset"] != dataset:
+            problems.append(f"{where}.set: {entry['set']!r} holds INRs of {standard['dataset']}, not of {dataset}")
+        elif standard["recipe"] not in inr["recipes"]:
+            problems.append(f"inr.standard_sets.{entry['set']}.recipe: {standard['recipe']!r} is not in inr.recipes")
+        if not Path(entry["folder"]).is_dir():
+            problems.append(f"{where}.folder: {entry['folder']} is not a folder (unpack the set's archive there)")
+        if entry.get("splits") is not None and not Path(entry["splits"]).is_file():
+            problems.append(f"{where}.splits: {entry['splits']} is not a file")
     return problems
 
 

@@ -39,6 +39,9 @@ config.clear()
 config.update(_canonical)
 
 RESULTS = config["results"]
+# Datasets whose INRs come from a standard set (inr.imported) instead of being fitted.
+IMPORTED_DATASETS = [d for d in config["datasets"] if d in config["inr"]["imported"]]
+FITTED_DATASETS = [d for d in config["datasets"] if d not in IMPORTED_DATASETS]
 LOGS = config["logs"]
 RAW = config["raw_dir"]
 DATASETS = config["datasets"]
@@ -56,6 +59,7 @@ PATHS = {
     "inr_summary": f"{RESULTS}/inrs/{{dataset}}/summary.csv",
     "inr_statistics": f"{RESULTS}/inrs/{{dataset}}/weight_statistics.csv",
     "inr_figure": f"{RESULTS}/inrs/{{dataset}}/reconstructions.pdf",
+    "inr_manifest": f"{RESULTS}/inrs/{{dataset}}/imported_files.csv",
     "model": f"{RESULTS}/models/{MODEL}.pt",
     "metrics": f"{RESULTS}/models/{MODEL}.metrics.json",
     "dump": f"{RESULTS}/activations/{MODEL}.h5",
@@ -159,8 +163,7 @@ def data_params(wildcards):
 
 
 def inr_recipe(dataset):
-    inr = config["inr"]
-    return inr["recipes"][inr["recipe"][dataset]]
+    return config["inr"]["recipes"][gmn_config.inr_recipe_name(config, dataset)]
 
 
 def inr_params(wildcards):
@@ -183,6 +186,55 @@ def shard_files(dataset):
 
 def inr_shard_files(wildcards):
     return shard_files(wildcards.dataset)
+
+
+def archive_params(wildcards):
+    """An imported dataset's set and archive, and which of its INRs the run selects."""
+    inr = config["inr"]
+    standard = gmn_config.imported_set(config, wildcards.dataset)
+    entry = inr["imported"][wildcards.dataset]
+    return {
+        "layout": standard["layout"],
+        "folder": entry["folder"],
+        "splits_file": entry.get("splits"),
+        "split_sizes": standard["split_sizes"],
+        "recipe": inr_recipe(wildcards.dataset),
+        "num_official_train": SOURCES[wildcards.dataset].num_official_train,
+        "subset": inr["subset"],
+        "subset_seed": inr["subset_seed"],
+        "split_seed": config["data"]["split_seed"],
+    }
+
+
+def imported_shard_params(wildcards):
+    """What a shard of an imported dataset needs beside the archive's manifest."""
+    standard = gmn_config.imported_set(config, wildcards.dataset)
+    return {
+        "set_name": standard["name"],
+        "layout": standard["layout"],
+        "folder": config["inr"]["imported"][wildcards.dataset]["folder"],
+        "recipe": inr_recipe(wildcards.dataset),
+        "shard_size": config["inr"]["shard_size"],
+        "num_shards": num_shards(wildcards.dataset),
+    }
+
+
+def reference_set(wildcards):
+    """The standard set whose published weight statistics a dataset's INRs are compared with: the
+    imported one, or the one of the same dataset and recipe (None if there is none)."""
+    standard = gmn_config.imported_set(config, wildcards.dataset)
+    if standard:
+        return standard["name"]
+    recipe = gmn_config.inr_recipe_name(config, wildcards.dataset)
+    sets = config["inr"]["standard_sets"].items()
+    return next(
+        (
+            name
+            for name, s in sets
+            if s["dataset"] == wildcards.dataset and s["recipe"] == recipe
+        ),
+        None,
+    )
 
 
 def inr_target_psnr(wildcards):
@@ -378,6 +430,7 @@ def overview_params(wildcards):
         "seeds": config["models"]["seeds"],
         "probe_size": config["activations"]["probe_size"],
         "estimator": config["cka"]["estimator"],
+        "imported": {d: config["inr"]["imported"][d]["set"] for d in IMPORTED_DATASETS},
     }
 
 

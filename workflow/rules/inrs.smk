@@ -10,6 +10,8 @@ rule fit_inr_shard:
         log_path(PATHS["shard"]),
     benchmark:
         benchmark_path(PATHS["shard"])
+    wildcard_constraints:
+        dataset="|".join(FITTED_DATASETS) or "(?!)",  # (?!) matches nothing
     conda:
         ENV
     threads: config["inr"]["threads"]
@@ -22,6 +24,54 @@ rule fit_inr_shard:
         settings=inr_params,
     script:
         "../scripts/fit_inr_shard.py"
+
+
+# A dataset named in inr.imported takes its INRs from a standard set's archive: one job checks
+# every file it will import and lists them with their sha256, then one job per shard writes it
+# (gmnrep.inr.standard_sets), so that a bad file stops the import before any shard exists.
+
+
+rule import_inr_archive:
+    input:
+        data=PATHS["data"],
+    output:
+        PATHS["inr_manifest"],
+    log:
+        log_path(PATHS["inr_manifest"]),
+    wildcard_constraints:
+        dataset="|".join(IMPORTED_DATASETS) or "(?!)",
+    conda:
+        ENV
+    resources:
+        mem_mb=config["inr"]["resources"]["mem_mb"],
+        runtime=config["inr"]["resources"]["runtime"],
+    params:
+        code=code_of("import_inr_archive"),
+        settings=archive_params,
+    script:
+        "../scripts/import_inr_archive.py"
+
+
+rule import_inr_shard:
+    input:
+        data=PATHS["data"],
+        manifest=PATHS["inr_manifest"],
+    output:
+        PATHS["shard"],
+    log:
+        log_path(PATHS["shard"]),
+    wildcard_constraints:
+        dataset="|".join(IMPORTED_DATASETS) or "(?!)",
+    conda:
+        ENV
+    resources:
+        mem_mb=config["inr"]["resources"]["mem_mb"],
+        runtime=config["inr"]["resources"]["runtime"],
+    params:
+        code=code_of("import_inr_shard"),
+        settings=imported_shard_params,
+    script:
+        "../scripts/import_inr_shard.py"
 
 
 rule summarize_inrs:
@@ -50,6 +100,7 @@ rule summarize_inrs:
     params:
         code=code_of("summarize_inrs"),
         target_psnr=inr_target_psnr,
+        reference_set=reference_set,
     script:
         "../scripts/summarize_inrs.py"
 

@@ -9,5 +9,5 @@ with recorded(snakemake, f"summarize {snakemake.output.summary}"):
         Path(snakemake.output.summary),
         snakemake.params.target_psnr,
         statistics_output=Path(snakemake.output.statistics),
-        dataset=snakemake.wildcards.dataset,
+        reference_set=snakemake.params.reference_set,
     )

@@ -188,7 +188,8 @@ def summarize(shards: list[Shard], target_psnr: float) -> list[dict]:
                     "psnr_mean": round(float(psnr[mask].mean()), 3),
                     "psnr_median": round(float(np.median(psnr[mask])), 3),
                     "psnr_min": round(float(psnr[mask].min()), 3),
-                    "steps_mean": round(float(steps[mask].mean()), 1),
+                    # imported INRs do not know their steps (gmnrep.inr.standard_sets.UNKNOWN_STEPS)
+                    "steps_mean": round(float(steps[mask].mean()), 1) if (steps[mask] >= 0).all() else "",
                     "reached_target": round(float((psnr[mask] >= target_psnr).mean()), 4),
                     "psnr_p10": round(float(np.percentile(psnr[mask], 10)), 3),
                     "psnr_p90": round(float(np.percentile(psnr[mask], 90)), 3),
@@ -199,10 +200,14 @@ def summarize(shards: list[Shard], target_psnr: float) -> list[dict]:
 
 
 def write_summary(
-    shard_paths: list[Path], output: Path, target_psnr: float, statistics_output: Path | None = None, dataset: str = ""
+    shard_paths: list[Path],
+    output: Path,
+    target_psnr: float,
+    statistics_output: Path | None = None,
+    reference_set: str | None = None,
 ) -> list[dict]:
     """The PSNR summary of the shards, and with `statistics_output` their per-layer weight
-    statistics beside the published ones of `dataset`'s standard INR set (inr_statistics)."""
+    statistics beside the published ones of the standard INR set `reference_set` (inr.statistics)."""
     parts = [read(p) for p in shard_paths]
     rows = summarize(parts, target_psnr)
     if statistics_output is not None:
@@ -210,7 +215,7 @@ def write_summary(
             tuple(np.concatenate([s.weights[l][k] for s in parts]) for k in (0, 1))
             for l in range(len(parts[0].weights))
         ]
-        _write_csv(layer_statistics(weights, dataset), statistics_output)
+        _write_csv(layer_statistics(weights, reference_set), statistics_output)
     _write_csv(rows, output)
     return rows
 

@@ -26,12 +26,14 @@ VERDICT_WIDTHS = [7, 20, 7, 7, 14, 12, 33]
 @dataclass(frozen=True)
 class RunSettings:
     """What the configuration says of the run: its preset's name, the seeds every architecture is
-    trained with, the probe samples' number (None: every test sample) and the CKA estimator."""
+    trained with, the probe samples' number (None: every test sample), the CKA estimator, and the
+    standard INR set of each dataset whose INRs were imported rather than fitted."""
 
     preset: str
     seeds: list[int]
     probe_size: int | None
     estimator: str
+    imported: dict[str, str]
 
 
 def _escaped(text: str) -> str:
@@ -84,9 +86,10 @@ def _seeds(seeds: list[int]) -> str:
     return f"{len(seeds)} ({listed})"
 
 
-def _inrs(dataset: str, summary: dict[str, dict]) -> str:
+def _inrs(dataset: str, summary: dict[str, dict], imported: str | None) -> str:
     splits = ", ".join(f"{summary[s]['inrs']:,} {s}" for s in ("train", "val", "test") if s in summary)
-    return f"{DATASET_TITLES[dataset]}: {splits}; median PSNR {summary['all']['psnr_median']:.1f} dB"
+    origin = f" (imported from the standard set ``{imported}``)" if imported else ""
+    return f"{DATASET_TITLES[dataset]}{origin}: {splits}; median PSNR {summary['all']['psnr_median']:.1f} dB"
 
 
 def _probes(dataset: str, summary: dict[str, dict], probe_size: int | None) -> str:
@@ -99,10 +102,11 @@ def run_lines(settings: RunSettings, inr_summaries: dict[str, dict], accuracy: l
     """What was run, as a field list: preset, seeds, INRs and probe samples, then Table 1 compactly."""
     datasets = [d for d in DATASET_TITLES if d in inr_summaries]
     probes = "; ".join(_probes(d, inr_summaries[d], settings.probe_size) for d in datasets)
+    inrs = ". ".join(_inrs(d, inr_summaries[d], settings.imported.get(d)) for d in datasets)
     fields = [
         f":Preset: ``{_escaped(settings.preset)}``",
         f":Seeds: {_seeds(settings.seeds)} per architecture",
-        f":INRs: one SIREN per image; {'. '.join(_inrs(d, inr_summaries[d]) for d in datasets)}",
+        f":INRs: one SIREN per image; {inrs}",
         f":Probe samples: {probes} test images; CKA estimator ``{settings.estimator}``",
     ]
     archs = [a for a in ARCH_TITLES if any(r["architecture"] == a for r in accuracy)]
