@@ -4,6 +4,8 @@ set's exact layout (as the original code writes them) from INRs the pipeline's f
 import json
 import shutil
 from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,6 +94,23 @@ def write_archive(layout, folder, fitted, labels, nfn_order=None):
     return written
 
 
+@dataclass
+class Archive:
+    folder: Path
+    by_image: dict[int, Path]  # image -> its INR's file
+    labels: np.ndarray  # of every image of the data file
+    out: Path  # an empty folder for the shards and manifest
+
+
+def make_archive(layout, tmp_path, dataset, fitted) -> Archive:
+    data, _ = dataset_file.read(dataset)
+    written = write_archive(layout, tmp_path / "archive", fitted, data.labels)
+    (tmp_path / "inrs").mkdir()
+    return Archive(
+        tmp_path / "archive", {image: path for path, image in written.items()}, data.labels, tmp_path / "inrs"
+    )
+
+
 def import_into(layout, archive, dataset, out, subset=None, splits_file=None, shard_size=10):
     """The workflow's import: the archive checked and its manifest written, then each shard."""
     sizes = splits.subset_sizes(SPLIT_SIZES, subset)
@@ -123,10 +142,9 @@ def test_an_archive_becomes_shards_with_its_weights_split_labels_and_the_fitters
     layout, dataset, fitted, tmp_path
 ):
     data, _ = dataset_file.read(dataset)
-    written = write_archive(layout, tmp_path / "archive", fitted, data.labels)
-    out = tmp_path / "inrs"
-    out.mkdir()
-    paths = import_into(layout, tmp_path / "archive", dataset, out)
+    archive = make_archive(layout, tmp_path, dataset, fitted)
+    out = archive.out
+    paths = import_into(layout, archive.folder, dataset, out)
     parts = [shards.read(p) for p in paths]
     assert [len(s.image_index) for s in parts] == [10, 10, 4]
     image_index = np.concatenate([s.image_index for s in parts])
@@ -152,51 +170,36 @@ def test_an_archive_becomes_shards_with_its_weights_split_labels_and_the_fitters
     # every file read is in the manifest with its sha256
     manifest = (out / "imported_files.csv").read_text().splitlines()
     assert manifest[0] == ",".join(standard_sets.MANIFEST_COLUMNS) and len(manifest) == 25
-    first = next(p for p, image in written.items() if image == 0)
+    first = archive.by_image[0]
     assert f"{first.relative_to(tmp_path / 'archive').as_posix()},{sha256_file(first)},0," in manifest[1]
 
 
 def test_a_subset_of_each_split_is_imported_as_the_fitter_would_select_it(dataset, fitted, tmp_path):
-    data, _ = dataset_file.read(dataset)
-    write_archive("nfn", tmp_path / "archive", fitted, data.labels)
-    (tmp_path / "inrs").mkdir()
+    archive = make_archive("nfn", tmp_path, dataset, fitted)
     subset = {"train": 5, "val": 2, "test": 3}
-    paths = import_into("nfn", tmp_path / "archive", dataset, tmp_path / "inrs", subset=subset)
+    paths = import_into("nfn", archive.folder, dataset, archive.out, subset=subset)
     image_index = np.concatenate([shards.read(p).image_index for p in paths])
     split = np.array([splits.TRAIN] * 12 + [splits.VAL] * 4 + [splits.TEST] * 8, dtype=np.uint8)
     assert image_index.tolist() == splits.select_subset(split, subset, 0).tolist()
 
 
 def test_dwsnets_validation_inrs_are_a_seeded_draw_or_those_a_splits_file_names(dataset, fitted, tmp_path):
-    data, _ = dataset_file.read(dataset)
-    archive = tmp_path / "archive"
-    write_archive("dwsnets", archive, fitted, data.labels)
+    archive = make_archive("dwsnets", tmp_path, dataset, fitted)
+    labels = archive.labels
     val = {}
     for name, splits_file in (("drawn", None), ("drawn again", None), ("listed", tmp_path / "splits.json")):
         if splits_file is not None:  # DWSNets' format, with another machine's absolute paths
             chosen = (1, 4, 7, 9)
-            listed = [
-                f"/x/mnist-inrs/mnist_png_training_{data.labels[i]}_{i}/checkpoints/model_final.pth" for i in chosen
-            ]
-            splits_file.write_text(
-                json.dumps({"val": {"path": listed, "label": [str(data.labels[i]) for i in chosen]}})
-            )
+            listed = [f"/x/mnist-inrs/mnist_png_training_{labels[i]}_{i}/checkpoints/model_final.pth" for i in chosen]
+            splits_file.write_text(json.dumps({"val": {"path": listed, "label": [str(labels[i]) for i in chosen]}}))
         out = tmp_path / name
         out.mkdir()
-        paths = import_into("dwsnets", archive, dataset, out, splits_file=splits_file)
+        paths = import_into("dwsnets", archive.folder, dataset, out, splits_file=splits_file)
         parts = [shards.read(p) for p in paths]
         index, split = (np.concatenate([getattr(s, k) for s in parts]) for k in ("image_index", "split"))
         val[name] = sorted(index[split == splits.VAL].tolist())
     assert val["drawn"] == val["drawn again"] and len(val["drawn"]) == 4 and max(val["drawn"]) < NUM_TRAIN
     assert val["listed"] == [1, 4, 7, 9]
-
-
-def broken_archive(layout, tmp_path, dataset, fitted, damage):
-    data, _ = dataset_file.read(dataset)
-    archive = tmp_path / "archive"
-    written = write_archive(layout, archive, fitted, data.labels)
-    by_image = {image: path for path, image in written.items()}
-    return archive, damage(archive, by_image, data.labels)
 
 
 def _other_architecture(archive, by_image, labels):
@@ -271,48 +274,38 @@ def _not_a_checkpoint(archive, by_image, labels):
     ],
 )
 def test_a_bad_archive_is_refused_naming_the_file_before_any_shard_is_written(damage, dataset, fitted, tmp_path):
-    archive, message = broken_archive("nfn", tmp_path, dataset, fitted, damage)
-    out = tmp_path / "inrs"
-    out.mkdir()
+    archive = make_archive("nfn", tmp_path, dataset, fitted)
+    message = damage(archive.folder, archive.by_image, archive.labels)
     with pytest.raises(DataError, match=message):
-        import_into("nfn", archive, dataset, out)
-    assert list(out.iterdir()) == []
+        import_into("nfn", archive.folder, dataset, archive.out)
+    assert list(archive.out.iterdir()) == []
 
 
 def test_nfns_augmented_copies_in_their_own_folders_are_not_read(dataset, fitted, tmp_path):
-    data, _ = dataset_file.read(dataset)
-    archive = tmp_path / "archive"
-    written = write_archive("nfn", archive, fitted, data.labels)
-    augmented = archive / "randinit_smaller_aug1_3s"
+    archive = make_archive("nfn", tmp_path, dataset, fitted)
+    augmented = archive.folder / "randinit_smaller_aug1_3s"
     augmented.mkdir()
-    shutil.copy(next(iter(written)), augmented / "net0.pth")
-    (tmp_path / "inrs").mkdir()
-    paths = import_into("nfn", archive, dataset, tmp_path / "inrs")
+    shutil.copy(archive.by_image[0], augmented / "net0.pth")
+    paths = import_into("nfn", archive.folder, dataset, archive.out)
     assert sum(len(shards.read(p).image_index) for p in paths) == 24
 
 
 def test_neural_graphs_labels_are_read_from_the_files(dataset, fitted, tmp_path):
-    data, _ = dataset_file.read(dataset)
-    archive = tmp_path / "archive"
-    write_archive("neural_graphs", archive, fitted, data.labels)
-    path = archive / "test" / "model_2.pth"
+    archive = make_archive("neural_graphs", tmp_path, dataset, fitted)
+    path = archive.folder / "test" / "model_2.pth"
     state = torch.load(path, weights_only=True)
-    state["label"] = int((data.labels[NUM_TRAIN + 2] + 5) % 10)
+    state["label"] = int((archive.labels[NUM_TRAIN + 2] + 5) % 10)
     torch.save(state, path)
-    (tmp_path / "inrs").mkdir()
     with pytest.raises(DataError, match=f"model_2.pth: label {state['label']}, but image {NUM_TRAIN + 2}"):
-        import_into("neural_graphs", archive, dataset, tmp_path / "inrs")
+        import_into("neural_graphs", archive.folder, dataset, archive.out)
 
 
 def test_an_archive_with_fewer_inrs_than_the_set_is_refused(dataset, fitted, tmp_path):
-    data, _ = dataset_file.read(dataset)
-    archive = tmp_path / "archive"
-    written = write_archive("dwsnets", archive, fitted, data.labels)
-    shutil.rmtree(next(p for p, image in written.items() if image == 20).parent.parent)
-    (tmp_path / "inrs").mkdir()
+    archive = make_archive("dwsnets", tmp_path, dataset, fitted)
+    shutil.rmtree(archive.by_image[20].parent.parent)
     with pytest.raises(DataError, match="archive: 7 test INRs, where the set has 8"):
-        import_into("dwsnets", archive, dataset, tmp_path / "inrs")
-    assert list((tmp_path / "inrs").iterdir()) == []
+        import_into("dwsnets", archive.folder, dataset, archive.out)
+    assert list(archive.out.iterdir()) == []
 
 
 @pytest.mark.e2e
@@ -362,18 +355,24 @@ def test_the_dag_runs_on_an_imported_set_instead_of_fitting(tmp_path):
 
 
 def test_a_file_changed_after_the_check_is_not_imported(dataset, fitted, tmp_path):
-    data, _ = dataset_file.read(dataset)
-    archive = tmp_path / "archive"
-    written = write_archive("nfn", archive, fitted, data.labels)
-    out = tmp_path / "inrs"
-    out.mkdir()
-    import_into("nfn", archive, dataset, out)
-    path = next(p for p, image in written.items() if image == 12)
+    archive = make_archive("nfn", tmp_path, dataset, fitted)
+    import_into("nfn", archive.folder, dataset, archive.out)
+    out = archive.out
+    path = archive.by_image[12]
     state = torch.load(path, weights_only=True)
     state["net.2.bias"] += 1.0
     torch.save(state, path)
     with pytest.raises(DataError, match="net12.pth: changed since .*imported_files.csv was written"):
         standard_sets.import_shard(
-            "test_nfn", "nfn", archive, NFN_RECIPE, dataset, out / "imported_files.csv", 1, 10, 3, out / "again.h5"
+            "test_nfn",
+            "nfn",
+            archive.folder,
+            NFN_RECIPE,
+            dataset,
+            out / "imported_files.csv",
+            1,
+            10,
+            3,
+            out / "again.h5",
         )
     assert not (out / "again.h5").exists()
