@@ -172,11 +172,11 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     claims = {f"results/smoke/tables/claims.{ext}" for ext in ("csv", "md", "tex")} | {
         "results/smoke/tables/findings.md"
     }
-    import sys as _s
-
-    print({o: r for o, r in replanned.items()}, file=_s.stderr)
+    # the report's first page imports the claims module too; Snakemake gives it the reason it meets
+    # first (its input, claims.csv, is remade), the audit its changed code
+    importers = claims | {"results/smoke/report/overview.rst"}
     assert {output for output, reason in replanned.items() if "Params have changed" in reason} == claims
-    assert set(replanned) - claims <= {"results/smoke/audit/manifest.json", "results/smoke/audit/summary.csv"}
+    assert set(replanned) - importers <= {"results/smoke/audit/manifest.json", "results/smoke/audit/summary.csv"}
 
     proc = subprocess.run(
         [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--snakefile", str(repo / "Snakefile")]
