@@ -175,19 +175,22 @@ def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_report)
 
 
 def test_the_report_reads_in_a_browser(smoke_run, smoke_report, tmp_path):
-    """The landing page at 1400 px as a person sees it: its top in the window, the verdict tables
-    inside the window and their text column with nothing drawn over them; every category opens
-    by clicking and lists files; every figure of the run is listed."""
+    """The landing page at 1400 and 1000 px as a person sees it: its top in the window, the verdict
+    tables inside the window and their text column with nothing drawn over them; every category
+    opens by clicking and lists files; every figure of the run is listed."""
     reason = browser.unavailable()
     if reason:
         pytest.skip(reason)
-    screenshot = tmp_path / "landing.png"
     with browser.chromium() as driver:
-        browser.open_report(driver, smoke_report)
-        problems = browser.landing_problems(driver)
-        driver.execute_script("document.getElementById('gmnrep-landing').scrollIntoView()")
-        driver.save_screenshot(str(screenshot))
-        assert not problems, "\n".join([*problems, f"screenshot: {screenshot}"])
+        # a laptop's window, and a narrower one in which the rule graph no longer fits beside the text
+        for width in (browser.WIDTH, 1000):
+            driver.set_window_size(width, browser.HEIGHT)
+            browser.open_report(driver, smoke_report)
+            problems = browser.landing_problems(driver)
+            screenshot = tmp_path / f"landing-{width}.png"
+            driver.execute_script("document.getElementById('gmnrep-landing').scrollIntoView()")
+            driver.save_screenshot(str(screenshot))
+            assert not problems, "\n".join([*problems, f"screenshot: {screenshot}"])
         listed = browser.listed_files(driver, smoke_report)
     assert sorted(listed) == ["Audit", "Figures", "Findings", "INRs", "Tables"]
     results = smoke_run.workdir / "results/smoke"
