@@ -115,6 +115,11 @@ def landing_problems(driver) -> list[str]:
     return problems
 
 
+def scroll_to_top(driver) -> None:
+    """Every scrolled box back at its top (the report scrolls inside its panels, not the window)."""
+    driver.execute_script("document.querySelectorAll('div').forEach(d => { d.scrollTop = 0; d.scrollLeft = 0; })")
+
+
 def _click(driver, text: str) -> None:
     from selenium.webdriver.common.by import By
 

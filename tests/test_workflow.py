@@ -188,7 +188,7 @@ def test_the_report_reads_in_a_browser(smoke_run, smoke_report, tmp_path):
             browser.open_report(driver, smoke_report)
             problems = browser.landing_problems(driver)
             screenshot = tmp_path / f"landing-{width}.png"
-            driver.execute_script("document.getElementById('gmnrep-landing').scrollIntoView()")
+            browser.scroll_to_top(driver)
             driver.save_screenshot(str(screenshot))
             assert not problems, "\n".join([*problems, f"screenshot: {screenshot}"])
         listed = browser.listed_files(driver, smoke_report)
