@@ -13,10 +13,12 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from gmnrep.core.errors import DataError
+from gmnrep.core.h5io import read_h5
 from gmnrep.data import dataset_file, splits
-from gmnrep.inr import shards
 from gmnrep.paper.figures import inr_reconstructions, save_pdf
 from gmnrep.paper.tables import DATASET_TITLES
+
+SHARD_INDEX = ("psnr", "split", "image_index", "label")
 
 
 def examples_by_psnr(psnr: np.ndarray, count: int) -> np.ndarray:
@@ -40,16 +42,15 @@ def dataset_inr_figure(
     if examples < 1:
         raise ValueError(f"examples must be at least 1, got {examples}")
     data, _ = dataset_file.read(data_path)
-    parts = [shards.read(p) for p in shard_paths]
-    psnr = np.concatenate([s.psnr for s in parts])
-    split = np.concatenate([s.split for s in parts])
-    image_index = np.concatenate([s.image_index for s in parts])
+    # every INR's PSNR, split and image, without its weights (only the shown INRs' are read, below)
+    parts = [read_h5(p, SHARD_INDEX)[0] for p in shard_paths]
+    psnr, split, image_index, labels = (np.concatenate([part[key] for part in parts]) for key in SHARD_INDEX)
     where = ", ".join(map(str, shard_paths))
     if len(psnr) == 0:
         raise DataError(f"{where}: the shards hold no INR")
     if image_index.max() >= len(data):
         raise DataError(f"{data_path}: has {len(data)} images, the shards name image {image_index.max()}")
-    if not np.array_equal(data.labels[image_index], np.concatenate([s.label for s in parts])):
+    if not np.array_equal(data.labels[image_index], labels):
         raise DataError(f"{data_path}: its labels differ from those of the INRs in {where}")
     test = np.flatnonzero(split == splits.TEST)
     if len(test) == 0:
