@@ -153,9 +153,13 @@ class SlurmSession:
         thread.start()
 
     def local_run_finished(self, local: SmokeRun) -> None:
-        """Copied now, before any test may change the local run; run from in the background."""
+        """Copied now, before any test may change the local run, with a copy of its workflow (the
+        audit tests edit a rule script of the local run's workflow for a moment: a run planned
+        then would see its code changed); run from in the background."""
         local.copy(self.failing_workdir)
-        self.in_background(self.failing_steps, local)
+        workflow = self.failing_workdir.parent / "failing-repo"
+        subprocess.run(["cp", "-a", str(local.repo), str(workflow)], check=True)  # dates kept
+        self.in_background(self.failing_steps, SmokeRun(local.workdir, workflow))
 
 
 # Only what a small test cluster needs is added to the repository's profile: group jobs no wider
@@ -272,7 +276,8 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm):
         "train_matched": 4,
         "representations_dump_activations_prepare_cka": 10,
         "cka_pairs_cka_pair": 5,
-        "summaries_cka_figure_claims_overview_sample_figure_table1_table2_training_curves": 1,
+        # Snakemake names a group job after its first 5 rules, then "..."
+        "summaries_cka_figure_claims_overview_sample_figure_table1_...": 1,
     }
     trainings = [job for job in jobs if job_kind(job["Comment"]) in ("train_model", "train_matched")]
     assert all("gres/gpu=1" in job["AllocTRES"] for job in trainings)
