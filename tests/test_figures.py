@@ -498,7 +498,7 @@ def test_training_curves_draw_every_architecture_and_seed(tmp_path):
     ]
     paths.append(write_metrics(tmp_path / "mlpmatch-0.json", "mlpmatch", 0, epochs=2, best_epoch=2))
     output = tmp_path / "curves.pdf"
-    training_curves.training_curves(paths, output)
+    training_curves.training_curves(paths, output, tmp_path / "curves.csv")
     assert_pdf(output)
     text = figure_text(training_curves.curves_figure([training_curves.read_history(p) for p in paths]))
     for title in ("GMN", "MLP", "CNN", "MLP (matched)", "seed 0", "seed 1", "kept epoch", "Digits"):
@@ -517,8 +517,22 @@ def test_training_curves_refuse_metrics_without_a_usable_history(tmp_path, overr
     good = write_metrics(tmp_path / "gmn-0.json", "gmn", 0, epochs=3, best_epoch=2)
     bad = write_metrics(tmp_path / "gmn-1.json", "gmn", 1, epochs=3, best_epoch=2, overrides=overrides)
     with pytest.raises(DataError, match=f"gmn-1.json: {message}"):
-        training_curves.training_curves([good, bad], tmp_path / "curves.pdf")
+        training_curves.training_curves([good, bad], tmp_path / "curves.pdf", tmp_path / "curves.csv")
     assert not (tmp_path / "curves.pdf").exists()
+
+
+def test_convergence_compares_each_models_last_epochs_with_the_ones_before(tmp_path):
+    # validation accuracy 10% per epoch, at most 100%: over 12 epochs the last 5 (80, 90, 100, 100,
+    # 100) average 94%, the 5 before (30 to 70) 50%
+    paths = [write_metrics(tmp_path / "gmn.json", "gmn", 0, epochs=12, best_epoch=10)]
+    paths.append(write_metrics(tmp_path / "mlp.json", "mlp", 1, epochs=7, best_epoch=7))
+    rows = training_curves.convergence_rows([training_curves.read_history(p) for p in paths])
+    assert [(r["architecture"], r["seed"], r["epochs"], r["kept_epoch"]) for r in rows] == [
+        ("gmn", 0, 12, 10),
+        ("mlp", 1, 7, 7),
+    ]
+    assert rows[0]["val_acc_last"] == pytest.approx(94.0) and rows[0]["val_acc_before"] == pytest.approx(50.0)
+    assert rows[1]["val_acc_before"] == ""  # 7 epochs: no full window before the last 5
 
 
 def test_training_curves_are_one_dataset_per_figure(tmp_path):
@@ -527,4 +541,4 @@ def test_training_curves_are_one_dataset_per_figure(tmp_path):
         write_metrics(tmp_path / "b.json", "gmn", 1, epochs=2, best_epoch=1, dataset="fashion_mnist"),
     ]
     with pytest.raises(DataError, match="metrics of several datasets given"):
-        training_curves.training_curves(paths, tmp_path / "curves.pdf")
+        training_curves.training_curves(paths, tmp_path / "curves.pdf", tmp_path / "curves.csv")

@@ -17,17 +17,13 @@ from gmnrep.core.hashing import sha256_file
 from gmnrep.data import dataset_file, splits
 from gmnrep.inr import fitting, shards, siren, standard_sets
 from gmnrep.inr.planning import shards_needed
+from test_figures import smooth_images
 
 NUM_TRAIN = 16  # the fixture's "official training images"; its test images follow them
 NUM_TEST = 8
 SPLIT_SIZES = {"train": 12, "val": 4, "test": 8}
 NFN_RECIPE = {**DWSNETS_RECIPE, "init": "siren", "output_offset": 0.0, "target_range": [-1.0, 1.0], "coordinates": "ij"}
 RECIPES = {"dwsnets": DWSNETS_RECIPE, "neural_graphs": DWSNETS_RECIPE, "nfn": NFN_RECIPE}
-
-
-def smooth_images(n):
-    y, x = np.mgrid[0:8, 0:8]
-    return np.stack([(np.sin(x / (2 + k)) + np.cos(y / (3 + 0.5 * k))) * 55 + 128 for k in range(n)]).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")

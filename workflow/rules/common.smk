@@ -69,6 +69,7 @@ PATHS = {
     "cka_blocks": f"{RESULTS}/cka/{PAIR}.blocks.csv",
     "figure": f"{RESULTS}/figures/{{figure}}.pdf",
     "training_curves": f"{RESULTS}/figures/training_curves/{{dataset}}.pdf",
+    "convergence": f"{RESULTS}/figures/training_curves/{{dataset}}.csv",
     "table": f"{RESULTS}/tables/{{name}}.{{ext}}",
     "overview": f"{RESULTS}/report/overview.rst",
     "manifest": f"{RESULTS}/audit/manifest.json",

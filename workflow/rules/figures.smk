@@ -63,8 +63,14 @@ rule training_curves:
     input:
         metrics=dataset_model_metrics,
     output:
-        report(
+        figure=report(
             PATHS["training_curves"],
+            caption="../report/training_curves.rst",
+            category="Figures",
+            subcategory="training curves",
+        ),
+        convergence=report(
+            PATHS["convergence"],
             caption="../report/training_curves.rst",
             category="Figures",
             subcategory="training curves",

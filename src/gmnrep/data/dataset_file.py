@@ -26,6 +26,11 @@ class LabelledImages:
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def channels(self) -> int:
+        """Colour channels of the images: (n, H, W) are grey, (n, H, W, C) have C."""
+        return self.images.shape[3] if self.images.ndim == 4 else 1
+
 
 def raw_paths(source: DatasetSource, raw_dir: Path) -> list[Path]:
     """The raw files a dataset is built from (for digits, scikit-learn's bundled CSV)."""

@@ -111,7 +111,7 @@ def fit_shard(
             raise FloatingPointError(
                 f"{shard_path}: {exc}; the fit diverged (recipe lr {siren_recipe.lr}), no shard written"
             ) from exc
-    out_features = data.images.shape[3] if data.images.ndim == 4 else 1
+    out_features = data.channels
     shard_data = Shard(
         weights=result.weights,
         image_index=members.astype(np.int64),

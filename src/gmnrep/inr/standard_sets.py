@@ -260,7 +260,7 @@ def check_archive(
     beyond = [m for m in chosen if m.image_index >= len(data)]
     if beyond:
         raise DataError(f"{beyond[0].path}: an INR of image {beyond[0].image_index}, but {data_path} has {len(data)}")
-    sizes = SirenRecipe.from_config(recipe).layer_sizes(_channels(data))
+    sizes = SirenRecipe.from_config(recipe).layer_sizes(data.channels)
     rows = []
     for member in tqdm(chosen, desc=f"{Path(folder).name}: checking", unit="INR"):
         _, label = read_member(member, layout, sizes)
@@ -279,10 +279,6 @@ def check_archive(
             }
         )
     write_texts({Path(manifest_path): to_csv(rows, MANIFEST_COLUMNS)})
-
-
-def _channels(data) -> int:
-    return data.images.shape[3] if data.images.ndim == 4 else 1
 
 
 def read_manifest(path: Path) -> list[dict]:
@@ -326,7 +322,7 @@ def import_shard(
             f"of {shard_size}, but the workflow planned {num_shards}; import the archive again"
         )
     rows = [manifest[i] for i in shard_members(np.arange(len(manifest)), shard, shard_size)]
-    sizes = siren_recipe.layer_sizes(_channels(data))
+    sizes = siren_recipe.layer_sizes(data.channels)
     layers = []
     for row in tqdm(rows, desc=f"{shard_path.name}: importing", unit="INR"):
         path = Path(folder) / row["file"]

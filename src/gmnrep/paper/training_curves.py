@@ -5,7 +5,8 @@ converged. One figure per dataset answers it from the models' metrics records (t
 one column per architecture, validation accuracy above, loss below (validation solid, training
 dashed), one colour per seed, and the epoch each model kept (best validation accuracy; a matched
 network's stop) marked. A curve still rising at its last epoch is a model that more epochs would
-change.
+change; the CSV beside the figure puts a number on it (mean validation accuracy over the last 5
+epochs against the 5 before).
 """
 
 from pathlib import Path
@@ -15,11 +16,14 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.paper.figures import save_pdf
 from gmnrep.paper.tables import ARCH_TITLES, DATASET_TITLES, read_metrics
 
 HISTORY_KEYS = ("epoch", "train_loss", "val_loss", "val_acc")
+WINDOW = 5  # epochs: a model's last ones, against as many before them
+CONVERGENCE_COLUMNS = ("dataset", "architecture", "seed", "epochs", "kept_epoch", "val_acc_last", "val_acc_before")
 
 
 def read_history(path: Path) -> dict:
@@ -37,8 +41,31 @@ def read_history(path: Path) -> dict:
     return record
 
 
-def training_curves(metrics_paths: list[Path], output: Path) -> None:
-    """The figure of one dataset's models (every architecture x seed of `metrics_paths`)."""
+def convergence_rows(records: list[dict]) -> list[dict]:
+    """Per model (read_history's records): its epochs, the epoch it kept, and its mean validation
+    accuracy (%) over its last WINDOW epochs and over the WINDOW before them ("" where it has
+    fewer): a model that was still learning shows a higher last window."""
+    rows = []
+    for record in sorted(records, key=lambda r: (list(ARCH_TITLES).index(r["arch"]), r["seed"])):
+        val = [100 * entry["val_acc"] for entry in record["history"]]
+        last, before = val[-WINDOW:], val[-2 * WINDOW : -WINDOW]
+        rows.append(
+            {
+                "dataset": record["dataset"],
+                "architecture": record["arch"],
+                "seed": record["seed"],
+                "epochs": len(val),
+                "kept_epoch": record["best_epoch"],
+                "val_acc_last": round(float(np.mean(last)), 2),
+                "val_acc_before": round(float(np.mean(before)), 2) if len(before) == WINDOW else "",
+            }
+        )
+    return rows
+
+
+def training_curves(metrics_paths: list[Path], output: Path, convergence_output: Path) -> None:
+    """The figure of one dataset's models (every architecture x seed of `metrics_paths`), and their
+    convergence_rows as CSV."""
     records = [read_history(p) for p in metrics_paths]
     if not records:
         raise DataError(f"{output}: no metrics to plot")
@@ -46,6 +73,7 @@ def training_curves(metrics_paths: list[Path], output: Path) -> None:
     if len(datasets) != 1:
         raise DataError(f"{output}: metrics of several datasets given ({', '.join(sorted(datasets))}); one per figure")
     save_pdf(curves_figure(records), output)
+    write_texts({Path(convergence_output): to_csv(convergence_rows(records), CONVERGENCE_COLUMNS)})
 
 
 def curves_figure(records: list[dict]) -> Figure:
