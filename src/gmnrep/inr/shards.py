@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from gmnrep.core.atomic import atomic_path
+from gmnrep.core.csv_files import read_csv
 from gmnrep.core.device import resolve_device
 from gmnrep.core.errors import DataError
 from gmnrep.core.h5io import read_h5, write_h5
@@ -25,6 +26,8 @@ from gmnrep.inr.fitting import fit_inrs
 from gmnrep.inr.planning import shard_members, shards_needed
 from gmnrep.inr.siren import SirenRecipe
 from gmnrep.inr.statistics import layer_statistics
+
+SUMMARY_COLUMNS = ("split", "inrs", "psnr_median")  # what read_summary reads of a summary
 
 
 @dataclass
@@ -218,6 +221,15 @@ def write_summary(
         _write_csv(layer_statistics(weights, reference_set), statistics_output)
     _write_csv(rows, output)
     return rows
+
+
+def read_summary(path: Path) -> dict[str, dict]:
+    """An INR summary as write_summary writes it, by split name: INR count and median PSNR."""
+    rows = read_csv(Path(path), SUMMARY_COLUMNS, "INR summary")
+    try:
+        return {r["split"]: {"inrs": int(r["inrs"]), "psnr_median": float(r["psnr_median"])} for r in rows}
+    except ValueError as exc:
+        raise DataError(f"{path}: an INR count or PSNR is not a number ({exc})") from None
 
 
 def _write_csv(rows: list[dict], output: Path) -> None:

@@ -12,12 +12,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from gmnrep.core.csv_files import read_csv, write_texts
+from gmnrep.core.csv_files import write_texts
 from gmnrep.core.errors import DataError
+from gmnrep.inr.shards import read_summary
 from gmnrep.paper import claims
-from gmnrep.paper.tables import ACCURACY_COLUMNS, ARCH_TITLES, DATASET_TITLES, plus_minus
+from gmnrep.paper.tables import ARCH_TITLES, DATASET_TITLES, plus_minus, read_accuracy_table
 
-INR_SUMMARY_COLUMNS = ("split", "inrs", "psnr_median")
 VERDICT_HEADER = ["Claim", "Comparison", "Layer", "Value", "95% interval / p", "Verdict", "Why"]
 # Relative column widths: the "why" is the longest text, then the comparison.
 VERDICT_WIDTHS = [7, 20, 7, 7, 14, 12, 33]
@@ -56,28 +56,6 @@ def list_table(header: list[str], body: list[list[str]], widths: list[int], css_
     for row in [[_escaped(h) for h in header], *body]:
         lines += [f"   * - {row[0]}", *(f"     - {cell}" for cell in row[1:])]
     return "\n".join(lines) + "\n"
-
-
-def read_inr_summary(path: Path) -> dict[str, dict]:
-    """An INR summary (gmnrep.inr.shards.write_summary) by split name."""
-    rows = read_csv(Path(path), INR_SUMMARY_COLUMNS, "INR summary")
-    try:
-        return {r["split"]: {"inrs": int(r["inrs"]), "psnr_median": float(r["psnr_median"])} for r in rows}
-    except ValueError as exc:
-        raise DataError(f"{path}: an INR count or PSNR is not a number ({exc})") from None
-
-
-def read_accuracy_table(path: Path) -> list[dict]:
-    """Table 1 as written by gmnrep.paper.tables.write_accuracy_table."""
-    rows = read_csv(Path(path), ACCURACY_COLUMNS, "accuracy table (Table 1)")
-    for row in rows:
-        if row["dataset"] not in DATASET_TITLES or row["architecture"] not in ARCH_TITLES:
-            raise DataError(f"{path}: unknown dataset {row['dataset']!r} or architecture {row['architecture']!r}")
-        try:
-            row["test_acc_mean"], row["test_acc_std"] = float(row["test_acc_mean"]), float(row["test_acc_std"])
-        except ValueError as exc:
-            raise DataError(f"{path}: a test accuracy is not a number ({exc})") from None
-    return rows
 
 
 def _seeds(seeds: list[int]) -> str:
@@ -178,7 +156,7 @@ def overview_text(
 def write_overview(
     settings: RunSettings, inr_summary_paths: dict[str, Path], accuracy_path: Path, claims_path: Path, output: Path
 ) -> None:
-    inr_summaries = {dataset: read_inr_summary(path) for dataset, path in inr_summary_paths.items()}
+    inr_summaries = {dataset: read_summary(path) for dataset, path in inr_summary_paths.items()}
     missing = [d for d, summary in inr_summaries.items() if "all" not in summary]
     if missing:
         raise DataError(f"{inr_summary_paths[missing[0]]}: the INR summary has no 'all' row")

@@ -175,6 +175,19 @@ def latex_table(alignment: str, header: list[str], body: list[list[str]]) -> str
     return "\n".join(lines) + "\n"
 
 
+def read_accuracy_table(path: Path) -> list[dict]:
+    """Table 1 as write_accuracy_table writes it, its accuracies as numbers."""
+    rows = read_csv(Path(path), ACCURACY_COLUMNS, "accuracy table (Table 1)")
+    for row in rows:
+        if row["dataset"] not in DATASET_TITLES or row["architecture"] not in ARCH_TITLES:
+            raise DataError(f"{path}: unknown dataset {row['dataset']!r} or architecture {row['architecture']!r}")
+        try:
+            row["test_acc_mean"], row["test_acc_std"] = float(row["test_acc_mean"]), float(row["test_acc_std"])
+        except ValueError as exc:
+            raise DataError(f"{path}: a test accuracy is not a number ({exc})") from None
+    return rows
+
+
 def read_metrics(path: Path) -> dict:
     try:
         record = json.loads(Path(path).read_text())
