@@ -152,16 +152,64 @@ class SmokeRun:
     workdir: Path
     repo: Path
 
-    def args(self, *extra: str, directory: Path | None = None) -> list[str]:
-        """Snakemake arguments for this run's workflow and settings, in `directory` (default: the
-        run's own); the raw files are always the run's, so that nothing upstream counts as changed."""
-        return smoke_args(directory or self.workdir, *extra, repo=self.repo, raw_dir=self.workdir / "raw")
+    def args(self, *extra: str, directory: Path | None = None, configfile: Path | None = None) -> list[str]:
+        """Snakemake arguments for this run's workflow and settings (with `configfile` layered over
+        the preset), in `directory` (default: the run's own); the raw files are always the run's,
+        so that nothing upstream counts as changed."""
+        args = smoke_args(directory or self.workdir, *extra, repo=self.repo, raw_dir=self.workdir / "raw")
+        if configfile:
+            args.insert(args.index("--config"), str(configfile))
+        return args
 
     def copy(self, directory: Path) -> Path:
         """The run's directory copied to `directory`, times kept (Snakemake plans by them); run it
         there with `args(..., directory=directory)`."""
         subprocess.run(["cp", "-a", str(self.workdir), str(directory)], check=True)
         return directory
+
+
+# The resumed-training tests (test_reliability.py, test_slurm.py): the smoke run's GMN of digits,
+# seed 0, trained for 60 epochs instead of 2 (about 0.2 s each), long enough to be interrupted at
+# chosen epochs; its uninterrupted bytes are made by `longer_training`.
+RESUMED_MODEL = "results/smoke/models/digits/gmn/seed-0.pt"
+RESUMED_LOG = "logs/smoke/models/digits/gmn/seed-0.log"
+RESUMED_EPOCHS = 60
+
+
+def longer_training_config(directory: Path) -> Path:
+    path = directory / "longer-training.yaml"
+    path.write_text(yaml.safe_dump({"models": {"gmn": {"training": {"epochs": RESUMED_EPOCHS}}}}))
+    return path
+
+
+def longer_training(smoke: "SmokeRun", directory: Path) -> dict[str, bytes]:
+    """The longer GMN training, uninterrupted, in a copy of the smoke run: its checkpoint's and
+    metrics' bytes."""
+    smoke.copy(directory)
+    args = smoke.args("--cores", "2", RESUMED_MODEL, directory=directory, configfile=longer_training_config(directory))
+    run(args, cwd=directory)
+    return resumed_outputs(directory)
+
+
+def resumed_outputs(directory: Path) -> dict[str, bytes]:
+    model = directory / RESUMED_MODEL
+    return {path.name: path.read_bytes() for path in (model, model.with_suffix(".metrics.json"))}
+
+
+def job_processes(directory: Path, script: str) -> list[int]:
+    """PIDs of the running rule scripts named `script` (Snakemake runs a copy under .snakemake/scripts/)
+    of the workflow run in `directory`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if f"{directory}/.snakemake/scripts/" in command and script in command:
+            pids.append(int(proc.name))
+    return pids
 
 
 # Called with the session's smoke run as soon as it has finished, before any test reads or changes

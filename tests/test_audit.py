@@ -15,6 +15,7 @@ import pytest
 from conftest import preset_files, run
 from gmnrep.core.hashing import sha256_file
 from gmnrep.provenance import audit, records
+from gmnrep.models import resume
 
 RESULTS = "results/smoke"
 
@@ -87,6 +88,20 @@ def test_a_snakemake_report_is_listed_as_a_report_and_said_to_be_out_of_date_aft
     job["end"] = "2000-01-01T00:00:00+00:00"
     assert "after the last job ended" in {f.artifact: f for f in audit.check(manifest, results)}[str(report)].reason
     assert not audit.failed(audit.check(manifest, results))
+
+
+def test_a_trainings_resume_state_is_not_listed_but_a_hidden_file_that_is_none_is(tmp_path):
+    """A resume state lives beside its checkpoint while the training runs (or after it was killed):
+    no artifact, no finding. Any other file no record claims is still reported."""
+    results = tmp_path / "results"
+    models = results / "models/digits/gmn"
+    models.mkdir(parents=True)
+    state = resume.ResumePlan(models / "seed-0.pt", "job", 1).path
+    state.write_bytes(b"state")
+    stray = models / ".seed-0.pt.notes"
+    stray.write_text("mine")
+    found = {f.artifact: f.status for f in audit.check({"artifacts": {}, "jobs": {}}, results)}
+    assert found == {str(stray): audit.UNRECORDED}
 
 
 def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...] = ()) -> subprocess.CompletedProcess:

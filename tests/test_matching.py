@@ -22,9 +22,12 @@ RESULTS = "results/smoke"
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
+    return learnable_data(tmp_path_factory.mktemp("learnable"))
+
+
+def learnable_data(root):
     """Like test_training's tiny data, but learnable (a class is a brightness, with noise), so that
     validation accuracy rises during the training: (data path, [shard paths], the data, [the shards])."""
-    root = tmp_path_factory.mktemp("learnable")
     rng = np.random.default_rng(3)
     labels = np.tile(np.arange(10), 12)
     noise = rng.integers(-12, 13, size=(len(labels), 8, 8))

@@ -8,19 +8,28 @@ provenance records under results/*/audit/, which hold each run's own times and h
 
 import base64
 import os
+import re
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import (
+    RESUMED_EPOCHS,
+    RESUMED_LOG,
+    RESUMED_MODEL,
     SmokeRun,
     artifact_files,
     digits_part,
+    job_processes,
     largest_child_rss_mb,
+    longer_training,
+    longer_training_config,
     planned_jobs,
+    resumed_outputs,
     run,
     sha256_tree,
     smoke_args,
@@ -135,6 +144,61 @@ def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes
     assert not [p for p in results.rglob(".*.tmp")], "temporaries of killed writers were left behind"
 
 
+def _wait_for_line(log: Path, pattern: str, proc: subprocess.Popen, timeout: float = 300) -> re.Match:
+    """The first match of `pattern` in `log` (read again and again), while `proc` runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = re.search(pattern, log.read_text(errors="replace")) if log.is_file() else None
+        if found:
+            return found
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended (rc {proc.returncode}) before {log} showed {pattern!r}")
+        time.sleep(0.02)
+    pytest.fail(f"{log} did not show {pattern!r} within {timeout} s")
+
+
+def test_a_training_killed_then_terminated_through_snakemake_resumes_to_the_uninterrupted_bytes(tmp_path, smoke_run):
+    """The smoke run's GMN of digits trained for 60 epochs (conftest.RESUMED_MODEL), in a copy of
+    the run: first Snakemake and its job are SIGKILLed (a node dying) at a random epoch, then the
+    job alone gets SIGTERM (what SLURM sends before a time limit) at a later one; each time the same
+    command goes on from the last saved epoch, and the checkpoint and metrics it ends with are
+    byte-identical to those of an uninterrupted training. No resume state is left."""
+    reference = longer_training(smoke_run, tmp_path / "reference")
+    workdir = smoke_run.copy(tmp_path / "interrupted")
+    args = smoke_run.args(
+        "--cores", "2", RESUMED_MODEL, directory=workdir, configfile=longer_training_config(workdir)
+    )  # fmt: skip
+    rng = np.random.default_rng(27)
+    kill_at = int(rng.integers(5, 20))
+    term_at = int(rng.integers(kill_at + 10, 45))
+    log = workdir / RESUMED_LOG
+
+    def start():
+        return subprocess.Popen(snakemake_cmd(*args), cwd=workdir, stdout=subprocess.DEVNULL, start_new_session=True)
+
+    proc = start()
+    _wait_for_line(log, rf"epoch {kill_at}/{RESUMED_EPOCHS}:", proc)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    run([*args, "--unlock"], cwd=workdir)
+    proc = start()
+    resumed = int(_wait_for_line(log, r"resumed from epoch (\d+) of", proc).group(1))
+    assert kill_at <= resumed < RESUMED_EPOCHS
+    _wait_for_line(log, rf"epoch {term_at}/{RESUMED_EPOCHS}:", proc)
+    (job,) = job_processes(workdir, "train_model.py")
+    os.kill(job, signal.SIGTERM)
+    assert proc.wait(timeout=120) != 0
+    text = log.read_text()
+    assert "Terminated: SIGTERM received" in text and "FAILED" in text
+    states = list((workdir / RESUMED_MODEL).parent.glob(".seed-0*.resume.pt"))
+    assert len(states) == 1 and not (workdir / RESUMED_MODEL).exists()
+    run(args, cwd=workdir)
+    again = int(re.search(r"resumed from epoch (\d+) of", log.read_text()).group(1))
+    assert term_at <= again < RESUMED_EPOCHS
+    assert resumed_outputs(workdir) == reference
+    assert not list((workdir / RESUMED_MODEL).parent.glob(".*")), "a resume state or temporary was left"
+
+
 SMOKE_PEAK_MB = 1000  # README, Guarantees: the bound on the largest process of a smoke run
 
 
@@ -161,10 +225,7 @@ def test_another_seed_trains_different_models(tmp_path, smoke_run):
 def planned(smoke: SmokeRun, *config: str, configfile: Path | None = None) -> dict[str, int]:
     """Jobs per rule that a dry-run of the smoke run plans, with `config` entries (KEY=VALUE) added
     to its --config, and `configfile` layered over the preset."""
-    args = smoke.args(*config)
-    if configfile:
-        args.insert(args.index("--config"), str(configfile))
-    counts = planned_jobs(smoke.workdir, *args)
+    counts = planned_jobs(smoke.workdir, *smoke.args(*config, configfile=configfile))
     counts.pop("total", None)
     return counts
 

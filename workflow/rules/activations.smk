@@ -18,9 +18,9 @@ rule dump_activations:
         ENV
     threads: config["models"]["threads"]
     resources:
-        mem_mb=config["activations"]["resources"]["mem_mb"],
-        runtime=config["activations"]["resources"]["runtime"],
-        gpu=config["activations"]["resources"].get("gpu", 0),
+        mem_mb=heavy_resource(activation_resources, "mem_mb"),
+        runtime=heavy_resource(activation_resources, "runtime"),
+        gpu=heavy_resource(activation_resources, "gpu"),
     params:
         code=code_of("dump_activations"),
         settings=activation_params,

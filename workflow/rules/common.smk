@@ -1,4 +1,5 @@
 import json
+import math
 import os
 import sys
 from functools import partial
@@ -20,6 +21,7 @@ os.environ.update(
 from gmnrep import config as gmn_config
 from gmnrep.data import dataset_file
 from gmnrep.representations import pairs
+from gmnrep.core import gpu_slots
 from gmnrep.core.architectures import network_arch
 from gmnrep.inr import planning
 from gmnrep.provenance import code
@@ -37,6 +39,14 @@ gmn_config.resolve(
 _canonical = gmn_config.canonical(config)
 config.clear()
 config.update(_canonical)
+
+# One GPU job per device on this machine, as SLURM gives each job its own GPU: unless the command
+# line says how many may run at once (--resources gpu=N), a local run allows as many as it has
+# GPUs, and each job takes a free one (gmnrep.core.gpu_slots).
+if workflow.local_exec and "gpu" not in workflow.global_resources:
+    _gpus = gpu_slots.gpu_count()
+    if _gpus:
+        workflow.register_resource("gpu", _gpus)
 
 RESULTS = config["results"]
 # Datasets whose INRs come from a standard set (inr.imported) instead of being fitted.
@@ -242,10 +252,28 @@ def inr_target_psnr(wildcards):
     return inr_recipe(wildcards.dataset)["target_psnr"]
 
 
-def model_resource(name):
-    def resource(wildcards):
-        settings = config["models"][network_arch(wildcards.arch)]
-        return settings["resources"].get(name, 0)
+def inr_resources(wildcards):
+    return config["inr"]["resources"]
+
+
+def model_resources(wildcards):
+    """A training's resources: a matched twin (mlpmatch) asks for what its network (mlp) does."""
+    return config["models"][network_arch(wildcards.arch)]["resources"]
+
+
+def activation_resources(wildcards):
+    return config["activations"]["resources"]
+
+
+def heavy_resource(resources_of, name):
+    """Resource `name` of a heavy rule's jobs, from the config section `resources_of` gives; runtime
+    and mem_mb grow with each attempt by config retry_growth, so that a job SLURM ended at its time
+    limit or out of memory is resubmitted with more (a training resumes where it was).
+    """
+
+    def resource(wildcards, attempt):
+        value = resources_of(wildcards).get(name, 0)
+        return math.ceil(value * config["retry_growth"].get(name, 1) ** (attempt - 1))
 
     return resource
 

@@ -16,9 +16,9 @@ rule fit_inr_shard:
         ENV
     threads: config["inr"]["threads"]
     resources:
-        mem_mb=config["inr"]["resources"]["mem_mb"],
-        runtime=config["inr"]["resources"]["runtime"],
-        gpu=config["inr"]["resources"].get("gpu", 0),
+        mem_mb=heavy_resource(inr_resources, "mem_mb"),
+        runtime=heavy_resource(inr_resources, "runtime"),
+        gpu=heavy_resource(inr_resources, "gpu"),
     params:
         code=code_of("fit_inr_shard"),
         settings=inr_params,
@@ -43,8 +43,8 @@ rule import_inr_archive:
     conda:
         ENV
     resources:
-        mem_mb=config["inr"]["resources"]["mem_mb"],
-        runtime=config["inr"]["resources"]["runtime"],
+        mem_mb=heavy_resource(inr_resources, "mem_mb"),
+        runtime=heavy_resource(inr_resources, "runtime"),
     params:
         code=code_of("import_inr_archive"),
         settings=archive_params,
@@ -65,8 +65,8 @@ rule import_inr_shard:
     conda:
         ENV
     resources:
-        mem_mb=config["inr"]["resources"]["mem_mb"],
-        runtime=config["inr"]["resources"]["runtime"],
+        mem_mb=heavy_resource(inr_resources, "mem_mb"),
+        runtime=heavy_resource(inr_resources, "runtime"),
     params:
         code=code_of("import_inr_shard"),
         settings=imported_shard_params,

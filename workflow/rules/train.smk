@@ -20,9 +20,9 @@ rule train_model:
         ENV
     threads: config["models"]["threads"]
     resources:
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
-        gpu=model_resource("gpu"),
+        mem_mb=heavy_resource(model_resources, "mem_mb"),
+        runtime=heavy_resource(model_resources, "runtime"),
+        gpu=heavy_resource(model_resources, "gpu"),
     params:
         code=code_of("train_model"),
         settings=training_params,
@@ -48,9 +48,9 @@ rule train_matched:
         ENV
     threads: config["models"]["threads"]
     resources:
-        mem_mb=model_resource("mem_mb"),
-        runtime=model_resource("runtime"),
-        gpu=model_resource("gpu"),
+        mem_mb=heavy_resource(model_resources, "mem_mb"),
+        runtime=heavy_resource(model_resources, "runtime"),
+        gpu=heavy_resource(model_resources, "gpu"),
     params:
         code=code_of("train_matched"),
         settings=matched_params,

@@ -4,9 +4,9 @@ import torch
 
 from gmnrep.core.allocator import keep_freed_memory
 from gmnrep.models import matching
-from snakemake_job import recorded
+from snakemake_job import recorded, resume_plan
 
-with recorded(snakemake, f"train (accuracy-matched) {snakemake.output.model}"):
+with recorded(snakemake, f"train (accuracy-matched) {snakemake.output.model}") as fingerprint:
     torch.set_num_threads(snakemake.threads)
     keep_freed_memory()
     matching.train_matched(
@@ -16,4 +16,5 @@ with recorded(snakemake, f"train (accuracy-matched) {snakemake.output.model}"):
         Path(snakemake.output.model),
         Path(snakemake.output.metrics),
         **snakemake.params.settings,
+        resume=resume_plan(snakemake, fingerprint),
     )

@@ -4,9 +4,9 @@ import torch
 
 from gmnrep.core.allocator import keep_freed_memory
 from gmnrep.models import training
-from snakemake_job import recorded
+from snakemake_job import recorded, resume_plan
 
-with recorded(snakemake, f"train {snakemake.output.model}"):
+with recorded(snakemake, f"train {snakemake.output.model}") as fingerprint:
     torch.set_num_threads(snakemake.threads)
     keep_freed_memory()
     training.train_and_save(
@@ -15,4 +15,5 @@ with recorded(snakemake, f"train {snakemake.output.model}"):
         Path(snakemake.output.model),
         Path(snakemake.output.metrics),
         **snakemake.params.settings,
+        resume=resume_plan(snakemake, fingerprint),
     )

@@ -31,8 +31,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gmnrep.core.device import resolve_device
 from gmnrep.core.errors import DataError
 from gmnrep.data.splits import SPLIT_NAMES
+from gmnrep.models.resume import ResumePlan
 from gmnrep.models.training import (
     AccuracyTarget,
     Samples,
@@ -43,7 +45,6 @@ from gmnrep.models.training import (
     save_training,
     train,
     train_and_save,
-    training_device,
 )
 
 
@@ -82,27 +83,33 @@ def train_matched(
     evaluate_every: int | None = None,
     subset_fractions: list[float] | None = None,
     device: str = "auto",
+    resume: ResumePlan | None = None,
 ) -> dict:
-    """Train the matched twin `arch` (e.g. 'mlpmatch') with `seed` by `method`; write its checkpoint
-    and metrics (train_and_save's, with `stop`: the target and how it was met)."""
+    """Train the matched twin `arch` (e.g. 'mlpmatch') with `seed` by `method`, going on from the
+    saved states of `resume` if there are any; write its checkpoint and metrics (train_and_save's,
+    with `stop`: the target and how it was met), then remove the resume states."""
     target = target_accuracy(gmn_metrics, dataset)
     if method == "steps":
         return train_and_save(
             data_path, shard_paths, model_path, metrics_path,
             dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=device,
-            target=AccuracyTarget(target, evaluate_every),
+            target=AccuracyTarget(target, evaluate_every), resume=resume,
         )  # fmt: skip
     if method != "data":
         raise ValueError(f"unknown matching method {method!r}; known: steps, data")
-    on = training_device(device)
+    on = resolve_device(device)
     samples = load_samples(arch, data_path, shard_paths)
     kwargs = model_kwargs(arch, network, dataset, samples)
-    result = closest_subset(arch, kwargs, samples, TrainingSettings(**training), seed, on, target, subset_fractions)
+    settings = TrainingSettings(**training)
+    result = closest_subset(arch, kwargs, samples, settings, seed, on, target, subset_fractions, resume)
     stop_rule = {"target_val_acc": target, "subset_fractions": list(subset_fractions)}
-    return save_training(
+    metrics = save_training(
         result, samples, kwargs, model_path, metrics_path,
         dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=on, stop_rule=stop_rule,
     )  # fmt: skip
+    if resume is not None:
+        resume.remove()
+    return metrics
 
 
 def closest_subset(
@@ -114,19 +121,22 @@ def closest_subset(
     device: torch.device,
     target: float,
     fractions: list[float],
+    resume: ResumePlan | None = None,
 ) -> TrainingResult:
     """The training, among those on the nested training subsets of `fractions` of the training
     samples (each for the full training's number of optimizer steps), whose validation accuracy
-    is closest to `target` (ties: the larger subset); its `stop` lists every subset tried."""
+    is closest to `target` (ties: the larger subset); its `stop` lists every subset tried. With
+    `resume`, each subset's training keeps its own resume state."""
     num_train = int((samples.split == SPLIT_NAMES["train"]).sum())
     full_steps = settings.epochs * math.ceil(num_train / settings.batch_size)
     ladder, best = [], None
     for fraction in sorted(fractions):
         size = max(1, round(fraction * num_train))
         epochs = math.ceil(full_steps / math.ceil(size / settings.batch_size))
+        part = resume and resume.for_part(f"{size}-samples")
         result = train(
             arch, kwargs, samples.with_training_subset(size, seed), replace(settings, epochs=epochs), seed, device,
-            f"{arch}/seed-{seed}/{size} samples",
+            f"{arch}/seed-{seed}/{size} samples", resume=part,
         )  # fmt: skip
         chosen = result.history[result.best_epoch - 1]
         ladder.append(

@@ -9,7 +9,9 @@ best validation accuracy (ties: lower validation loss); its test accuracy is the
 
 import json
 import math
-from dataclasses import asdict, dataclass
+import sys
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,7 @@ from gmnrep.data.splits import SPLIT_NAMES
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints
 from gmnrep.models.param_graph import Weights
+from gmnrep.models.resume import ResumePlan
 from gmnrep.models.weight_augmentation import WeightAugmentation
 
 Inputs = torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
@@ -214,6 +217,70 @@ def _checked_evaluation(model, samples: Samples, rows: torch.Tensor, batch_size:
     return loss, acc
 
 
+@dataclass
+class TrainingProgress:
+    """What a training has done so far: per-epoch records, the best epoch's record and model, the
+    optimizer steps taken and, with a target, the evaluations between steps."""
+
+    history: list[dict] = field(default_factory=list)
+    best: dict | None = None
+    best_state: dict | None = None
+    steps_done: int = 0
+    evaluations: list[list] = field(default_factory=list)
+
+
+def _random_states(generators: dict[str, torch.Generator], device: torch.device) -> dict:
+    """Every random generator a training draws from: its own, and torch's global ones (dropout)."""
+    states = {name: g.get_state() for name, g in generators.items()}
+    states["torch"] = torch.get_rng_state()
+    if device.type == "cuda":
+        states["cuda"] = torch.cuda.get_rng_state(device)
+    return states
+
+
+def _set_random_states(states: dict, generators: dict[str, torch.Generator], device: torch.device) -> None:
+    for name, generator in generators.items():
+        generator.set_state(states[name])
+    torch.set_rng_state(states["torch"])
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(states["cuda"], device)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+class EpochLog:
+    """A training's progress: a tqdm bar on a terminal; in a file (a job's log, on a cluster too)
+    one line per epoch with its metrics, the best validation accuracy so far and the time left."""
+
+    def __init__(self, name: str, done: int, epochs: int):
+        self.name, self.done, self.epochs = name, done, epochs
+        self.bar = tqdm(total=epochs, initial=done, desc=name, unit="epoch") if sys.stderr.isatty() else None
+        self.start, self.first = time.monotonic(), done
+
+    def epoch(self, record: dict, best: dict, saved: bool) -> None:
+        self.done = record["epoch"]
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.3f}")
+            return
+        per_epoch = (time.monotonic() - self.start) / (self.done - self.first)
+        print(
+            f"{self.name}: epoch {self.done}/{self.epochs}: train loss {record['train_loss']:.4f}, "
+            f"val acc {record['val_acc']:.4f}; best val acc {best['val_acc']:.4f} (epoch {best['epoch']}); "
+            f"{per_epoch:.1f} s/epoch, {_duration(per_epoch * (self.epochs - self.done))} left"
+            + ("; resume state saved" if saved else ""),
+            file=sys.stderr,
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def train(
     arch: str,
     kwargs: dict,
@@ -223,10 +290,14 @@ def train(
     device: torch.device,
     name: str,
     target: AccuracyTarget | None = None,
+    resume: ResumePlan | None = None,
 ) -> TrainingResult:
     """Train a fresh `arch` model; raises FloatingPointError (naming `name`) on a non-finite loss.
     With a `target`, evaluations between steps change nothing of the training (no random draws,
-    eval mode only while they run), so the model kept is the same training's state at that step."""
+    eval mode only while they run), so the model kept is the same training's state at that step.
+    With `resume`, a state is saved at the end of the epochs it names, and the training goes on from
+    a saved state of the same training instead of starting again: the result is the same, bit for
+    bit, as an uninterrupted training's."""
     torch.manual_seed(seed)
     model = checkpoints.build(arch, kwargs)
     rows = {s: torch.from_numpy(np.flatnonzero(samples.split == code)).to(device) for s, code in SPLIT_NAMES.items()}
@@ -241,14 +312,24 @@ def train(
     total_steps = settings.epochs * math.ceil(len(rows["train"]) / settings.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: settings.lr_factor(step, total_steps))
     augmentation = WeightAugmentation.from_config(settings.augmentation if arch == "gmn" else None)
-    order = torch.Generator().manual_seed(seed)
-    augment_draws = torch.Generator().manual_seed(seed + 1)
-    history, best, best_state = [], None, None
-    steps_done, evaluations = 0, []
-    progress = tqdm(range(1, settings.epochs + 1), desc=name, unit="epoch")
-    for epoch in progress:
+    generators = {"order": torch.Generator().manual_seed(seed), "augmentation": torch.Generator().manual_seed(seed + 1)}
+    progress = TrainingProgress()
+    if resume is not None:
+        split_sizes = {s: len(r) for s, r in rows.items()}
+        identity = {"arch": arch, "kwargs": kwargs, "settings": asdict(settings), "seed": seed, "name": name}
+        resume = resume.bound_to({**identity, "target": target and asdict(target), "splits": split_sizes})
+        saved = resume.load(name)
+        if saved is not None:
+            model.load_state_dict(saved["model"])
+            optimizer.load_state_dict(saved["optimizer"])
+            scheduler.load_state_dict(saved["scheduler"])
+            _set_random_states(saved["random"], generators, device)
+            progress = TrainingProgress(**saved["progress"])
+            print(f"{name}: resumed from epoch {saved['epoch']} of {settings.epochs} ({resume.path})", file=sys.stderr)
+    log = EpochLog(name, len(progress.history), settings.epochs)
+    for epoch in range(len(progress.history) + 1, settings.epochs + 1):
         model.train()
-        shuffled = rows["train"][torch.randperm(len(rows["train"]), generator=order).to(device)]
+        shuffled = rows["train"][torch.randperm(len(rows["train"]), generator=generators["order"]).to(device)]
         # Sums stay on the device (float64: the same arithmetic as Python floats), so a GPU never
         # waits for the host within an epoch; a non-finite loss is found at the epoch's end, and
         # the updates after it are thrown away with the model.
@@ -258,7 +339,7 @@ def train(
         first_bad = torch.full((), -1, dtype=torch.int64, device=device)
         for step, batch in enumerate(_batches(shuffled, settings.batch_size)):
             inputs = samples.take(batch)
-            logits = model(augmentation.apply(inputs, augment_draws))
+            logits = model(augmentation.apply(inputs, generators["augmentation"]))
             loss = F.cross_entropy(logits, samples.labels[batch])
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss), step, first_bad)
             optimizer.zero_grad(set_to_none=True)
@@ -270,26 +351,26 @@ def train(
             loss_sum += loss.detach().double() * len(batch)
             correct += (logits.argmax(1) == samples.labels[batch]).sum()
             seen += len(batch)
-            steps_done += 1
-            if target is None or steps_done % target.evaluate_every:
+            progress.steps_done += 1
+            if target is None or progress.steps_done % target.evaluate_every:
                 continue
             if first_bad.item() >= 0:
                 break  # raised below
-            when = f"at step {steps_done}"
+            when = f"at step {progress.steps_done}"
             _, val_acc = _checked_evaluation(model, samples, rows["val"], settings.batch_size, name, when)
             model.train()
-            evaluations.append([steps_done, val_acc])
+            progress.evaluations.append([progress.steps_done, val_acc])
             if val_acc < target.accuracy:
                 continue
-            record = {"epoch": epoch, "step": steps_done, "train_loss": loss_sum.item() / seen}
+            record = {"epoch": epoch, "step": progress.steps_done, "train_loss": loss_sum.item() / seen}
             record["train_acc"] = correct.item() / seen
             for split_name in ("val", "test"):
                 loss_value, acc = _checked_evaluation(model, samples, rows[split_name], settings.batch_size, name, when)
                 record.update({f"{split_name}_loss": loss_value, f"{split_name}_acc": acc})
-            state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            stop = {"method": "steps", "target_val_acc": target.accuracy, "reached": True, "step": steps_done}
-            stop["evaluations"] = evaluations
-            return TrainingResult(state, [*history, record], epoch, _num_parameters(model), stop)
+            log.close()
+            stop = {"method": "steps", "target_val_acc": target.accuracy, "reached": True, "step": progress.steps_done}
+            stop["evaluations"] = progress.evaluations
+            return TrainingResult(_cpu_copy(model), [*progress.history, record], epoch, _num_parameters(model), stop)
         if first_bad.item() >= 0:
             raise FloatingPointError(
                 f"{name}: non-finite loss at epoch {epoch}, batch {first_bad.item()}; no checkpoint written"
@@ -303,16 +384,34 @@ def train(
             when = f"after epoch {epoch}"
             loss_value, acc = _checked_evaluation(model, samples, rows[split_name], settings.batch_size, name, when)
             record.update({f"{split_name}_loss": loss_value, f"{split_name}_acc": acc})
-        history.append(record)
+        progress.history.append(record)
+        best = progress.best
         if best is None or (record["val_acc"], -record["val_loss"]) > (best["val_acc"], -best["val_loss"]):
-            best = record
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        progress.set_postfix(loss=f"{record['train_loss']:.3f}", val=f"{record['val_acc']:.3f}")
+            progress.best, progress.best_state = record, _cpu_copy(model)
+        saving = resume is not None and resume.due(epoch, settings.epochs)
+        if saving:
+            resume.save(
+                epoch,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "random": _random_states(generators, device),
+                    "progress": vars(progress),
+                },
+            )
+        log.epoch(record, progress.best, saving)
+    log.close()
     stop = None
     if target is not None:  # never reached: the converged model, and the metrics say so
         stop = {"method": "steps", "target_val_acc": target.accuracy, "reached": False, "step": None}
-        stop["evaluations"] = evaluations
-    return TrainingResult(best_state, history, best["epoch"], _num_parameters(model), stop)
+        stop["evaluations"] = progress.evaluations
+    history = progress.history
+    return TrainingResult(progress.best_state, history, progress.best["epoch"], _num_parameters(model), stop)
+
+
+def _cpu_copy(model: nn.Module) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
 
 def _num_parameters(model: nn.Module) -> int:
@@ -321,15 +420,6 @@ def _num_parameters(model: nn.Module) -> int:
 
 def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-
-
-def training_device(device: str) -> torch.device:
-    """The device a training runs on (config `device`), with cuDNN's nondeterministic choices off."""
-    on = resolve_device(device)
-    if on.type == "cuda":
-        torch.backends.cudnn.benchmark = False
-        torch.backends.cudnn.deterministic = True
-    return on
 
 
 def save_training(
@@ -383,17 +473,21 @@ def train_and_save(
     training: dict,
     device: str = "auto",
     target: AccuracyTarget | None = None,
+    resume: ResumePlan | None = None,
 ) -> dict:
-    """Train `arch` with `seed` on the dataset's INR samples, stopped at `target` if given; write the
-    checkpoint and its metrics."""
-    on = training_device(device)
+    """Train `arch` with `seed` on the dataset's INR samples, stopped at `target` if given, going on
+    from a saved state of `resume` if there is one; write the checkpoint and its metrics, then
+    remove the resume states."""
+    on = resolve_device(device)
     samples = load_samples(arch, data_path, shard_paths)
     kwargs = model_kwargs(arch, network, dataset, samples)
-    result = train(
-        arch, kwargs, samples, TrainingSettings(**training), seed, on, f"{dataset}/{arch}/seed-{seed}", target
-    )
+    name = f"{dataset}/{arch}/seed-{seed}"
+    result = train(arch, kwargs, samples, TrainingSettings(**training), seed, on, name, target, resume)
     stop_rule = None if target is None else {"target": asdict(target)}
-    return save_training(
+    metrics = save_training(
         result, samples, kwargs, model_path, metrics_path,
         dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=on, stop_rule=stop_rule,
     )  # fmt: skip
+    if resume is not None:
+        resume.remove()
+    return metrics

@@ -13,7 +13,9 @@ artifact is as recorded but what made it has changed: an input, the rule's scrip
 code its script imports, or anything Snakemake would rerun it for); REPORT (an HTML report
 written by `snakemake --report`, which runs outside the DAG and so leaves no record; listed, not a
 failure); UNRECORDED (a file under results/ that no record claims: made by hand or outside the
-workflow; reported, not a failure).
+workflow; reported, not a failure). A training's resume state (a hidden file beside its
+checkpoint while the training runs or after it was killed; gmnrep.models.resume) is no artifact and
+is not listed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import GmnrepError
 from gmnrep.core.hashing import sha256_file
+from gmnrep.models.resume import is_resume_state
 from gmnrep.provenance.code import changed_modules
 
 OK, MISSING, MODIFIED, STALE = "OK", "MISSING", "MODIFIED", "STALE"
@@ -145,7 +148,7 @@ def check(
     last_end = max((record["end"] for record in manifest["jobs"].values()), default="")
     for path in sorted(results.rglob("*")):
         stage = stage_of(str(path), results)
-        if not path.is_file() or stage == "audit" or str(path) in recorded_paths:
+        if not path.is_file() or stage == "audit" or str(path) in recorded_paths or is_resume_state(path):
             continue
         if is_snakemake_report(path):
             findings.append(Finding(str(path), REPORT, _report_reason(path, last_end), stage, None, None))

@@ -209,12 +209,14 @@ def recorded_job(
 ):
     """Run a job's body inside its log (see `runlog.job_log`), after verifying its inputs (see
     `verified_inputs`); once the body has succeeded, record its provenance. A failed job leaves no
-    record (an earlier run's record of it is removed first)."""
+    record (an earlier run's record of it is removed first). Yields the job's fingerprint: a hash
+    of its params (settings and code digests) and its inputs' sha256, the same for every attempt
+    of the same job on the same inputs."""
     record_path(audit_dir, rule, wildcards).unlink(missing_ok=True)
     start = _now()
     with job_log(log, title):
         input_entries = verified_inputs(inputs, audit_dir, workflow_roots)
-        yield
+        yield config_hash({"params": params, "inputs": [entry["sha256"] for entry in input_entries]})
         record = JobRecord(
             rule=rule,
             wildcards=dict(wildcards),
