@@ -15,6 +15,10 @@ Correctness, the device against the CPU, float32:
   logits and every parameter gradient within float32 tolerance (relative to the largest entry);
 - an activation dump (gmnrep.representations.extract.compute) of that GMN: every layer within tolerance.
 
+Reproducibility on the device, in the mode every pipeline job runs in on CUDA (deterministic
+algorithms, gmnrep.core.device): a paper-width GMN (dropout, weight augmentation) and a CNN
+(dropout), each trained twice from the same seed for 2 epochs: the same weights, bit for bit?
+
 Throughput (warm-up excluded, the device synchronised around every timing):
 - 28x28 INRs per second at 1000 steps on --images (default 10240) images, every INR running all
   its steps (as Fashion-MNIST's, which never reach 40 dB), stacks of --fit-batch (default 5000,
@@ -50,6 +54,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # config_recipes, however the script is started
 from config_recipes import config_recipe  # noqa: E402
+from gmnrep.core.device import deterministic_cuda  # noqa: E402
 from gmnrep.data.formats import digits_source_file, read_digits, read_idx  # noqa: E402
 from gmnrep.inr.fitting import fit_inrs  # noqa: E402
 from gmnrep.inr.siren import init_params  # noqa: E402
@@ -183,6 +188,26 @@ def check_dump(device, sizes, rows):
                  error <= FLOAT32_TOLERANCE))  # fmt: skip
 
 
+def check_repeatable(device, sizes, rows):
+    n = 2 * sizes.batch
+    labels = torch.arange(n) % 10
+    split = np.repeat(np.array([0, 1, 2], np.uint8), [sizes.batch, n // 4, n - sizes.batch - n // 4])
+    images = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    settings = training.TrainingSettings(
+        epochs=2, batch_size=max(2, sizes.batch // 4), lr=1e-3, weight_decay=0.01, augmentation={"noise": 0.05}
+    )
+    gmn = {"hidden": 128, "blocks": 4, "head_hidden": 128, "dropout": 0.1}
+    for arch, inputs, network in (
+        ("gmn", weight_stacks(n, torch.device("cpu")), gmn),
+        ("cnn", images, {"dropout": 0.1}),
+    ):
+        samples = training.Samples(inputs, labels, split, np.arange(n))
+        kwargs = training.model_kwargs(arch, network, "mnist", samples)
+        twice = [training.train(arch, kwargs, samples, settings, 0, device, f"{arch}, trained twice") for _ in range(2)]
+        same = all(torch.equal(twice[0].state_dict[k], twice[1].state_dict[k]) for k in twice[0].state_dict)
+        rows.append((f"{arch.upper()} trained twice from one seed: same weights", str(same), "True", same))
+
+
 # --- throughput -------------------------------------------------------------------------------
 
 
@@ -243,6 +268,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that every part runs")
     args = parser.parse_args()
     device, sizes = torch.device(args.device), QUICK if args.quick else FULL
+    if device.type == "cuda":
+        deterministic_cuda()  # as every pipeline job on CUDA runs: what is measured is what runs
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
     print(f"gpu-check on {name}, torch {torch.__version__}{', quick sizes' if args.quick else ''}")
     rows = []
@@ -250,6 +277,7 @@ def main() -> None:
     check_fitter(device, sizes, rows)
     check_gmn(device, sizes, rows)
     check_dump(device, sizes, rows)
+    check_repeatable(device, sizes, rows)
     rates = throughputs(device, sizes)
     hours = {
         "INR fitting": INRS / rates["inr"] / 3600,

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import preset_files, run
 from gmnrep.core.hashing import sha256_file
-from gmnrep.provenance import audit, records
 from gmnrep.models import resume
+from gmnrep.provenance import audit, records
 
 RESULTS = "results/smoke"
 

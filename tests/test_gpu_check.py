@@ -21,8 +21,9 @@ def test_gpu_check_runs_every_part_without_dgl_snakemake_or_jsonschema():
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     table = proc.stdout
     for row in ("same stop steps", "max |PSNR device - CPU|", "GMN width 128: gradients", "activation dump",
+                "GMN trained twice from one seed: same weights", "CNN trained twice from one seed: same weights",
                 "INRs per second at 1000 steps", "seconds per epoch of 55k graphs", "CKA of one pair",
                 "paper DAG: total (device-hours)"):  # fmt: skip
         assert row in table, row
     checks = [line for line in table.splitlines() if line.rstrip().endswith((" yes", " NO"))]
-    assert len(checks) == 5 and all(line.rstrip().endswith("yes") for line in checks), table
+    assert len(checks) == 7 and all(line.rstrip().endswith("yes") for line in checks), table

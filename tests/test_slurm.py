@@ -6,17 +6,19 @@ on Debian: elsewhere these tests are skipped, with the reason.
 
 A SLURM run mostly waits (for sbatch, for the executor's status polls, for a Snakemake start in
 every job), so the cluster and its runs go in background threads while the rest of the suite runs:
-the smoke DAG of digits as soon as the session has collected these tests (conftest.py), and the
-failing run and its repair as soon as the session's local smoke run has finished, in a copy of it.
-These tests come last and read what the runs left.
+the smoke DAG of digits as soon as the session has collected these tests (conftest.py); the
+failing run and its repair, and the interrupted training, as soon as the session's local smoke run
+has finished, each in a copy of it. These tests come last and read what the runs left.
 """
 
 import os
+import random
 import re
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,7 +28,22 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SLURM_ENV, SMOKE_RUN_FINISHED, SmokeRun, digits_part, sha256_tree, smoke_args, snakemake_cmd
+from conftest import (
+    REPO,
+    RESUMED_EPOCHS,
+    RESUMED_LOG,
+    RESUMED_MODEL,
+    SLURM_ENV,
+    SMOKE_RUN_FINISHED,
+    SmokeRun,
+    digits_part,
+    longer_training,
+    longer_training_config,
+    resumed_outputs,
+    sha256_tree,
+    smoke_args,
+    snakemake_cmd,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -77,6 +94,7 @@ class SlurmSession:
 
     workdir: Path
     failing_workdir: Path
+    resumed_workdir: Path
     started_here: bool = False
     cluster_tried: threading.Event = field(default_factory=threading.Event)  # start.sh has ended
     cluster_up: bool = False
@@ -86,6 +104,8 @@ class SlurmSession:
     operands_written: bool = True
     errors: list[str] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
+    resumed_reference: dict[str, bytes] = field(default_factory=dict)  # the uninterrupted local training's
+    resumed: dict = field(default_factory=dict)  # the interrupted SLURM training's run, outputs, log, signalled epoch
 
     def run(self, name: str, workdir: Path, args: list[str]) -> SlurmRun:
         proc = run_on_slurm(workdir, args)
@@ -141,6 +161,51 @@ class SlurmSession:
         # of status polls and are compared with the local run nowhere else).
         self.run("repair", self.failing_workdir, args("--forcerun", CORRUPT_DUMP, "--until", "cka_pair"))
 
+    def resumed_steps(self, local: SmokeRun) -> None:
+        """The longer GMN training (conftest.RESUMED_MODEL) on SLURM, its first attempt sent SIGTERM
+        at a random epoch as SLURM does before a time limit (`scancel --signal=TERM`: a real
+        TIMEOUT costs whole minutes); then the same training locally, uninterrupted."""
+        self.cluster_tried.wait(timeout=START_LIMIT_S + 60)
+        if not self.cluster_up:
+            raise AssertionError("the cluster did not start (see the error of the smoke run's thread)")
+        workdir = local.copy(self.resumed_workdir)
+        args = local.args(*SLURM_OPTIONS, directory=workdir, configfile=longer_training_config(workdir))
+        output = workdir / "snakemake.out"
+        signal_at = random.Random(27).randrange(5, RESUMED_EPOCHS - 20)
+        with open(output, "w") as out:
+            proc = subprocess.Popen(
+                ["timeout", "-k", "30", str(RUN_LIMIT_S), *snakemake_cmd(*args, "--", RESUMED_MODEL)],
+                cwd=workdir, stdout=out, stderr=subprocess.STDOUT, text=True, env=SLURM_ENV,
+            )  # fmt: skip
+        log = workdir / RESUMED_LOG
+        deadline = time.monotonic() + RUN_LIMIT_S
+        while proc.poll() is None and time.monotonic() < deadline:
+            if log.is_file() and f"epoch {signal_at}/{RESUMED_EPOCHS}:" in log.read_text(errors="replace"):
+                run_id = re.search(r"SLURM run ID: (\S+)", output.read_text()).group(1)
+                subprocess.run(["scancel", "--signal=TERM", f"--name={run_id}"], check=True, env=SLURM_ENV)
+                break
+            time.sleep(0.02)
+        proc.wait()
+        found = re.search(r"SLURM run ID: (\S+)", output.read_text())
+        jobs = accounting(found.group(1)) if found else []
+        failed = {job["JobID"] for job in jobs if job["State"] == "FAILED"}
+        self.resumed = {
+            "returncode": proc.returncode,
+            "output": output.read_text(),
+            "jobs": jobs,
+            "log": log.read_text(errors="replace") if log.is_file() else "",
+            # SLURM's own log of each attempt, kept for failed ones (Snakemake starts a job's log afresh)
+            "first_attempt_log": "".join(
+                path.read_text(errors="replace")
+                for path in (workdir / "logs/slurm/rule_train_model").rglob("*.log")
+                if path.stem in failed
+            ),
+            "outputs": resumed_outputs(workdir) if (workdir / RESUMED_MODEL).is_file() else {},
+            "signalled_at": signal_at,
+            "states_left": [p.name for p in (workdir / RESUMED_MODEL).parent.glob(".*")],
+        }
+        self.resumed_reference = longer_training(local, self.resumed_workdir.parent / "resumed-reference")
+
     def in_background(self, steps, *args) -> None:
         def recorded():
             try:
@@ -160,6 +225,7 @@ class SlurmSession:
         workflow = self.failing_workdir.parent / "failing-repo"
         subprocess.run(["cp", "-a", str(local.repo), str(workflow)], check=True)  # dates kept
         self.in_background(self.failing_steps, SmokeRun(local.workdir, workflow))
+        self.in_background(self.resumed_steps, SmokeRun(local.workdir, workflow))
 
 
 # Only what a small test cluster needs is added to the repository's profile: group jobs no wider
@@ -185,7 +251,7 @@ def start_in_background() -> None:
     global _session
     if why_slurm_cannot_start() is None and _session is None:
         root = Path(tempfile.mkdtemp(prefix="gmnrep-slurm-"))
-        _session = SlurmSession(root / "smoke", root / "failing")
+        _session = SlurmSession(root / "smoke", root / "failing", root / "resumed")
         _session.workdir.mkdir()
         SMOKE_RUN_FINISHED.append(_session.local_run_finished)
         _session.in_background(_session.smoke_steps)
@@ -236,7 +302,7 @@ def accounting(run_id: str) -> list[dict[str, str]]:
     """sacct's record of every SLURM job of one Snakemake run (the plugin names each job by the run ID).
     sacct lists jobs since midnight unless told otherwise: a run that crosses midnight would lose the
     jobs it submitted before it, so the window starts a day back."""
-    fields = ["JobID", "State", "Comment", "AllocTRES"]
+    fields = ["JobID", "State", "Comment", "AllocTRES", "Timelimit", "ReqMem"]
     since = (datetime.now() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
     out = subprocess.run(
         ["sacct", "-n", "-P", "-X", f"--starttime={since}", f"--name={run_id}", f"--format={','.join(fields)}"],
@@ -314,3 +380,27 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, s
     kinds = Counter(job_kind(job["Comment"]) for job in repair.jobs)
     assert kinds == {"representations_dump_activations_prepare_cka": 1, "cka_pairs_cka_pair": 1}, kinds
     assert repair.digits == digits_part(sha256_tree(smoke_run.workdir / "results"))
+
+
+def test_a_training_signalled_before_its_time_limit_is_resubmitted_with_more_and_resumes_to_the_local_bytes(slurm):
+    """The longer GMN training of digits on SLURM: its first attempt gets SIGTERM (scancel
+    --signal=TERM, what SLURM sends before a time limit) at a random epoch and fails; the profile's
+    retry asks for twice the runtime and 1.5 times the memory (config retry_growth), goes on from
+    the epoch the first attempt saved last, and writes the bytes of the same training run locally
+    without interruption."""
+    if any(thread.is_alive() for thread in slurm.threads):
+        pytest.fail("the SLURM session did not finish in time")
+    resumed = slurm.resumed
+    if not resumed:
+        pytest.fail(f"the interrupted training's run did not happen:\n{''.join(slurm.errors)}")
+    assert resumed["returncode"] == 0, resumed["output"][-4000:]
+    attempts = [(job["State"], job["Timelimit"], job["ReqMem"]) for job in resumed["jobs"]]
+    assert attempts == [("FAILED", "00:10:00", "1000M"), ("COMPLETED", "00:20:00", "1500M")], resumed["jobs"]
+    # SLURM's log of the first attempt (kept: it failed) says where the job was stopped, and why
+    # (through the Terminated exception, or killed outright when a second SIGTERM followed at once)
+    stopped = ("Terminated: SIGTERM received", "died with <Signals.SIGTERM")
+    assert any(why in resumed["first_attempt_log"] for why in stopped), resumed["first_attempt_log"][-3000:]
+    epoch = int(re.search(r"resumed from epoch (\d+) of", resumed["log"]).group(1))
+    assert resumed["signalled_at"] <= epoch < RESUMED_EPOCHS
+    assert resumed["outputs"] == slurm.resumed_reference and resumed["outputs"]
+    assert resumed["states_left"] == []
