@@ -43,6 +43,9 @@ Run (from the repository root)::
     .venv/bin/python bench/gmn_throughput.py --device cuda --batch 1024
 """
 
+import pinned_numerics  # noqa: F401 (first: CPU numerics pinned before torch loads, as in every job)
+
+# isort: split
 import argparse
 import copy
 import os

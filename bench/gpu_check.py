@@ -47,12 +47,15 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # config_recipes, however the script is started
+import pinned_numerics  # noqa: E402, F401 (CPU numerics pinned before torch loads, as in every job: the CPU side)
+
+# isort: split
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
 from config_recipes import config_recipe  # noqa: E402
 from gmnrep.core.device import deterministic_cuda  # noqa: E402
 from gmnrep.data.formats import digits_source_file, read_digits, read_idx  # noqa: E402

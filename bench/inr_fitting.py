@@ -57,6 +57,9 @@ Run (from the repository root)::
     .venv/bin/python bench/inr_fitting.py --images fashion_mnist --steps 1000 --n-loop 2
 """
 
+import pinned_numerics  # noqa: F401 (first: CPU numerics pinned before torch loads, as in every job)
+
+# isort: split
 import argparse
 import math
 import os

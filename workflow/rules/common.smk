@@ -21,7 +21,7 @@ os.environ.update(
 from gmnrep import config as gmn_config
 from gmnrep.data import dataset_file
 from gmnrep.representations import pairs
-from gmnrep.core import gpu_slots
+from gmnrep.core import gpu_slots, numerics
 from gmnrep.core.architectures import network_arch
 from gmnrep.inr import planning
 from gmnrep.provenance import code
@@ -39,6 +39,11 @@ gmn_config.resolve(
 _canonical = gmn_config.canonical(config)
 config.clear()
 config.update(_canonical)
+
+# Pinned CPU numerics reach every job through the environment it inherits from this process (and,
+# on SLURM, from the job's own Snakemake, which reads this file again), before the job imports torch.
+if config["cpu_numerics"] == "pinned":
+    numerics.pin()
 
 # One GPU job per device on this machine, as SLURM gives each job its own GPU: unless the command
 # line says how many may run at once (--resources gpu=N), a local run allows as many as it has

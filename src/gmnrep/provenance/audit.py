@@ -10,7 +10,8 @@ results exist.
 
 Statuses: OK; MISSING (recorded, now absent); MODIFIED (bytes differ from the record); STALE (the
 artifact is as recorded but what made it has changed: an input, the rule's script, the library
-code its script imports, or anything Snakemake would rerun it for); REPORT (an HTML report
+code its script imports, or anything Snakemake would rerun it for; or it was made with other CPU
+numerics than most jobs of the run, gmnrep.core.numerics); REPORT (an HTML report
 written by `snakemake --report`, which runs outside the DAG and so leaves no record; listed, not a
 failure); UNRECORDED (a file under results/ that no record claims: made by hand or outside the
 workflow; reported, not a failure). A training's resume state (a hidden file beside its
@@ -31,6 +32,7 @@ from pathlib import Path
 from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import GmnrepError
 from gmnrep.core.hashing import sha256_file
+from gmnrep.core.numerics import PINNED
 from gmnrep.models.resume import is_resume_state
 from gmnrep.provenance.code import changed_modules
 
@@ -127,6 +129,7 @@ def check(
     `gmnrep.provenance.code`), compared with those its jobs recorded."""
     digest = _Digests()
     findings = []
+    usual_numerics = _usual_numerics(manifest)
     for artifact, job in manifest["artifacts"].items():
         record = manifest["jobs"][job]
         (recorded,) = [o for o in record["outputs"] if o["path"] == artifact]
@@ -142,6 +145,12 @@ def check(
             reasons = _reasons(record, digest, code_now)
             if artifact in (snakemake or {}):
                 reasons.append(f"Snakemake would recompute it: {snakemake[artifact]}")
+            numerics_used = _numerics_key(record)
+            if numerics_used and usual_numerics and numerics_used != usual_numerics:
+                reasons.append(
+                    f"made with CPU numerics {dict(numerics_used)}, most jobs of the run with {dict(usual_numerics)}: "
+                    f"its bits may differ from a run under one setting; {repair}"
+                )
             status, reason = (STALE, "; ".join(reasons)) if reasons else (OK, f"as made by {job}")
         findings.append(Finding(artifact, status, reason, stage, dataset, job))
     recorded_paths = set(manifest["artifacts"])
@@ -155,6 +164,19 @@ def check(
         else:
             findings.append(Finding(str(path), UNRECORDED, "no provenance record claims it", stage, None, None))
     return findings
+
+
+def _numerics_key(record: dict) -> tuple:
+    """The CPU-numerics settings a job ran with (config cpu_numerics), () in records made before
+    they were recorded."""
+    return tuple(sorted((k, v) for k, v in record.get("numerics", {}).items() if k in PINNED))
+
+
+def _usual_numerics(manifest: dict) -> tuple:
+    """The settings most of the run's recorded jobs ran with."""
+    used = Counter(_numerics_key(record) for record in manifest["jobs"].values())
+    used.pop((), None)
+    return used.most_common(1)[0][0] if used else ()
 
 
 def _report_reason(path: Path, last_end: str) -> str:
@@ -204,6 +226,7 @@ SUMMARY_COLUMNS = (
     "dirty_checkout",
     "cpus",
     "gpus",
+    "cpu_numerics",
     "packages",
     "first_start",
     "last_end",
@@ -235,6 +258,9 @@ def summary_rows(manifest: dict, results: Path) -> list[dict]:
                 "dirty_checkout": distinct((r["git"] or {}).get("dirty", "unknown") for r in jobs),
                 "cpus": distinct(r["hardware"]["cpu"] for r in jobs),
                 "gpus": distinct(r["hardware"]["gpu"] or "none" for r in jobs),
+                "cpu_numerics": distinct(
+                    ", ".join(f"{k}={v}" for k, v in _numerics_key(r)) or "not recorded" for r in jobs
+                ),
                 "packages": distinct(
                     ", ".join(f"{k} {v}" for k, v in sorted(r["packages"].items()) if v) + f", python {r['python']}"
                     for r in jobs

@@ -4,7 +4,8 @@ Every job of the workflow leaves one record (JSON) under `{results}/audit/jobs/`
 outputs are complete: the rule and wildcards; the path, sha256 and size of each input and output;
 the settings the rule was given (its params) and their hash; the sha256 of the rule's script and
 of this library's source; the git commit of the checkout (and whether it had uncommitted changes);
-the versions of Python and the key packages; the CPU and GPU; start and end time (UTC).
+the versions of Python and the key packages; the CPU and GPU and the CPU numerics it ran with
+(gmnrep.core.numerics); start and end time (UTC).
 `gather` collects the records into one manifest, `{results}/audit/manifest.json`.
 
 Records are not outputs Snakemake tracks: deleting them loses the history, never forces a rerun.
@@ -27,11 +28,12 @@ import platform
 import socket
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from gmnrep.core import numerics
 from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError
 from gmnrep.core.hashing import config_hash, sha256_file
@@ -79,6 +81,14 @@ def gpu_model() -> str | None:
     if torch is None or not torch.cuda.is_available():
         return None
     return torch.cuda.get_device_name(torch.cuda.current_device())
+
+
+def job_numerics() -> dict:
+    """The job's CPU numerics: the pinning variables as it saw them, and the ATen CPU capability
+    torch chose (when the job loaded torch)."""
+    torch = sys.modules.get("torch")
+    capability = torch.backends.cpu.get_cpu_capability() if torch is not None else None
+    return {**numerics.settings(), "aten_capability": capability}
 
 
 def git_state(directory: Path) -> dict | None:
@@ -167,6 +177,7 @@ class JobRecord:
     start: str
     end: str
     schema_version: int = SCHEMA_VERSION
+    numerics: dict = field(default_factory=dict)  # empty in records made before it was recorded
 
     @property
     def job_id(self) -> str:
@@ -230,6 +241,7 @@ def recorded_job(
             python=platform.python_version(),
             packages=package_versions(),
             hardware={"cpu": cpu_model(), "gpu": gpu_model(), "cpus_allowed": len(os.sched_getaffinity(0))},
+            numerics=job_numerics(),
             host=socket.gethostname(),
             start=start,
             end=_now(),
