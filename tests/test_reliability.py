@@ -68,6 +68,15 @@ def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
     ]
 
 
+def test_an_artifact_gets_the_permissions_of_an_ordinary_file(tmp_path):
+    """Written through a private temporary, but readable by whom the umask allows (shared clusters)."""
+    plain = tmp_path / "plain.csv"
+    plain.write_text("a\n")
+    with atomic_path(tmp_path / "artifact.csv") as tmp:
+        tmp.write_text("a\n")
+    assert (tmp_path / "artifact.csv").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 != 0o600
+
+
 def _running_job_log(workdir: Path, pattern: str) -> Path | None:
     """A job log matching `pattern` whose job has started and not finished."""
     for log in (workdir / "logs/smoke").glob(pattern):
