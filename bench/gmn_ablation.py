@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from gmnrep.config import layered
-from gmnrep.models.training import LEFT_OUT, TrainingSettings, load_samples, model_kwargs, train
+from gmnrep.models.samples import LEFT_OUT, load_samples
+from gmnrep.models.training import TrainingSettings, model_kwargs, train
 
 CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 

@@ -64,6 +64,7 @@ from gmnrep.inr.siren import init_params  # noqa: E402
 from gmnrep.models import training  # noqa: E402
 from gmnrep.models.gmn import GMN  # noqa: E402
 from gmnrep.models.image_models import CNN, MLP  # noqa: E402
+from gmnrep.models.samples import Samples  # noqa: E402
 from gmnrep.representations import cka, extract
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")
@@ -178,7 +179,7 @@ def check_gmn(device, sizes, rows):
 def check_dump(device, sizes, rows):
     n = sizes.batch
     weights = weight_stacks(n, torch.device("cpu"))
-    samples = training.Samples(weights, torch.zeros(n, dtype=torch.int64), np.zeros(n), np.arange(n))
+    samples = Samples(weights, torch.zeros(n, dtype=torch.int64), np.zeros(n), np.arange(n))
     layers = {}
     for where in (torch.device("cpu"), device):
         model = paper_gmn(where)
@@ -204,7 +205,7 @@ def check_repeatable(device, sizes, rows):
         ("gmn", weight_stacks(n, torch.device("cpu")), gmn),
         ("cnn", images, {"dropout": 0.1}),
     ):
-        samples = training.Samples(inputs, labels, split, np.arange(n))
+        samples = Samples(inputs, labels, split, np.arange(n))
         kwargs = training.model_kwargs(arch, network, "mnist", samples)
         twice = [training.train(arch, kwargs, samples, settings, 0, device, f"{arch}, trained twice") for _ in range(2)]
         same = all(torch.equal(twice[0].state_dict[k], twice[1].state_dict[k]) for k in twice[0].state_dict)

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 
 from gmnrep.config import layered
-from gmnrep.core.architectures import matched_arch
 from gmnrep.models import matching
+from gmnrep.models.registry import matched_arch
 from gmnrep.paper.tables import matched_at
 from gmnrep.representations import dump_file, extract
 from gmnrep.representations.cka import linear_cka
@@ -46,10 +46,10 @@ def train_twin(config: dict, root: Path, dataset: str, arch: str, seed: int, met
     matched = models["matched"]
     start = time.perf_counter()
     metrics = matching.train_matched(
-        data, shards, sorted((root / "models" / dataset / "gmn").glob("seed-*.metrics.json")), model, metrics_path,
-        dataset=dataset, arch=matched_arch(arch), seed=seed, network=models[arch]["network"],
-        training=models[arch]["training"], method=method, evaluate_every=matched["evaluate_every"],
-        subset_fractions=matched["subset_fractions"], device="cpu",
+        data, shards, sorted((root / "models" / dataset / matched["target"]).glob("seed-*.metrics.json")), model,
+        metrics_path, dataset=dataset, arch=matched_arch(arch), seed=seed, network=models[arch]["network"],
+        training=models[arch]["training"], target_arch=matched["target"], method=method,
+        evaluate_every=matched["evaluate_every"], subset_fractions=matched["subset_fractions"], device="cpu",
     )  # fmt: skip
     seconds = time.perf_counter() - start
     dump = extract.dump(

@@ -31,6 +31,7 @@ from gmnrep import config as gmn_config  # noqa: E402
 from gmnrep.inr.siren import SirenRecipe, init_params  # noqa: E402
 from gmnrep.models import training  # noqa: E402
 from gmnrep.models.resume import ResumePlan  # noqa: E402
+from gmnrep.models.samples import Samples  # noqa: E402
 from gmnrep.provenance.records import cpu_model  # noqa: E402
 
 
@@ -58,7 +59,7 @@ def main() -> None:
     generator = torch.Generator().manual_seed(0)
     weights = [(w * (1 + torch.rand(w.shape, generator=generator)), b) for w, b in init_params(recipe, 1, 0, range(n))]
     split = np.repeat(np.array([0, 1, 2], np.uint8), [sizes["train"], sizes["val"], sizes["test"]])
-    samples = training.Samples(weights, torch.arange(n) % 10, split, np.arange(n))
+    samples = Samples(weights, torch.arange(n) % 10, split, np.arange(n))
     torch.set_num_threads(preset["models"]["threads"])
     settings = replace(training.TrainingSettings(**gmn["training"]), epochs=args.epochs)
     kwargs = training.model_kwargs("gmn", gmn["network"], "fashion_mnist", samples)

@@ -56,12 +56,20 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-PRESETS = ("paper", "demo", "smoke", "fmnist")
+PRESETS = ("paper", "demo", "smoke", "fmnist", "fmnist_scalegmn")
+
+
+# A preset layered over another one as well as over config.yaml (its file's header says so).
+LAYERED_OVER = {"fmnist_scalegmn": "fmnist"}
 
 
 def preset_files(name: str, root: Path = REPO) -> list[Path]:
-    """The config files of a preset, in layering order: config.yaml, then presets/NAME.yaml."""
-    return [root / "config.yaml"] + ([] if name == "paper" else [root / "presets" / f"{name}.yaml"])
+    """The config files of a preset, in layering order: config.yaml, the preset it is layered over
+    if any, then presets/NAME.yaml."""
+    if name == "paper":
+        return [root / "config.yaml"]
+    below = preset_files(LAYERED_OVER[name], root) if name in LAYERED_OVER else [root / "config.yaml"]
+    return [*below, root / "presets" / f"{name}.yaml"]
 
 
 def preset_config(name: str) -> dict:

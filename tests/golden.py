@@ -37,7 +37,8 @@ from config_recipes import config_recipe  # noqa: E402
 from gmnrep import config as gmn_config  # noqa: E402
 from gmnrep.data.formats import digits_source_file, read_digits, read_idx  # noqa: E402
 from gmnrep.inr.fitting import fit_inrs  # noqa: E402
-from gmnrep.models import checkpoints, training  # noqa: E402
+from gmnrep.models import registry, training  # noqa: E402
+from gmnrep.models.samples import Samples  # noqa: E402
 from gmnrep.provenance.records import cpu_model  # noqa: E402
 from gmnrep.representations import cka, extract  # noqa: E402
 
@@ -72,13 +73,13 @@ def computations() -> dict[str, str]:
     inputs = {"gmn": weights, "mlp": torch.from_numpy(images), "cnn": torch.from_numpy(images)}
     models = {}
     for arch, arch_inputs in inputs.items():
-        samples = training.Samples(arch_inputs, torch.from_numpy(labels), split, np.arange(48))
+        samples = Samples(arch_inputs, torch.from_numpy(labels), split, np.arange(48))
         kwargs = training.model_kwargs(arch, smoke[arch]["network"], "digits", samples)
         settings = training.TrainingSettings(**smoke[arch]["training"])
         result = training.train(arch, kwargs, samples, settings, 0, torch.device("cpu"), f"golden {arch}")
         history = np.frombuffer(json.dumps(result.history, sort_keys=True).encode(), np.uint8)
         hashes[f"train_{arch}"] = digest(*(v.numpy() for v in result.state_dict.values()), history)
-        model = checkpoints.build(arch, kwargs)
+        model = registry.build(arch, kwargs)
         model.load_state_dict(result.state_dict)
         models[arch] = (model, samples)
     probe = np.flatnonzero(split > 0)

@@ -12,7 +12,8 @@ import torch
 from gmnrep.core.errors import DataError
 from gmnrep.data.splits import TEST
 from gmnrep.inr import shards
-from gmnrep.models import checkpoints, training
+from gmnrep.models import checkpoints
+from gmnrep.models.samples import index_shards, load_samples
 from gmnrep.representations import cka, dump_file, extract, pairs, similarity
 from test_training import make_shard, tiny, train  # noqa: F401  (fixture and helpers shared with the training tests)
 
@@ -68,11 +69,10 @@ def test_a_dump_holds_every_representation_layer_and_the_logits(dumps):
 
 
 def test_a_probe_subset_is_seeded_sorted_and_shared(tiny):  # noqa: F811
-    from gmnrep.models import training
 
     data_path, shard_paths, _, _ = tiny
-    gmn = training.load_samples("gmn", data_path, shard_paths)
-    mlp = training.load_samples("mlp", data_path, shard_paths)
+    gmn = load_samples("gmn", data_path, shard_paths)
+    mlp = load_samples("mlp", data_path, shard_paths)
     rows = extract.probe_rows(gmn, 4, probe_seed=3)
     assert len(rows) == 4 and np.all(np.diff(gmn.image_index[rows]) > 0)
     np.testing.assert_array_equal(rows, extract.probe_rows(mlp, 4, probe_seed=3))
@@ -98,11 +98,11 @@ def test_a_streamed_dump_equals_one_computed_from_all_samples_at_once(
     streamed = dump_file.read(out)
 
     model, _ = checkpoints.load(models[arch], torch.device("cpu"))
-    samples = training.load_samples(arch, data_path, shard_paths)
+    samples = load_samples(arch, data_path, shard_paths)
     rows = extract.probe_rows(samples, probe_size, probe_seed=1)
     layers, logits = extract.compute(model, samples, rows, batch_size=3, name="reference")
 
-    shard_of_row = np.searchsorted(training.index_shards(data_path, shard_paths).starts, rows, side="right")
+    shard_of_row = np.searchsorted(index_shards(data_path, shard_paths).starts, rows, side="right")
     assert len(set(shard_of_row)) > 1  # precondition: the probe samples span shards
     assert len(streamed.layers) == len(layers)
     for got, expected in zip(streamed.layers, layers):

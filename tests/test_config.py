@@ -303,15 +303,41 @@ def test_paper_models_are_five_seeds_of_three_architectures(raw):
     }
 
 
-@pytest.mark.parametrize("preset", ["demo", "smoke", "fmnist"])
-def test_small_presets_train_all_architectures_with_equal_layer_counts(preset):
+@pytest.mark.parametrize(
+    "preset, archs",
+    [("demo", ["gmn", "mlp", "cnn"]), ("smoke", ["gmn", "scalegmn", "mlp", "cnn"]), ("fmnist", ["gmn", "mlp", "cnn"])],
+)
+def test_small_presets_train_their_architectures_with_equal_layer_counts(preset, archs):
     models = cfg.resolve(preset_config(preset), SCHEMA)["models"]
-    assert models["architectures"] == ["gmn", "mlp", "cnn"]
+    assert models["architectures"] == archs
     counts = cfg.representation_layer_counts(models)
-    assert len(counts) == 3 and len(set(counts.values())) == 1
+    assert len(counts) == len(archs) and len(set(counts.values())) == 1
     gmn, mlp, cnn = (models[arch]["network"] for arch in ("gmn", "mlp", "cnn"))
     assert gmn["blocks"] == len(mlp["hidden"]) == len(cnn["channels"])
     assert len(models["seeds"]) >= 2  # a std over seeds needs two
+
+
+def test_a_second_metanetwork_with_another_depth_is_named_by_its_own_key(raw):
+    raw["models"]["architectures"] = ["gmn", "scalegmn", "mlp", "cnn"]
+    raw["models"]["scalegmn"]["network"]["layers"] = 2
+    (line,) = problems_of(raw)
+    assert "models.scalegmn.network.layers gives 3" in line and "models.gmn.network.blocks gives 5" in line
+
+
+def test_matched_networks_need_their_target_in_the_run(raw):
+    raw["models"]["architectures"] = ["scalegmn", "mlp", "cnn"]
+    (line,) = problems_of(raw)
+    assert line.startswith("models.matched.target:") and "add gmn to models.architectures" in line
+    raw["models"]["matched"]["target"] = "scalegmn"
+    assert cfg.resolve(raw, SCHEMA)["models"]["matched"]["target"] == "scalegmn"
+    raw["models"]["matched"]["target"] = "mlp"  # only a weight-space network can be the target
+    assert any(line.startswith("models.matched.target:") and "'mlp'" in line for line in problems_of(raw))
+
+
+def test_only_image_networks_get_matched_twins(raw):
+    raw["models"]["matched"]["architectures"] = ["mlp", "gmn"]
+    (line,) = problems_of(raw)
+    assert line.startswith("models.matched.architectures[1]:") and "'gmn'" in line
 
 
 def test_different_representation_layer_counts(raw):

@@ -13,6 +13,7 @@ from gmnrep.data import dataset_file
 from gmnrep.data.splits import TEST, TRAIN, VAL
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints, matching, training
+from gmnrep.models.samples import load_samples
 from gmnrep.paper import tables
 from test_training import DATASET, NETWORKS, TRAINING, make_shard, rows_of
 
@@ -65,6 +66,7 @@ def train_matched(tiny, out, target_paths, name="match", arch="mlpmatch", **meth
         seed=0,
         network=NETWORKS[arch.removesuffix("match")],
         training=TRAINING,
+        target_arch="gmn",
         **({"method": "steps", "evaluate_every": 1} | method),
         device="cpu",
     )
@@ -104,7 +106,7 @@ def test_a_matched_network_stops_at_the_first_step_that_reaches_the_gmns_mean(ti
     # the checkpoint is the model of that step: its validation accuracy is the recorded one
     model, payload = checkpoints.load(model_path)
     assert payload["arch"] == f"{arch}match" and payload["info"]["best_epoch"] == metrics["best_epoch"]
-    samples = training.load_samples(f"{arch}match", *tiny[:2])
+    samples = load_samples(f"{arch}match", *tiny[:2])
     _, val_acc = training.evaluate(model, samples, rows_of(samples, "val"), 8)
     assert val_acc == metrics["val_acc"]
     assert metrics["history"][-1]["step"] == step and len(metrics["history"]) == metrics["best_epoch"]
@@ -151,7 +153,7 @@ def test_the_data_method_keeps_the_nested_subset_closest_to_the_target(tiny, tmp
 
 
 def test_nested_training_subsets_grow_with_their_size_and_leave_the_other_splits(tiny):
-    samples = training.load_samples("mlp", *tiny[:2])
+    samples = load_samples("mlp", *tiny[:2])
     small, large = (samples.with_training_subset(n, seed=0) for n in (10, 30))
     train_code = 0
     assert set(np.flatnonzero(small.split == train_code)) < set(np.flatnonzero(large.split == train_code))
@@ -168,8 +170,8 @@ def test_nested_training_subsets_grow_with_their_size_and_leave_the_other_splits
 @pytest.mark.parametrize(
     "record, message",
     [
-        ({"dataset": DATASET, "arch": "mlp", "seed": 0, "val_acc": 0.5}, "not the metrics of a GMN of digits"),
-        ({"dataset": "mnist", "arch": "gmn", "seed": 0, "val_acc": 0.5}, "not the metrics of a GMN of digits"),
+        ({"dataset": DATASET, "arch": "mlp", "seed": 0, "val_acc": 0.5}, "not the metrics of a gmn model of digits"),
+        ({"dataset": "mnist", "arch": "gmn", "seed": 0, "val_acc": 0.5}, "not the metrics of a gmn model of digits"),
         ({"dataset": DATASET, "arch": "gmn", "seed": 0, "val_acc": float("nan")}, "val_acc is nan"),
         ({"dataset": DATASET, "arch": "gmn", "seed": 0}, "val_acc is None"),
     ],
@@ -179,10 +181,10 @@ def test_targets_from_anything_but_gmn_validation_accuracies_are_refused(tmp_pat
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(record))
     with pytest.raises(DataError, match=message) as info:
-        matching.target_accuracy([*good, bad], DATASET)
+        matching.target_accuracy([*good, bad], DATASET, "gmn")
     assert str(bad) in str(info.value)
-    with pytest.raises(DataError, match="no GMN metrics"):
-        matching.target_accuracy([], DATASET)
+    with pytest.raises(DataError, match="no gmn metrics"):
+        matching.target_accuracy([], DATASET, "gmn")
 
 
 def test_the_smoke_runs_matched_networks_reach_their_target_first_and_rerun_byte_identically(smoke_run, tmp_path):

@@ -12,7 +12,9 @@ from gmnrep.paper.tables import ACCURACY_COLUMNS
 
 def claim_row(dataset, claim, verdict, reason="why", **values):
     row = {column: "" for column in claims.COLUMNS}
-    row.update(dataset=dataset, claim=claim, verdict=verdict, comparison="GMN-GMN < MLP-MLP", reason=reason)
+    row.update(
+        dataset=dataset, claim=claim, subject="gmn", verdict=verdict, comparison="GMN-GMN < MLP-MLP", reason=reason
+    )
     row.update(values)
     return row
 
@@ -77,7 +79,7 @@ def test_the_first_page_says_what_was_run_and_every_verdict(run_files, tmp_path)
     assert "48.3 ± 0.9" in html and "78.8 ± 1.2" in html and "55.1 ± 1.4" in html
     # one line per dataset and claim, then one verdict table per dataset (Fashion-MNIST first)
     assert html.count("<li>") == 3
-    assert "Fashion-MNIST, C1</strong> (seed sensitivity)" in html
+    assert "Fashion-MNIST, C1, GMN</strong> (seed sensitivity)" in html
     assert 'class="verdict-mixed">mixed: 1 holds, 1 inconclusive' in html
     assert html.count('class="verdict-table') == 2
     assert html.index("Verdict table: Fashion-MNIST") < html.index("Verdict table: Digits")

@@ -150,7 +150,7 @@ def test_a_matched_twin_stopped_at_a_step_resumes_to_the_same_stop(tmp_path, kil
         return matching.train_matched(
             data[0], data[1], targets, tmp_path / f"{name}.pt", tmp_path / f"{name}.json",
             dataset=DATASET, arch="mlpmatch", seed=0, network=NETWORKS["mlp"], training={**TRAINING, "epochs": 12},
-            method="steps", evaluate_every=1, device="cpu", resume=resume_plan,
+            target_arch="gmn", method="steps", evaluate_every=1, device="cpu", resume=resume_plan,
         )  # fmt: skip
 
     reference = twin("reference")
@@ -174,7 +174,7 @@ def test_a_data_limited_twin_redoes_none_of_its_finished_subset_trainings(tmp_pa
         return matching.train_matched(
             data[0], data[1], targets, tmp_path / f"{name}.pt", tmp_path / f"{name}.json",
             dataset=DATASET, arch="mlpmatch", seed=0, network=NETWORKS["mlp"], training=settings,
-            method="data", subset_fractions=[0.25, 0.5], device="cpu", resume=resume_plan,
+            target_arch="gmn", method="data", subset_fractions=[0.25, 0.5], device="cpu", resume=resume_plan,
         )  # fmt: skip
 
     twin("reference")

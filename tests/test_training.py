@@ -12,9 +12,10 @@ from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file
 from gmnrep.data.splits import SPLIT_NAMES, TEST, TRAIN, VAL
 from gmnrep.inr import shards
-from gmnrep.models import checkpoints, training
+from gmnrep.models import checkpoints, registry, training
 from gmnrep.models.gmn import GMN
 from gmnrep.models.image_models import CNN, MLP
+from gmnrep.models.samples import Samples, load_samples
 
 SIREN = (2, 8, 8, 1)
 NUM_IMAGES = 60
@@ -108,7 +109,7 @@ def train(tiny, out, arch, seed=0, network=None, training_settings=None, name="m
     return model_path, metrics_path, metrics
 
 
-def rows_of(samples: training.Samples, split: str) -> torch.Tensor:
+def rows_of(samples: Samples, split: str) -> torch.Tensor:
     return torch.from_numpy(np.flatnonzero(samples.split == SPLIT_NAMES[split]))
 
 
@@ -208,7 +209,7 @@ def test_checkpoint_is_the_selected_epochs_model(tiny, tmp_path):
     model_path, _, metrics = train(tiny, tmp_path, "gmn", training_settings={**TRAINING, "epochs": 6})
     model, payload = checkpoints.load(model_path)
     assert payload["arch"] == "gmn" and payload["info"]["best_epoch"] == metrics["best_epoch"]
-    samples = training.load_samples("gmn", tiny[0], tiny[1])
+    samples = load_samples("gmn", tiny[0], tiny[1])
     best = metrics["history"][metrics["best_epoch"] - 1]
     for split in ("val", "test"):
         loss, acc = training.evaluate(model, samples, rows_of(samples, split), batch_size=8)
@@ -269,7 +270,7 @@ def test_an_empty_split_is_refused(tiny, tmp_path):
 
 def test_no_shards_is_refused(tiny):
     with pytest.raises(DataError, match="no INR shards"):
-        training.load_samples("mlp", tiny[0], [])
+        load_samples("mlp", tiny[0], [])
 
 
 # --- checkpoints -----------------------------------------------------------------------------
@@ -330,7 +331,7 @@ def test_corrupt_checkpoints_are_refused_naming_the_file(tiny, tmp_path):
 
 def test_unknown_architecture_is_refused():
     with pytest.raises(ValueError, match="unknown architecture 'rnn'"):
-        checkpoints.build("rnn", {})
+        registry.build("rnn", {})
 
 
 # --- samples ---------------------------------------------------------------------------------
@@ -339,7 +340,7 @@ def test_unknown_architecture_is_refused():
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_image_samples_are_the_shards_images_in_shard_order(tiny, arch):
     data_path, paths, data, parts = tiny
-    samples = training.load_samples(arch, data_path, paths)
+    samples = load_samples(arch, data_path, paths)
     index = np.concatenate([p.image_index for p in parts])
     assert not np.array_equal(index, np.sort(index))  # the order is the shards', not the file's
     np.testing.assert_array_equal(samples.image_index, index)
@@ -352,7 +353,7 @@ def test_image_samples_are_the_shards_images_in_shard_order(tiny, arch):
 
 def test_gmn_samples_are_the_shards_weights(tiny):
     data_path, paths, data, parts = tiny
-    samples = training.load_samples("gmn", data_path, paths)
+    samples = load_samples("gmn", data_path, paths)
     assert len(samples.inputs) == len(SIREN) - 1
     for i, (w, b) in enumerate(samples.inputs):
         np.testing.assert_array_equal(w.numpy(), np.concatenate([p.weights[i][0] for p in parts]))
@@ -375,7 +376,7 @@ def test_labels_disagreeing_with_the_shards_are_refused(tiny, tmp_path):
     dataset_file.write(relabelled, dataset_file.LabelledImages(data.images, labels, data.split), {})
     for arch in ("mlp", "cnn"):
         with pytest.raises(DataError, match="labels differ") as info:
-            training.load_samples(arch, relabelled, paths)
+            load_samples(arch, relabelled, paths)
         assert str(relabelled) in str(info.value)
 
 
@@ -385,7 +386,7 @@ def test_shards_pointing_past_the_dataset_are_refused(tiny, tmp_path):
     n = NUM_IMAGES // 2
     dataset_file.write(short, dataset_file.LabelledImages(data.images[:n], data.labels[:n], data.split[:n]), {})
     with pytest.raises(DataError, match=f"has {n} images") as info:
-        training.load_samples("mlp", short, paths)
+        load_samples("mlp", short, paths)
     assert str(short) in str(info.value)
 
 
@@ -396,7 +397,7 @@ def test_shards_of_different_siren_architectures_are_refused(tiny, tmp_path, oth
     shards.write(other, make_shard(data, np.arange(50, 56), sizes=other_sizes))
     for arch in ("gmn", "mlp"):
         with pytest.raises(DataError, match="different architectures") as info:
-            training.load_samples(arch, data_path, [paths[0], other])
+            load_samples(arch, data_path, [paths[0], other])
         assert str(other) in str(info.value)
 
 
@@ -405,14 +406,14 @@ def test_shards_of_different_siren_architectures_are_refused(tiny, tmp_path, oth
 
 def test_model_kwargs_of_each_architecture(tiny):
     data_path, paths, _, _ = tiny
-    gmn = training.model_kwargs("gmn", NETWORKS["gmn"], DATASET, training.load_samples("gmn", data_path, paths))
+    gmn = training.model_kwargs("gmn", NETWORKS["gmn"], DATASET, load_samples("gmn", data_path, paths))
     assert gmn == {**NETWORKS["gmn"], "num_classes": 10, "layer_sizes": SIREN}
-    images = training.load_samples("mlp", data_path, paths)
+    images = load_samples("mlp", data_path, paths)
     mlp = training.model_kwargs("mlp", NETWORKS["mlp"], DATASET, images)
     assert mlp == {"hidden": (16, 16), "penultimate": 8, "dropout": 0.3, "num_classes": 10, "image_shape": (8, 8)}
     cnn = training.model_kwargs("cnn", NETWORKS["cnn"], "cifar10", images)
     assert cnn == {"channels": (4, 4), "penultimate": 8, "dropout": 0.3, "num_classes": 10, "image_shape": (8, 8)}
-    colour = training.Samples(
+    colour = Samples(
         torch.zeros(2, 32, 32, 3, dtype=torch.uint8),
         torch.zeros(2, dtype=torch.int64),
         np.zeros(2, np.uint8),
@@ -420,7 +421,7 @@ def test_model_kwargs_of_each_architecture(tiny):
     )
     assert training.model_kwargs("cnn", NETWORKS["cnn"], "cifar10", colour)["image_shape"] == (32, 32, 3)
     for arch, kwargs in (("gmn", gmn), ("mlp", mlp), ("cnn", cnn)):
-        assert checkpoints.build(arch, kwargs).num_layers == 3
+        assert registry.build(arch, kwargs).num_layers == 3
 
 
 def check_representations(model, inputs, batch, num_layers, num_classes=10):
@@ -478,9 +479,9 @@ def test_configured_networks_build_for_every_dataset_with_equal_layer_counts(pre
         images = torch.from_numpy(random_images(2, source.image_shape))
         for arch in models["architectures"]:
             inputs = weights if arch == "gmn" else images
-            samples = training.Samples(inputs, torch.zeros(2, dtype=torch.int64), np.zeros(2, np.uint8), np.arange(2))
+            samples = Samples(inputs, torch.zeros(2, dtype=torch.int64), np.zeros(2, np.uint8), np.arange(2))
             kwargs = training.model_kwargs(arch, models[arch]["network"], dataset, samples)
-            model = checkpoints.build(arch, kwargs)
+            model = registry.build(arch, kwargs)
             if arch == "gmn":
                 model.set_input_statistics(weights)
             check_representations(model, inputs, 2, expected, source.num_classes)

@@ -10,10 +10,10 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from gmnrep.core.architectures import matched_arch
 from gmnrep.core.errors import ConfigError
 from gmnrep.data import splits
 from gmnrep.data.sources import SOURCES
+from gmnrep.models import registry
 
 
 def deep_merge(base: dict, override: dict) -> dict:
@@ -72,6 +72,24 @@ def _strict_validator(schema: dict):
     return jsonschema.validators.extend(base, type_checker=checker)(schema)
 
 
+def full_schema(schema: dict) -> dict:
+    """`schema` (workflow/schemas/config.schema.yaml) with what the architecture registry declares:
+    a section models.<name> per architecture, with its network's schema, and the names that
+    models.architectures, models.matched.architectures and models.matched.target accept."""
+    schema = copy.deepcopy(schema)
+    models = schema["properties"]["models"]
+    matched = models["properties"]["matched"]["properties"]
+    models["properties"]["architectures"]["items"] = {"enum": list(registry.names())}
+    matched["architectures"]["items"] = {"enum": list(registry.image_archs())}
+    matched["target"] = {"enum": list(registry.weight_space_archs())}
+    for name, spec in registry.ARCHITECTURES.items():
+        models["properties"][name] = {
+            "allOf": [{"$ref": "#/definitions/architecture"}, {"properties": {"network": spec.network_schema}}]
+        }
+        models["required"].append(name)
+    return schema
+
+
 def schema_problems(config: dict, schema: dict) -> list[str]:
     validator = _strict_validator(schema)
     problems = []
@@ -115,7 +133,7 @@ def dataset_split_sizes(config: dict, dataset: str) -> dict[str, int]:
 
 def matched_architectures(models: dict) -> list[str]:
     """The accuracy-matched twins this run trains (models.matched.architectures), e.g. 'mlpmatch'."""
-    return [matched_arch(arch) for arch in models["matched"]["architectures"]]
+    return [registry.matched_arch(arch) for arch in models["matched"]["architectures"]]
 
 
 def model_architectures(models: dict) -> list[str]:
@@ -124,21 +142,22 @@ def model_architectures(models: dict) -> list[str]:
 
 
 def _matched_problems(models: dict) -> list[str]:
-    """A matched twin's target is this run's GMNs' validation accuracy."""
-    if models["matched"]["architectures"] and "gmn" not in models["architectures"]:
-        return ["models.matched.architectures: the matched networks' target is the GMNs' accuracy; "
-                "add gmn to models.architectures or set models.matched.architectures: []"]  # fmt: skip
+    """A matched twin's target is the validation accuracy of this run's models.matched.target."""
+    target = models["matched"]["target"]
+    if models["matched"]["architectures"] and target not in models["architectures"]:
+        return [f"models.matched.target: the matched networks' target is the accuracy of the {target} models; "
+                f"add {target} to models.architectures or set models.matched.architectures: []"]  # fmt: skip
     return []
 
 
 def representation_layer_counts(models: dict) -> dict[str, int]:
-    """L of each configured architecture: its hidden blocks plus the penultimate layer."""
-    blocks = {
-        "gmn": ("models.gmn.network.blocks", models["gmn"]["network"]["blocks"]),
-        "mlp": ("models.mlp.network.hidden", len(models["mlp"]["network"]["hidden"])),
-        "cnn": ("models.cnn.network.channels", len(models["cnn"]["network"]["channels"])),
-    }
-    return {blocks[arch][0]: blocks[arch][1] + 1 for arch in models["architectures"]}
+    """L of each configured architecture (its hidden blocks plus the penultimate layer), keyed by
+    the setting that fixes it."""
+    counts = {}
+    for name in models["architectures"]:
+        spec = registry.get(name)
+        counts[f"models.{name}.network.{spec.depth_key}"] = spec.representation_layers(models[name]["network"])
+    return counts
 
 
 def consistency_problems(config: dict) -> list[str]:
@@ -229,7 +248,7 @@ def resolve(config: dict, schema_path: str | Path, command_line: dict | None = N
             "preset: a preset is a config file layered over config.yaml; choose it with "
             f"--configfile presets/{command_line['preset']}.yaml, not --config preset=..."
         )
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = full_schema(yaml.safe_load(Path(schema_path).read_text()))
     problems = schema_problems(config, schema)
     if not problems:
         problems = consistency_problems(config)

@@ -22,7 +22,7 @@ from gmnrep import config as gmn_config
 from gmnrep.data import dataset_file
 from gmnrep.representations import pairs
 from gmnrep.core import gpu_slots, numerics
-from gmnrep.core.architectures import network_arch
+from gmnrep.models.registry import network_arch
 from gmnrep.inr import planning
 from gmnrep.provenance import code
 from gmnrep.data.sources import SOURCES
@@ -306,17 +306,18 @@ def matched_params(wildcards):
     ]
     return {
         **training_params(wildcards),
+        "target_arch": matched["target"],
         "method": matched["method"],
         method_key: matched[method_key],
     }
 
 
-def gmn_metrics(wildcards):
-    """The metrics of the dataset's GMNs: the matched twins' target accuracy."""
+def target_metrics(wildcards):
+    """The metrics of the models whose accuracy the matched twins match (models.matched.target)."""
     return expand(
         PATHS["metrics"],
         dataset=wildcards.dataset,
-        arch="gmn",
+        arch=config["models"]["matched"]["target"],
         seed=config["models"]["seeds"],
     )
 

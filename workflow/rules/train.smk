@@ -34,7 +34,7 @@ rule train_matched:
     input:
         data=PATHS["data"],
         shards=inr_shard_files,
-        gmn_metrics=gmn_metrics,
+        target_metrics=target_metrics,
     output:
         model=PATHS["model"],
         metrics=PATHS["metrics"],

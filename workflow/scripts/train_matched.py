@@ -12,7 +12,7 @@ with recorded(snakemake, f"train (accuracy-matched) {snakemake.output.model}") a
     matching.train_matched(
         Path(snakemake.input.data),
         [Path(p) for p in snakemake.input.shards],
-        [Path(p) for p in snakemake.input.gmn_metrics],
+        [Path(p) for p in snakemake.input.target_metrics],
         Path(snakemake.output.model),
         Path(snakemake.output.metrics),
         **snakemake.params.settings,

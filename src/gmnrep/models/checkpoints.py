@@ -13,21 +13,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gmnrep.core.architectures import network_arch
 from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError
-from gmnrep.models.gmn import GMN
-from gmnrep.models.image_models import CNN, MLP
+from gmnrep.models import registry
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {"gmn": GMN, "mlp": MLP, "cnn": CNN}
 FORMAT_VERSION = 1
-
-
-def build(arch: str, model_kwargs: dict) -> nn.Module:
-    """A fresh model of `arch` (an accuracy-matched twin, e.g. 'mlpmatch', is its network's)."""
-    if network_arch(arch) not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)} (and their matched twins)")
-    return ARCHITECTURES[network_arch(arch)](**model_kwargs)
 
 
 def _sorted_keys(value):
@@ -61,6 +51,9 @@ def load(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dic
         raise DataError(f"{path}: not a readable checkpoint ({exc})") from exc
     if payload.get("format_version") != FORMAT_VERSION:
         raise DataError(f"{path}: checkpoint format {payload.get('format_version')!r}, expected {FORMAT_VERSION}")
-    model = build(payload["arch"], payload["model_kwargs"])
+    try:
+        model = registry.build(payload["arch"], payload["model_kwargs"])
+    except ValueError as exc:
+        raise DataError(f"{path}: {exc}") from None
     model.load_state_dict(payload["state_dict"])
     return model.to(device).eval(), payload

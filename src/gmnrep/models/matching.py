@@ -3,9 +3,10 @@
 The paper finds GMN and image-network representations dissimilar despite similar accuracy. At
 laptop scale the GMN is far less accurate than the image networks, so a low GMN-MLP CKA could mean
 "a different representation" or just "a less trained one". The control: for each image
-architecture X and seed, a twin "Xmatch" (gmnrep.representations.pairs.matched_arch) whose
-validation accuracy is the mean validation accuracy of this run's GMNs (each at its selected
-epoch). Two ways to get one (config models.matched.method):
+architecture X and seed, a twin "Xmatch" (gmnrep.models.registry.matched_arch) whose validation
+accuracy is the mean validation accuracy of this run's GMNs (models.matched.target: another
+weight-space architecture can be the target), each at its selected epoch. Two ways to get one
+(config models.matched.method):
 
 - steps: X's own training (seed, data order, settings), stopped at the first evaluation point,
   every `evaluate_every` optimizer steps, whose validation accuracy reaches the target.
@@ -35,12 +36,11 @@ from gmnrep.core.device import resolve_device
 from gmnrep.core.errors import DataError
 from gmnrep.data.splits import SPLIT_NAMES
 from gmnrep.models.resume import ResumePlan
+from gmnrep.models.samples import Samples, load_samples
 from gmnrep.models.training import (
     AccuracyTarget,
-    Samples,
     TrainingResult,
     TrainingSettings,
-    load_samples,
     model_kwargs,
     save_training,
     train,
@@ -48,18 +48,19 @@ from gmnrep.models.training import (
 )
 
 
-def target_accuracy(gmn_metrics: list[Path], dataset: str) -> float:
-    """Mean validation accuracy (a fraction) of the GMNs whose metrics records are `gmn_metrics`."""
-    if not gmn_metrics:
-        raise DataError(f"no GMN metrics of {dataset} to match the image networks' accuracy to")
+def target_accuracy(target_metrics: list[Path], dataset: str, target_arch: str) -> float:
+    """Mean validation accuracy (a fraction) of the `target_arch` models whose metrics records are
+    `target_metrics`."""
+    if not target_metrics:
+        raise DataError(f"no {target_arch} metrics of {dataset} to match the image networks' accuracy to")
     accuracies = []
-    for path in gmn_metrics:
+    for path in target_metrics:
         try:
             record = json.loads(Path(path).read_text())
         except (OSError, ValueError) as exc:
             raise DataError(f"{path}: not a readable metrics file ({exc})") from exc
-        if not isinstance(record, dict) or record.get("arch") != "gmn" or record.get("dataset") != dataset:
-            raise DataError(f"{path}: not the metrics of a GMN of {dataset}")
+        if not isinstance(record, dict) or record.get("arch") != target_arch or record.get("dataset") != dataset:
+            raise DataError(f"{path}: not the metrics of a {target_arch} model of {dataset}")
         value = record.get("val_acc")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
             raise DataError(f"{path}: val_acc is {value!r}, not a number in [0, 1]")
@@ -70,7 +71,7 @@ def target_accuracy(gmn_metrics: list[Path], dataset: str) -> float:
 def train_matched(
     data_path: Path,
     shard_paths: list[Path],
-    gmn_metrics: list[Path],
+    target_metrics: list[Path],
     model_path: Path,
     metrics_path: Path,
     *,
@@ -79,16 +80,18 @@ def train_matched(
     seed: int,
     network: dict,
     training: dict,
+    target_arch: str,
     method: str,
     evaluate_every: int | None = None,
     subset_fractions: list[float] | None = None,
     device: str = "auto",
     resume: ResumePlan | None = None,
 ) -> dict:
-    """Train the matched twin `arch` (e.g. 'mlpmatch') with `seed` by `method`, going on from the
+    """Train the matched twin `arch` (e.g. 'mlpmatch') with `seed` by `method`, to the mean validation
+    accuracy of the `target_arch` models of `target_metrics`, going on from the
     saved states of `resume` if there are any; write its checkpoint and metrics (train_and_save's,
     with `stop`: the target and how it was met), then remove the resume states."""
-    target = target_accuracy(gmn_metrics, dataset)
+    target = target_accuracy(target_metrics, dataset, target_arch)
     if method == "steps":
         return train_and_save(
             data_path, shard_paths, model_path, metrics_path,

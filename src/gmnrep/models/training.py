@@ -1,8 +1,8 @@
-"""Training one model (GMN on INR weights, MLP or CNN on images) for one seed.
+"""Training one model of any registered architecture (gmnrep.models.registry) for one seed.
 
-Every architecture sees the same samples: the INRs of a dataset's shards, and for the image
-networks the images those INRs were fitted to (found through each INR's image_index), with the
-INRs' train / val / test split. The seed fixes initialisation, data order and dropout, so the same
+Every architecture sees the same samples (gmnrep.models.samples): the INRs of a dataset's shards,
+and for the image networks the images those INRs were fitted to, with the INRs' train / val / test
+split. The seed fixes initialisation, data order and dropout, so the same
 job on the same hardware writes the same weights. The model kept is the one of the epoch with the
 best validation accuracy (ties: lower validation loss); its test accuracy is the one reported.
 """
@@ -23,82 +23,21 @@ from tqdm import tqdm
 from gmnrep.core.atomic import atomic_path
 from gmnrep.core.device import resolve_device
 from gmnrep.core.errors import DataError
-from gmnrep.core.h5io import read_h5
 from gmnrep.core.hashing import config_hash
-from gmnrep.data import dataset_file
 from gmnrep.data.sources import SOURCES
 from gmnrep.data.splits import SPLIT_NAMES
-from gmnrep.inr import shards
-from gmnrep.models import checkpoints
-from gmnrep.models.param_graph import Weights
+from gmnrep.models import checkpoints, registry
+from gmnrep.models.architectures import WEIGHTS
 from gmnrep.models.resume import ResumePlan
+from gmnrep.models.samples import Samples, input_shape, load_samples
 from gmnrep.models.weight_augmentation import WeightAugmentation
-
-Inputs = torch.Tensor | Weights  # images (n, H, W[, C]) uint8, or a weight stack
-LEFT_OUT = 255  # the split of a training sample that a training on a subset does not see
-
-
-def take_inputs(inputs: Inputs, rows: torch.Tensor) -> Inputs:
-    if isinstance(inputs, torch.Tensor):
-        return inputs[rows]
-    return [(w[rows], b[rows]) for w, b in inputs]
-
-
-def inputs_to(inputs: Inputs, device: torch.device) -> Inputs:
-    if isinstance(inputs, torch.Tensor):
-        return inputs.to(device)
-    return [(w.to(device), b.to(device)) for w, b in inputs]
-
-
-def concatenate_inputs(parts: list[Inputs]) -> Inputs:
-    if isinstance(parts[0], torch.Tensor):
-        return torch.cat(parts)
-    layers = range(len(parts[0]))
-    return [(torch.cat([p[i][0] for p in parts]), torch.cat([p[i][1] for p in parts])) for i in layers]
-
-
-@dataclass
-class Samples:
-    inputs: Inputs
-    labels: torch.Tensor  # (n,) int64
-    split: np.ndarray  # (n,) 0 train, 1 val, 2 test
-    image_index: np.ndarray  # (n,) row of each sample's image in the dataset file
-
-    def take(self, rows: torch.Tensor) -> Inputs:
-        return take_inputs(self.inputs, rows)
-
-    def to(self, device: torch.device) -> "Samples":
-        return Samples(inputs_to(self.inputs, device), self.labels.to(device), self.split, self.image_index)
-
-    def with_training_subset(self, size: int, seed: int) -> "Samples":
-        """The same samples with only `size` training samples: the first of a permutation of them
-        drawn with `seed`, so that the subsets of one seed are nested. The others are LEFT_OUT."""
-        train_rows = np.flatnonzero(self.split == SPLIT_NAMES["train"])
-        if not 1 <= size <= len(train_rows):
-            raise ValueError(f"a training subset of {size} samples out of {len(train_rows)}")
-        left_out = np.random.default_rng(seed).permutation(train_rows)[size:]
-        split = self.split.copy()
-        split[left_out] = LEFT_OUT
-        return Samples(self.inputs, self.labels, split, self.image_index)
-
-
-@dataclass
-class ShardIndex:
-    """The samples of a list of shards without their inputs: enough to choose samples before reading
-    any weights, and to find each sample's shard (rows starts[k]:starts[k+1] are shard k's)."""
-
-    paths: list[Path]
-    starts: np.ndarray  # (len(paths) + 1,)
-    labels: np.ndarray  # (n,) int64
-    split: np.ndarray
-    image_index: np.ndarray
 
 
 @dataclass(frozen=True)
 class TrainingSettings:
     """AdamW with a linear warmup over `warmup_steps` optimizer steps, then a constant or cosine
     (to 0 at the last step) learning rate; gradients clipped to norm `clip_grad_norm` if set;
-    `augmentation` (weight_augmentation settings) applies to a GMN's training batches only."""
+    `augmentation` (weight_augmentation settings) applies to training batches of INR weights only."""
 
     epochs: int
     batch_size: int
@@ -117,61 +56,9 @@ class TrainingSettings:
         return warmup
 
 
-def index_shards(data_path: Path, shard_paths: list[Path]) -> ShardIndex:
-    """The labels, splits and image indices of `shard_paths`, refusing shards of different SIRENs."""
-    if not shard_paths:
-        raise DataError(f"no INR shards given for {data_path}")
-    metadata = [read_h5(p, ("image_index", "label", "split")) for p in shard_paths]
-    # shards.read holds every shard's weights to its layer_sizes, so the attribute stands for the shapes.
-    if len({tuple(shards.layer_sizes(p, attrs)) for p, (_, attrs) in zip(shard_paths, metadata)}) > 1:
-        raise DataError(f"shards {', '.join(map(str, shard_paths))} hold SIRENs of different architectures")
-    arrays = [a for a, _ in metadata]
-    return ShardIndex(
-        paths=list(shard_paths),
-        starts=np.cumsum([0, *(len(a["image_index"]) for a in arrays)]),
-        labels=np.concatenate([a["label"] for a in arrays]).astype(np.int64),
-        split=np.concatenate([a["split"] for a in arrays]),
-        image_index=np.concatenate([a["image_index"] for a in arrays]),
-    )
-
-
-def read_images(arch: str, data_path: Path, index: ShardIndex) -> np.ndarray | None:
-    """The images of the dataset file that `index` refers to (None for a GMN, which sees weights)."""
-    if arch == "gmn":
-        return None
-    data, _ = dataset_file.read(data_path)
-    if index.image_index.max(initial=-1) >= len(data):
-        raise DataError(f"{data_path}: has {len(data)} images, but the shards refer to image {index.image_index.max()}")
-    if not np.array_equal(data.labels[index.image_index], index.labels):
-        raise DataError(f"{data_path}: labels differ from those recorded in the shards; rebuild the shards")
-    return data.images
-
-
-def shard_inputs(path: Path, images: np.ndarray | None) -> Inputs:
-    """The inputs of one shard's samples: its weights, or with `images` (see read_images) their images.
-    The whole shard is read either way, so a damaged one is refused for every architecture."""
-    part = shards.read(path)
-    if images is None:
-        return [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in part.weights]
-    return torch.from_numpy(images[part.image_index])
-
-
-def load_samples(arch: str, data_path: Path, shard_paths: list[Path]) -> Samples:
-    """The INRs of `shard_paths` (for a GMN), or their images in `data_path` (for MLP and CNN)."""
-    index = index_shards(data_path, shard_paths)
-    images = read_images(arch, data_path, index)
-    inputs = concatenate_inputs([shard_inputs(p, images) for p in shard_paths])
-    return Samples(inputs, torch.from_numpy(index.labels), index.split, index.image_index)
-
-
 def model_kwargs(arch: str, network: dict, dataset: str, samples: Samples) -> dict:
     """Constructor arguments of `arch` from its `network` settings and the data it will see."""
-    kwargs = {**network, "num_classes": SOURCES[dataset].num_classes}
-    if arch == "gmn":
-        kwargs["layer_sizes"] = (samples.inputs[0][0].shape[2], *(w.shape[1] for w, _ in samples.inputs))
-    else:
-        kwargs["image_shape"] = tuple(samples.inputs.shape[1:])
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+    return registry.get(arch).model_kwargs(network, SOURCES[dataset].num_classes, input_shape(samples.inputs))
 
 
 def _batches(rows: torch.Tensor, batch_size: int):
@@ -299,19 +186,20 @@ def train(
     a saved state of the same training instead of starting again: the result is the same, bit for
     bit, as an uninterrupted training's."""
     torch.manual_seed(seed)
-    model = checkpoints.build(arch, kwargs)
+    spec = registry.get(arch)
+    model = registry.build(arch, kwargs)
     rows = {s: torch.from_numpy(np.flatnonzero(samples.split == code)).to(device) for s, code in SPLIT_NAMES.items()}
     for split_name, split_rows in rows.items():
         if len(split_rows) == 0:
             raise DataError(f"{name}: no {split_name} samples in the shards")
-    if arch == "gmn":
-        model.set_input_statistics([(w[rows["train"].cpu()], b[rows["train"].cpu()]) for w, b in samples.inputs])
+    if spec.prepare is not None:
+        getattr(model, spec.prepare)(samples.take(rows["train"].cpu()))
     model.to(device)
     samples = samples.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     total_steps = settings.epochs * math.ceil(len(rows["train"]) / settings.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: settings.lr_factor(step, total_steps))
-    augmentation = WeightAugmentation.from_config(settings.augmentation if arch == "gmn" else None)
+    augmentation = WeightAugmentation.from_config(settings.augmentation if spec.inputs == WEIGHTS else None)
     generators = {"order": torch.Generator().manual_seed(seed), "augmentation": torch.Generator().manual_seed(seed + 1)}
     progress = TrainingProgress()
     if resume is not None:

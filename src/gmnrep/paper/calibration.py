@@ -26,8 +26,10 @@ import numpy as np
 from gmnrep.paper.claims import HOLDS, ClaimSettings, PairingMatrix, interval_verdict, mean_difference
 from gmnrep.representations import cka
 
-# C1 compares GMN-GMN with MLP-MLP, C2 GMN-MLP with MLP-CNN: (higher pairing, lower pairing)
-COMPARISONS = {"C1": (("mlp", "mlp"), ("gmn", "gmn")), "C2": (("mlp", "cnn"), ("gmn", "mlp"))}
+# Simulated architectures: LOWER stands for the weight-space network (the GMN), whose pairings are
+# claimed lower; C1 compares GMN-GMN with MLP-MLP, C2 GMN-MLP with MLP-CNN: (higher pairing, lower pairing).
+LOWER, IMAGE, OTHER_IMAGE = "weight-space", "image", "other image"
+COMPARISONS = {"C1": ((IMAGE, IMAGE), (LOWER, LOWER)), "C2": ((IMAGE, OTHER_IMAGE), (LOWER, IMAGE))}
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def replicate_verdicts(scenario: Scenario, settings: ClaimSettings, rng: np.rand
     operands = {}
     architectures = list(dict.fromkeys((*higher, *lower)))
     for index, arch in enumerate(architectures):
-        noise = scenario.noise * (scenario.lower_noise_factor if arch == "gmn" else 1.0)
+        noise = scenario.noise * (scenario.lower_noise_factor if arch == LOWER else 1.0)
         share = np.arange(scenario.latent) % len(architectures) == index
         operands[arch] = [cka.prepare(_layer(z, noise, share, scenario, rng)) for _ in range(scenario.seeds)]
     blocks = cka.probe_blocks(scenario.probes, scenario.probe_blocks, int(rng.integers(2**32)))

@@ -1,5 +1,8 @@
 """The paper's three findings as claims, tested on this run's numbers, each with a verdict.
 
+Each claim is stated of every weight-space architecture in the run (its `subject`: the GMN, and any
+other metanetwork such as ScaleGMN) in the GMN's place below.
+
 C1, seed sensitivity: GMN-GMN CKA(l, l) is lower than MLP-MLP and than CNN-CNN.
 C2, different representations at similar accuracy: GMN-MLP and GMN-CNN CKA(l, l) are lower than
     MLP-CNN, while the GMNs' test accuracy is close to the image networks'.
@@ -71,14 +74,15 @@ from scipy.stats import t as student_t
 
 from gmnrep.core.csv_files import read_csv, to_csv, write_texts
 from gmnrep.core.errors import DataError
+from gmnrep.models import registry
 from gmnrep.paper.tables import (
     ARCH_TITLES,
     CKA_TOLERANCE,
     DATASET_TITLES,
     IMAGE_ARCHS,
     MATCHED_ARCHS,
+    WEIGHT_SPACE_ARCHS,
     CkaTable,
-    arch_plural,
     by_pairing,
     family_correctness,
     family_members,
@@ -101,17 +105,19 @@ HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, CONFOUNDED = "holds", "does not hold", "inco
 VERDICTS = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE, CONFOUNDED)
 CONTEXT = "context"  # a row shown beside a claim's rows, not judged and not in its verdict
 BOOTSTRAP_CHUNK = 500  # resamples drawn at once: bounds the weights' memory (chunk x probe samples)
+# Each claim as stated of a weight-space architecture {W} (claim_text).
 CLAIMS = {
-    "C1": "seed sensitivity: GMN-GMN CKA is lower than MLP-MLP and CNN-CNN",
-    "C2": "different representations at similar accuracy: GMN-MLP and GMN-CNN CKA are lower than MLP-CNN",
+    "C1": "seed sensitivity: {W}-{W} CKA is lower than MLP-MLP and CNN-CNN",
+    "C2": "different representations at similar accuracy: {W}-MLP and {W}-CNN CKA are lower than MLP-CNN",
     "C3": (
-        "complementary predictions: more samples than chance are right for every GMN and wrong for every image "
+        "complementary predictions: more samples than chance are right for every {W} and wrong for every image "
         "network, and more than between two image architectures"
     ),
 }
 COLUMNS = (
     "dataset",
     "claim",
+    "subject",
     "comparison",
     "layer",
     "verdict",
@@ -138,6 +144,11 @@ class ClaimSettings:
     accuracy_gap_bound: float
     min_seeds: int
     seed: int
+
+
+def claim_text(claim: str, subject: str) -> str:
+    """Claim `claim` stated of weight-space architecture `subject`."""
+    return CLAIMS[claim].format(W=ARCH_TITLES[subject])
 
 
 # --- C1 and C2: differences of mean CKA, with a jackknife over models and probe blocks ----------
@@ -257,25 +268,37 @@ class DatasetEvidence:
     predictions: object  # tables.ProbePredictions
 
     @property
+    def models(self) -> set[tuple[str, int]]:
+        return {m for t in self.tables for m in (t.model_a, t.model_b)} | set(self.predictions.by_model)
+
+    @property
     def seeds(self) -> list[int]:
-        models = {m for t in self.tables for m in (t.model_a, t.model_b)} | set(self.predictions.by_model)
-        return sorted({seed for _, seed in models})
+        return sorted({seed for _, seed in self.models})
+
+    @property
+    def subjects(self) -> list[str]:
+        """The weight-space architectures the claims are stated of: those in the run (the first
+        registered, e.g. the GMN, when there is none, so that the rows say what is missing)."""
+        archs = {arch for arch, _ in self.models}
+        return [arch for arch in WEIGHT_SPACE_ARCHS if arch in archs] or [WEIGHT_SPACE_ARCHS[0]]
 
 
 def _cka_row(
     evidence: DatasetEvidence,
     claim: str,
+    subject: str,
     higher: str,
     lower: str,
     layer: int,
     settings: ClaimSettings,
     accuracy_gap: float | None = None,
 ) -> dict:
-    """One C1 or C2 row: is pairing `lower` below pairing `higher` at CKA(layer, layer)?"""
+    """One C1 or C2 row of `subject`: is pairing `lower` below pairing `higher` at CKA(layer, layer)?"""
     groups = by_pairing(evidence.tables)
     row = {
         "dataset": evidence.dataset,
         "claim": claim,
+        "subject": subject,
         "layer": layer,
         "comparison": f"{pairing_title(lower)} < {pairing_title(higher)}",
         "statistic": f"mean CKA({layer}, {layer}): {pairing_title(higher)} - {pairing_title(lower)}",
@@ -355,9 +378,11 @@ def tested_families(evidence: DatasetEvidence) -> dict[str, tuple[str, str]]:
 
 
 def seed_sensitivity_rows(evidence: DatasetEvidence, layers, settings: ClaimSettings) -> list[dict]:
-    """C1 at each layer: GMN-GMN against MLP-MLP and against CNN-CNN, for each tested image family."""
+    """C1 of each subject W at each layer: W-W against MLP-MLP and against CNN-CNN, for each tested
+    image family."""
     return [
-        _cka_row(evidence, "C1", f"{other}-{other}", "gmn-gmn", layer, settings)
+        _cka_row(evidence, "C1", subject, f"{other}-{other}", f"{subject}-{subject}", layer, settings)
+        for subject in evidence.subjects
         for family in tested_families(evidence).values()
         for layer in layers
         for other in family
@@ -365,15 +390,17 @@ def seed_sensitivity_rows(evidence: DatasetEvidence, layers, settings: ClaimSett
 
 
 def representation_rows(evidence: DatasetEvidence, layers, settings: ClaimSettings) -> list[dict]:
-    """C2 at each layer: GMN-MLP and GMN-CNN against MLP-CNN, with the accuracy gap to that image
-    network, for each tested image family."""
+    """C2 of each subject W at each layer: W-MLP and W-CNN against MLP-CNN, with the accuracy gap
+    between W and that image network, for each tested image family."""
     rows = []
-    for first, second in tested_families(evidence).values():
-        for layer in layers:
-            for other in (first, second):
-                known = all(arch in evidence.accuracy for arch in ("gmn", other))
-                gap = abs(evidence.accuracy[other] - evidence.accuracy["gmn"]) if known else None
-                rows.append(_cka_row(evidence, "C2", f"{first}-{second}", f"gmn-{other}", layer, settings, gap))
+    for subject in evidence.subjects:
+        for first, second in tested_families(evidence).values():
+            for layer in layers:
+                for other in (first, second):
+                    known = all(arch in evidence.accuracy for arch in (subject, other))
+                    gap = abs(evidence.accuracy[other] - evidence.accuracy[subject]) if known else None
+                    higher, lower = f"{first}-{second}", f"{subject}-{other}"
+                    rows.append(_cka_row(evidence, "C2", subject, higher, lower, layer, settings, gap))
     return rows
 
 
@@ -427,11 +454,12 @@ def odds_ratio_interval(
 
 
 def _stratified_row(
-    evidence: DatasetEvidence, settings: ClaimSettings, gmn: np.ndarray, image: np.ndarray, family: str
+    evidence: DatasetEvidence, settings: ClaimSettings, subject: str, weight: np.ndarray, image: np.ndarray, family: str
 ) -> dict:
-    """Every GMN right and every network of the image `family` wrong, against independence within each class."""
+    """Every `subject` model right and every network of the image `family` wrong, against
+    independence within each class."""
     label = evidence.predictions.label
-    right, wrong = gmn.all(axis=0), ~image.any(axis=0)
+    right, wrong = weight.all(axis=0), ~image.any(axis=0)
     observed = int((right & wrong).sum())
     distribution = stratified_count_distribution(label, right, wrong)
     expected = float(np.arange(len(distribution)) @ distribution)
@@ -447,7 +475,7 @@ def _stratified_row(
     else:
         verdict, why = INCONCLUSIVE, f"within chance of independence: P(count <= {observed}) = {lower:.2g}"
     return {
-        "comparison": f"every GMN right, every {family} wrong",
+        "comparison": f"every {ARCH_TITLES[subject]} right, every {family} wrong",
         "statistic": "probe samples, against the count if correctness were independent within each class",
         "value": observed,
         "p_value": float(f"{upper:.4g}"),
@@ -457,24 +485,24 @@ def _stratified_row(
     }
 
 
-def _reference_row(predictions, settings: ClaimSettings, other: str, family: tuple[str, str]) -> dict:
-    """Is the GMN more complementary to image architecture `other` than the remaining one of its
-    `family` is? OR(every GMN right, every `other` wrong) / OR(every reference right, every `other` wrong)."""
+def _reference_row(predictions, settings: ClaimSettings, subject: str, other: str, family: tuple[str, str]) -> dict:
+    """Is `subject` more complementary to image architecture `other` than the remaining one of its
+    `family` is? OR(every `subject` right, every `other` wrong) / OR(every reference right, every `other` wrong)."""
     (reference,) = [arch for arch in family if arch != other]
-    correct = {arch: family_members(predictions, arch) for arch in ("gmn", other, reference)}
-    other_title, reference_title = ARCH_TITLES[other], ARCH_TITLES[reference]
+    correct = {arch: family_members(predictions, arch) for arch in (subject, other, reference)}
+    title, other_title, reference_title = ARCH_TITLES[subject], ARCH_TITLES[other], ARCH_TITLES[reference]
     row = {
-        "comparison": f"every GMN right, every {other_title} wrong, against every {reference_title} right",
-        "statistic": f"odds ratio of (GMN right, {other_title} wrong) / the same of {reference_title}",
+        "comparison": f"every {title} right, every {other_title} wrong, against every {reference_title} right",
+        "statistic": f"odds ratio of ({title} right, {other_title} wrong) / the same of {reference_title}",
     }
     if any(not len(c) for c in correct.values()):
         return row | {
             "verdict": INCONCLUSIVE,
-            "reason": f"needs GMNs, {arch_plural(other)} and {arch_plural(reference)}",
+            "reason": f"needs {registry.plural(subject)}, {registry.plural(other)} and {registry.plural(reference)}",
         }
     wrong = ~correct[other].any(axis=0)
     ratio, (low, high) = odds_ratio_interval(
-        (correct["gmn"].all(axis=0), wrong), (correct[reference].all(axis=0), wrong), settings
+        (correct[subject].all(axis=0), wrong), (correct[reference].all(axis=0), wrong), settings
     )
     verdict = HOLDS if low > 1 else DOES_NOT_HOLD if high < 1 else INCONCLUSIVE
     relation = {HOLDS: "more", DOES_NOT_HOLD: "less", INCONCLUSIVE: "not resolvably more or less"}[verdict]
@@ -484,8 +512,8 @@ def _reference_row(predictions, settings: ClaimSettings, other: str, family: tup
         "ci_high": round(high, 4),
         "verdict": verdict,
         "reason": (
-            f"the GMNs are {relation} complementary to the {arch_plural(other)} than the "
-            f"{arch_plural(reference)} are "
+            f"the {registry.plural(subject)} are {relation} complementary to the {registry.plural(other)} than the "
+            f"{registry.plural(reference)} are "
             f"(odds-ratio ratio {ratio:.2f}); {settings.confidence:.0%} interval over "
             f"{settings.bootstrap_replicates} paired resamples of the probe samples"
         ),
@@ -493,35 +521,37 @@ def _reference_row(predictions, settings: ClaimSettings, other: str, family: tup
 
 
 def complementary_rows(evidence: DatasetEvidence, settings: ClaimSettings) -> list[dict]:
-    """C3 for each tested image family: the GMN-only count against class-stratified independence;
-    the GMNs' complementarity to each image architecture against the family's other one's; the
-    reverse count as context."""
+    """C3 of each subject W, for each tested image family: the W-only count against class-stratified
+    independence; W's complementarity to each image architecture against the family's other one's;
+    the reverse count as context."""
     rows = []
-    for name, family in tested_families(evidence).items():
-        rows += _complementary_family_rows(evidence, settings, name, family)
+    for subject in evidence.subjects:
+        for name, family in tested_families(evidence).items():
+            rows += _complementary_family_rows(evidence, settings, subject, name, family)
     return rows
 
 
 def _complementary_family_rows(
-    evidence: DatasetEvidence, settings: ClaimSettings, name: str, family: tuple[str, str]
+    evidence: DatasetEvidence, settings: ClaimSettings, subject: str, name: str, family: tuple[str, str]
 ) -> list[dict]:
     predictions = evidence.predictions
-    gmn, image = family_correctness(predictions, family)
-    base = {"dataset": evidence.dataset, "claim": "C3"}
-    size = f"{len(predictions.label)} probe samples; {len(gmn)} GMNs, {len(image)} {name}s"
-    if not len(gmn) or not len(image):
-        missing = {"verdict": INCONCLUSIVE, "reason": f"needs GMNs and {name}s in this run"}
-        return [base | {"comparison": f"every GMN right, every {name} wrong"} | missing]
-    rows = [_stratified_row(evidence, settings, gmn, image, name)]
-    rows += [_reference_row(predictions, settings, other, family) for other in family]
-    reverse = int((image.all(axis=0) & ~gmn.any(axis=0)).sum())
+    weight, image = family_correctness(predictions, subject, family)
+    title, plural = ARCH_TITLES[subject], registry.plural(subject)
+    base = {"dataset": evidence.dataset, "claim": "C3", "subject": subject}
+    size = f"{len(predictions.label)} probe samples; {len(weight)} {plural}, {len(image)} {name}s"
+    if not len(weight) or not len(image):
+        missing = {"verdict": INCONCLUSIVE, "reason": f"needs {plural} and {name}s in this run"}
+        return [base | {"comparison": f"every {title} right, every {name} wrong"} | missing]
+    rows = [_stratified_row(evidence, settings, subject, weight, image, name)]
+    rows += [_reference_row(predictions, settings, subject, other, family) for other in family]
+    reverse = int((image.all(axis=0) & ~weight.any(axis=0)).sum())
     rows.append(
         {
-            "comparison": f"every {name} right, every GMN wrong",
+            "comparison": f"every {name} right, every {title} wrong",
             "statistic": "probe samples (the reverse direction: shown, not judged)",
             "value": reverse,
             "verdict": CONTEXT,
-            "reason": f"{reverse} samples; context for the GMN-only count, not part of the claim",
+            "reason": f"{reverse} samples; context for the {title}-only count, not part of the claim",
         }
     )
     return [base | {"sample_size": size} | row for row in rows]
@@ -585,6 +615,7 @@ def claim_cells(row: dict) -> dict[str, str]:
     return {
         "dataset": DATASET_TITLES[row["dataset"]],
         "claim": row["claim"],
+        "subject": ARCH_TITLES[row["subject"]],
         "comparison": row["comparison"],
         "layer": str(row["layer"]),
         "value": _value(row),
@@ -598,7 +629,7 @@ def _cells(row: dict) -> list[str]:
     return list(claim_cells(row).values())
 
 
-HEADER = ["Dataset", "Claim", "Comparison", "Layer", "Value", "95% interval / p", "Chance CKA", "Verdict"]
+HEADER = ["Dataset", "Claim", "Of", "Comparison", "Layer", "Value", "95% interval / p", "Chance CKA", "Verdict"]
 
 
 def claims_markdown(rows: list[dict]) -> str:
@@ -607,16 +638,17 @@ def claims_markdown(rows: list[dict]) -> str:
 
 def claims_latex(rows: list[dict]) -> str:
     body = [[cell.replace("%", r"\%").replace("<", "$<$") for cell in _cells(r)] for r in rows]
-    return latex_table("lllrrlrl", [h.replace("%", r"\%") for h in HEADER], body)
+    return latex_table("llllrrlrl", [h.replace("%", r"\%") for h in HEADER], body)
 
 
-def claim_verdicts(rows: list[dict]) -> dict[tuple[str, str], str]:
-    """(dataset, claim) -> one verdict when all its rows agree, else e.g. 'mixed: 2 holds, 2 inconclusive'."""
+def claim_verdicts(rows: list[dict]) -> dict[tuple[str, str, str], str]:
+    """(dataset, claim, subject) -> one verdict when all its rows agree, else e.g.
+    'mixed: 2 holds, 2 inconclusive'."""
     grouped = {}
     for row in rows:
         if row["verdict"] == CONTEXT:
             continue
-        grouped.setdefault((row["dataset"], row["claim"]), []).append(row["verdict"])
+        grouped.setdefault((row["dataset"], row["claim"], row["subject"]), []).append(row["verdict"])
     summary = {}
     for key, verdicts in grouped.items():
         counts = {v: verdicts.count(v) for v in VERDICTS if v in verdicts}
@@ -627,8 +659,8 @@ def claim_verdicts(rows: list[dict]) -> dict[tuple[str, str], str]:
 def findings_markdown(rows: list[dict], source: str) -> str:
     """The README's "What this run found": each claim's verdict per dataset, then the table."""
     lines = [f"Generated from `{source}` by `gmnrep findings`; the rules are in `gmnrep.paper.claims`.", ""]
-    for (dataset, claim), verdict in claim_verdicts(rows).items():
-        lines.append(f"- {DATASET_TITLES[dataset]}, {claim} ({CLAIMS[claim]}): **{verdict}**")
+    for (dataset, claim, subject), verdict in claim_verdicts(rows).items():
+        lines.append(f"- {DATASET_TITLES[dataset]}, {claim} ({claim_text(claim, subject)}): **{verdict}**")
     return "\n".join(lines) + "\n\n" + claims_markdown(rows)
 
 

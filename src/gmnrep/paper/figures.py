@@ -10,8 +10,10 @@ depends on its seed.
 
 Figure 4 looks at probe samples on which the two families of models disagree completely: every
 GMN seed classifies the sample correctly while every MLP and CNN seed gets it wrong ("GMN-only"),
-and the reverse ("image-networks-only"). Each example shows the image the image networks saw
-beside the image its INR draws (the weights the GMN saw), the label, and every model's prediction.
+and the reverse ("image-networks-only"). Its weight-space side is the first weight-space
+architecture of the run in the registry's order (the GMN; another metanetwork when the run has no
+GMN). Each example shows the image the image networks saw beside the image its INR draws (the
+weights the GMN saw), the label, and every model's prediction.
 
 What is plotted is computed by plain functions (cka_bars; sample_outcomes, sample_counts,
 chosen_examples and inr_reconstructions, gathered by collect_samples); the figure functions only
@@ -42,6 +44,7 @@ from gmnrep.paper.tables import (
     IMAGE_ARCHS,
     PAIRINGS,
     TWIN_PAIRINGS,
+    WEIGHT_SPACE_ARCHS,
     CkaTable,
     ProbePredictions,
     by_pairing,
@@ -51,6 +54,7 @@ from gmnrep.paper.tables import (
     pairing_title,
     read_cka_tables,
     read_predictions,
+    weight_space_present,
 )
 
 # The paper draws CKA(3, a) in skyblue and CKA(4, a) in blue; other layers continue the blues.
@@ -161,14 +165,21 @@ def _draw_cka_panel(ax, dataset: str, name: str, bars: list[CkaBars], layers: li
 # --- Figure 4 ---------------------------------------------------------------------------------
 
 
-DIRECTIONS = {"gmn_only": "GMN-only", "image_only": "image-networks-only"}
+DIRECTIONS = {"gmn_only": "{W}-only", "image_only": "image-networks-only"}  # {W}: the figure's weight-space title
 PREDICTION_LINE_INCHES = 0.3  # more height per strip for each prediction line beyond three
 
 
+def figure_subject(predictions: ProbePredictions) -> str:
+    """The weight-space architecture Figure 4 sets against the image networks (module doc)."""
+    present = weight_space_present(predictions)
+    return present[0] if present else WEIGHT_SPACE_ARCHS[0]
+
+
 def sample_outcomes(predictions: ProbePredictions) -> dict[str, np.ndarray]:
-    """Per probe sample (masks in probe order): gmn_only (every GMN right, every image network
-    wrong), image_only (the reverse), all_correct, all_wrong. An image network is an MLP or CNN."""
-    gmn, image = family_correctness(predictions)
+    """Per probe sample (masks in probe order): gmn_only (every model of the figure's weight-space
+    architecture right, every image network wrong), image_only (the reverse), all_correct,
+    all_wrong. An image network is an MLP or CNN."""
+    gmn, image = family_correctness(predictions, figure_subject(predictions))
     return {
         "gmn_only": gmn.all(0) & ~image.any(0),
         "image_only": image.all(0) & ~gmn.any(0),
@@ -182,7 +193,7 @@ def sample_counts(dataset: str, predictions: ProbePredictions, outcomes: dict[st
     return {
         "dataset": dataset,
         "probe_samples": len(predictions.image_index),
-        "gmn_models": archs.count("gmn"),
+        "gmn_models": archs.count(figure_subject(predictions)),
         "image_models": sum(archs.count(arch) for arch in IMAGE_ARCHS),
         **{name: int(mask.sum()) for name, mask in outcomes.items()},
     }
@@ -253,10 +264,11 @@ def collect_samples(
 ) -> DatasetSamples:
     predictions = read_predictions(dump_paths, dataset)
     archs = {arch for arch, _ in predictions.by_model}
-    if "gmn" not in archs or not archs & set(IMAGE_ARCHS):
+    if not weight_space_present(predictions) or not archs & set(IMAGE_ARCHS):
         where = ", ".join(map(str, dump_paths))
         raise DataError(
-            f"{where}: Figure 4 needs dumps of GMNs and of MLPs or CNNs; these are of {', '.join(sorted(archs))}"
+            f"{where}: Figure 4 needs dumps of a weight-space network (GMN, ...) and of MLPs or CNNs; "
+            f"these are of {', '.join(sorted(archs))}"
         )
     data, _ = dataset_file.read(data_path)
     index = predictions.image_index
@@ -306,14 +318,15 @@ def sample_figure(
 
 def _families(predictions: ProbePredictions) -> tuple[str, str]:
     present = [ARCH_TITLES[arch] for arch in IMAGE_ARCHS if any(a == arch for a, _ in predictions.by_model)]
-    return "every GMN", "every " + " and every ".join(present)
+    return f"every {ARCH_TITLES[figure_subject(predictions)]}", "every " + " and every ".join(present)
 
 
 def _draw_dataset_samples(panel, samples: DatasetSamples, slots: int) -> None:
     c = samples.counts
+    subject = ARCH_TITLES[figure_subject(samples.predictions)]
     panel.suptitle(
-        f"{DATASET_TITLES[samples.dataset]}: {c['probe_samples']} probe samples, {c['gmn_models']} GMNs, "
-        f"{c['image_models']} image networks\nGMN-only: {c['gmn_only']}, image-networks-only: {c['image_only']}, "
+        f"{DATASET_TITLES[samples.dataset]}: {c['probe_samples']} probe samples, {c['gmn_models']} {subject}s, "
+        f"{c['image_models']} image networks\n{subject}-only: {c['gmn_only']}, image-networks-only: {c['image_only']}, "
         f"all correct: {c['all_correct']}, all wrong: {c['all_wrong']}",
         fontsize="medium",
     )
@@ -323,7 +336,7 @@ def _draw_dataset_samples(panel, samples: DatasetSamples, slots: int) -> None:
         right, wrong = rule[direction]
         shown = samples.chosen[direction]
         strip.suptitle(
-            f"{DIRECTIONS[direction]}: {right} right, {wrong} wrong "
+            f"{DIRECTIONS[direction].format(W=subject)}: {right} right, {wrong} wrong "
             f"(showing {len(shown)} of {c[direction]}; image | INR)",
             fontsize="small",
         )

@@ -105,11 +105,12 @@ def run_lines(settings: RunSettings, inr_summaries: dict[str, dict], accuracy: l
 
 
 def verdict_lines(rows: list[dict]) -> str:
-    """One bullet per dataset and claim: the claim, then its verdict over its rows."""
+    """One bullet per dataset, claim and weight-space architecture: the claim, then its verdict over its rows."""
     lines = []
-    for (dataset, claim), verdict in claims.claim_verdicts(rows).items():
+    for (dataset, claim, subject), verdict in claims.claim_verdicts(rows).items():
         what = claims.CLAIMS[claim].split(":")[0]
-        lines.append(f"- **{DATASET_TITLES[dataset]}, {claim}** ({_escaped(what)}): {_verdict(verdict)}")
+        where = f"{DATASET_TITLES[dataset]}, {claim}, {ARCH_TITLES[subject]}"
+        lines.append(f"- **{where}** ({_escaped(what)}): {_verdict(verdict)}")
     return "\n".join(lines) + "\n"
 
 

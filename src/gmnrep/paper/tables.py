@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gmnrep.core.architectures import is_matched, matched_arch, network_arch
 from gmnrep.core.csv_files import read_csv, to_csv, write_texts
 from gmnrep.core.errors import DataError
+from gmnrep.models import registry
 from gmnrep.representations import dump_file
 from gmnrep.representations.cka import VALUE_RANGE
 from gmnrep.representations.pairs import Model, model_id, pair_name, pairing, parse_model_id
@@ -31,10 +31,10 @@ from gmnrep.representations.similarity import BLOCK_COLUMNS, CHANCE_COLUMNS
 from gmnrep.representations.similarity import COLUMNS as CKA_COLUMNS
 
 DATASET_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "digits": "Digits"}
-IMAGE_ARCHS = ("mlp", "cnn")  # the networks that see images; the GMN sees INR weights
-MATCHED_ARCHS = tuple(matched_arch(arch) for arch in IMAGE_ARCHS)  # their accuracy-matched twins
-ARCH_TITLES = {"gmn": "GMN", "mlp": "MLP", "cnn": "CNN"}
-ARCH_TITLES |= {matched_arch(arch): f"{ARCH_TITLES[arch]} (matched)" for arch in IMAGE_ARCHS}
+WEIGHT_SPACE_ARCHS = registry.weight_space_archs()  # the networks that see INR weights (GMN, ...)
+IMAGE_ARCHS = registry.image_archs()  # the networks that see images
+MATCHED_ARCHS = registry.matched_archs()  # their accuracy-matched twins
+ARCH_TITLES = {name: registry.title(name) for name in registry.display_order()}  # in display order
 
 
 def _pairings(archs) -> list[str]:
@@ -42,11 +42,12 @@ def _pairings(archs) -> list[str]:
     return [f"{a}-{a}" for a in archs] + [f"{a}-{b}" for a, b in combinations(archs, 2)]
 
 
-# The order tables and figures show pairings in: the paper's, then the same with the matched image
-# networks in place of the converged ones (the control), then converged against matched networks.
-CONTROL_PAIRINGS = [name for name in _pairings(("gmn", *MATCHED_ARCHS)) if name != "gmn-gmn"]
+# The order tables and figures show pairings in: the paper's (with every weight-space network in
+# the GMN's place), then the same with the matched image networks in place of the converged ones
+# (the control), then converged against matched networks.
+PAPER_PAIRINGS = _pairings((*WEIGHT_SPACE_ARCHS, *IMAGE_ARCHS))
+CONTROL_PAIRINGS = [name for name in _pairings((*WEIGHT_SPACE_ARCHS, *MATCHED_ARCHS)) if name not in PAPER_PAIRINGS]
 TWIN_PAIRINGS = [f"{a}-{b}" for a in IMAGE_ARCHS for b in MATCHED_ARCHS]
-PAPER_PAIRINGS = _pairings(("gmn", *IMAGE_ARCHS))
 PAIRINGS = PAPER_PAIRINGS + CONTROL_PAIRINGS + TWIN_PAIRINGS
 # CKA is in its estimator's range (cka.VALUE_RANGE) up to floating-point rounding.
 CKA_TOLERANCE = 1e-9
@@ -56,12 +57,6 @@ def mean_std(values) -> tuple[float, float]:
     """Mean and sample standard deviation (ddof 1; 0 for a single value)."""
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
-
-def arch_plural(arch: str) -> str:
-    """'mlp' -> 'MLPs', 'mlpmatch' -> 'MLPs (matched)'."""
-    title = ARCH_TITLES[network_arch(arch)] + "s"
-    return f"{title} (matched)" if is_matched(arch) else title
 
 
 def pairing_title(name: str) -> str:
@@ -466,12 +461,17 @@ def family_members(predictions: ProbePredictions, arch: str) -> np.ndarray:
 
 
 def family_correctness(
-    predictions: ProbePredictions, image_archs: tuple[str, ...] = IMAGE_ARCHS
+    predictions: ProbePredictions, subject: str, image_archs: tuple[str, ...] = IMAGE_ARCHS
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(GMN models, samples) and (models of `image_archs`, samples): whether each model is right on
-    each probe sample."""
+    """(models of weight-space architecture `subject`, samples) and (models of `image_archs`,
+    samples): whether each model is right on each probe sample."""
     image = [family_members(predictions, arch) for arch in image_archs]
-    return family_members(predictions, "gmn"), np.concatenate(image)
+    return family_members(predictions, subject), np.concatenate(image)
+
+
+def weight_space_present(predictions: ProbePredictions) -> list[str]:
+    """The weight-space architectures with dumps among `predictions`, in display order."""
+    return [arch for arch in WEIGHT_SPACE_ARCHS if any(a == arch for a, _ in predictions.by_model)]
 
 
 def agreement(predictions: ProbePredictions, model_a: Model, model_b: Model, source: Path) -> float:

@@ -20,10 +20,11 @@ from gmnrep.core.errors import DataError
 from gmnrep.core.hashing import config_hash
 from gmnrep.data.splits import TEST
 from gmnrep.models import checkpoints, training
+from gmnrep.models.samples import Samples, ShardIndex, ShardStream, index_shards, read_images
 from gmnrep.representations.dump_file import ActivationDump, write
 
 
-def probe_rows(samples: training.Samples | training.ShardIndex, probe_size: int | None, probe_seed: int) -> np.ndarray:
+def probe_rows(samples: Samples | ShardIndex, probe_size: int | None, probe_seed: int) -> np.ndarray:
     """Rows of `samples` to probe: all test samples, or `probe_size` of them drawn with `probe_seed`,
     ordered by image index."""
     test = np.flatnonzero(samples.split == TEST)
@@ -34,33 +35,8 @@ def probe_rows(samples: training.Samples | training.ShardIndex, probe_size: int 
     return test[np.argsort(samples.image_index[test], kind="stable")]
 
 
-class ShardStream:
-    """The inputs of the samples of `index`, read a shard at a time: only the shard read last is kept.
-    Since shards are cut from the images in image order, rows taken in image order read each shard once."""
-
-    def __init__(self, index: training.ShardIndex, images: np.ndarray | None, device: torch.device):
-        self.index, self.images, self.device = index, images, device
-        self._shard, self._inputs = None, None
-
-    def take(self, rows: torch.Tensor) -> training.Inputs:
-        rows = rows.numpy()
-        shard = np.searchsorted(self.index.starts, rows, side="right") - 1
-        runs = np.split(np.arange(len(rows)), np.flatnonzero(np.diff(shard)) + 1)
-        pieces = [self._take_from(shard[run[0]], rows[run]) for run in runs]
-        return training.inputs_to(training.concatenate_inputs(pieces), self.device)
-
-    def _take_from(self, shard: int, rows: np.ndarray) -> training.Inputs:
-        if shard != self._shard:
-            self._inputs = None  # freed before the next shard is read, so two are never held at once
-            self._inputs = training.shard_inputs(self.index.paths[shard], self.images)
-            self._shard = shard
-        return training.take_inputs(self._inputs, torch.from_numpy(rows - self.index.starts[shard]))
-
-
 @torch.no_grad()
-def compute(
-    model: torch.nn.Module, samples: training.Samples | ShardStream, rows: np.ndarray, batch_size: int, name: str
-):
+def compute(model: torch.nn.Module, samples: Samples | ShardStream, rows: np.ndarray, batch_size: int, name: str):
     """Logits and every representation layer of `model` on `rows`, as float32 numpy arrays."""
     model.eval()
     layers, logits = None, []
@@ -87,8 +63,8 @@ def dump(
     target = resolve_device(device)
     model, payload = checkpoints.load(model_path, target)
     arch, info = payload["arch"], payload["info"]
-    index = training.index_shards(data_path, shard_paths)
-    stream = ShardStream(index, training.read_images(arch, data_path, index), target)
+    index = index_shards(data_path, shard_paths)
+    stream = ShardStream(index, read_images(arch, data_path, index), target)
     rows = probe_rows(index, probe_size, probe_seed)
     layers, logits = compute(model, stream, rows, batch_size, f"{info['dataset']}/{arch}/seed-{info['seed']}")
     for number, layer in enumerate(layers, start=1):

@@ -10,7 +10,7 @@ Two schemes (config `cka.pairs`):
   which show the paper's pairs, and the statistics, which use every pair, share their CKA jobs.
 
 A model is (arch, seed); an accuracy-matched twin is an architecture of its own
-(gmnrep.core.architectures).
+(gmnrep.models.registry).
 """
 
 from itertools import combinations
