@@ -22,7 +22,14 @@ ARCHITECTURE = Architecture(
         "type": "object",
         "additionalProperties": False,
         "required": [
-            "hidden", "layers", "direction", "head_hidden", "head_layers", "dropout", "block_dropout", "mlp_dropout",
+            "hidden",
+            "layers",
+            "direction",
+            "head_hidden",
+            "head_layers",
+            "dropout",
+            "block_dropout",
+            "mlp_dropout",
         ],  # fmt: skip
         "properties": {
             "hidden": {"type": "integer", "minimum": 1},
