@@ -28,8 +28,9 @@ def test_every_rule_uses_the_conda_env_that_exists():
             assert name in envs, f"{smk.name} names envs/{name}, which does not exist"
 
 
-# The library's stages in DAG order; config (the workflow's settings) reads the data stage's sizes.
-STAGES = ("core", "data", "config", "inr", "models", "representations", "paper", "provenance")
+# The library's stages in DAG order; config (the workflow's settings) reads the data stage's sizes
+# and the architectures' declarations (gmnrep.models.registry), and no stage before paper reads it.
+STAGES = ("core", "data", "inr", "models", "config", "representations", "paper", "provenance")
 
 
 def _stage(module: str) -> str:

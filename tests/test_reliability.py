@@ -239,8 +239,8 @@ def planned(smoke: SmokeRun, *config: str, configfile: Path | None = None) -> di
     return counts
 
 
-# After the INR shards, everything of both datasets (2 datasets x 3 trained architectures and 2
-# matched twins x 2 seeds; 45 CKA pairs per dataset: 5 within, 10 x 4 across), the figures (fig2:
+# After the INR shards, everything of both datasets (2 datasets x 4 trained architectures and 2
+# matched twins x 2 seeds; 66 CKA pairs per dataset: 6 within, 15 x 4 across), the figures (fig2:
 # digits; fig3, fig4: both; the INRs' and the training curves of each), the tables, the claims,
 # the report's first page and the manifest.
 DOWNSTREAM_OF_SHARDS = {
@@ -248,11 +248,11 @@ DOWNSTREAM_OF_SHARDS = {
     "inr_figure": 2,
     "training_curves": 2,
     "overview": 1,
-    "train_model": 12,
+    "train_model": 16,
     "train_matched": 8,
-    "dump_activations": 20,
-    "prepare_cka": 20,
-    "cka_pair": 90,
+    "dump_activations": 24,
+    "prepare_cka": 24,
+    "cka_pair": 132,
     "cka_figure": 2,
     "sample_figure": 1,
     "table1": 1,
@@ -270,8 +270,8 @@ def test_a_finished_run_plans_nothing_more(smoke_run):
 def test_a_changed_cka_setting_plans_only_cka_figure_and_table_jobs(smoke_run):
     counts = planned(smoke_run, "cka={'estimator': 'minibatch'}")
     assert counts == {
-        "prepare_cka": 20,
-        "cka_pair": 90,
+        "prepare_cka": 24,
+        "cka_pair": 132,
         "cka_figure": 2,
         "table2": 1,
         "claims": 1,
@@ -306,11 +306,11 @@ def test_a_touched_raw_file_plans_everything_downstream_of_it(smoke_run):
         "inr_figure": 1,
         "training_curves": 1,
         "overview": 1,
-        "train_model": 6,
+        "train_model": 8,
         "train_matched": 4,
-        "dump_activations": 10,
-        "prepare_cka": 10,
-        "cka_pair": 45,
+        "dump_activations": 12,
+        "prepare_cka": 12,
+        "cka_pair": 66,
         "cka_figure": 1,
         "sample_figure": 1,
         "table1": 1,

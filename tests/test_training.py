@@ -13,6 +13,7 @@ from gmnrep.data import dataset_file
 from gmnrep.data.splits import SPLIT_NAMES, TEST, TRAIN, VAL
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints, registry, training
+from gmnrep.models.architectures import WEIGHTS
 from gmnrep.models.gmn import GMN
 from gmnrep.models.image_models import CNN, MLP
 from gmnrep.models.samples import Samples, load_samples
@@ -478,12 +479,13 @@ def test_configured_networks_build_for_every_dataset_with_equal_layer_counts(pre
         weights = [(torch.from_numpy(w), torch.from_numpy(b)) for w, b in random_weights(2, sizes)]
         images = torch.from_numpy(random_images(2, source.image_shape))
         for arch in models["architectures"]:
-            inputs = weights if arch == "gmn" else images
+            spec = registry.get(arch)
+            inputs = weights if spec.inputs == WEIGHTS else images
             samples = Samples(inputs, torch.zeros(2, dtype=torch.int64), np.zeros(2, np.uint8), np.arange(2))
             kwargs = training.model_kwargs(arch, models[arch]["network"], dataset, samples)
             model = registry.build(arch, kwargs)
-            if arch == "gmn":
-                model.set_input_statistics(weights)
+            if spec.prepare is not None:
+                getattr(model, spec.prepare)(weights)
             check_representations(model, inputs, 2, expected, source.num_classes)
 
 

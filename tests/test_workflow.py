@@ -20,7 +20,8 @@ from gmnrep.provenance import audit
 from gmnrep.representations import dump_file
 
 pytestmark = pytest.mark.e2e
-ARCHS = ("gmn", "mlp", "cnn", "mlpmatch", "cnnmatch")  # the smoke preset's trained and matched architectures
+# the smoke preset's trained and matched architectures
+ARCHS = ("gmn", "scalegmn", "mlp", "cnn", "mlpmatch", "cnnmatch")
 
 
 def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke_run):
@@ -72,7 +73,7 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
     assert [(r["dataset"], r["architecture"], r["seeds"]) for r in rows] == [
         (d, a, "2") for d in ("fashion_mnist", "digits") for a in ARCHS
     ]
-    assert (results / "tables/table1.md").read_text().count("\n") == 12
+    assert (results / "tables/table1.md").read_text().count("\n") == 2 + 2 * len(ARCHS)
     assert "\\begin{tabular}" in (results / "tables/table1.tex").read_text()
 
 
@@ -105,20 +106,20 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     assert all(0 <= float(r["chance_3_3"]) <= 1 and r["pairs"] in ("1", "2") for r in rows)  # the paper's pairs
     with open(results / "tables/claims.csv") as f:
         claims = list(csv.DictReader(f))
-    # per dataset and image family (converged, then matched): C1 and C2 at layers 3 and 4 against two
-    # pairings each; C3's stratified count, its two odds ratios against the family's other image
-    # architecture and the reverse count (context); 2 seeds give no jackknife over models, so every
-    # C1 / C2 verdict is inconclusive
-    assert [(r["dataset"], r["claim"]) for r in claims] == [
-        (d, c) for d in ("fashion_mnist", "digits") for c in ["C1"] * 8 + ["C2"] * 8 + ["C3"] * 8
+    # per dataset, claim, subject (GMN, then ScaleGMN) and image family (converged, then matched): C1
+    # and C2 at layers 3 and 4 against two pairings each; C3's stratified count, its two odds ratios
+    # against the family's other image architecture and the reverse count (context); 2 seeds give no
+    # jackknife over models, so every C1 / C2 verdict is inconclusive
+    assert [(r["dataset"], r["claim"], r["subject"]) for r in claims] == [
+        (d, c, s) for d in ("fashion_mnist", "digits") for c in ("C1", "C2", "C3") for s in ARCHS[:2] for _ in range(8)
     ]
-    assert [("matched" in r["comparison"]) for r in claims[:24]] == [False] * 4 + [True] * 4 + [False] * 4 + [
-        True
-    ] * 4 + [False] * 4 + [True] * 4
+    assert [("matched" in r["comparison"]) for r in claims[:48]] == ([False] * 4 + [True] * 4) * 6
+    assert all(r["comparison"].startswith(("GMN", "every GMN")) for r in claims[:8] + claims[16:24])
+    assert all(r["comparison"].startswith(("ScaleGMN", "every ScaleGMN")) for r in claims[8:16] + claims[24:32])
     assert {r["verdict"] for r in claims if r["claim"] != "C3"} == {"inconclusive"}
     c3 = [r["verdict"] for r in claims if r["claim"] == "C3"]
-    assert all(set(c3[i : i + 3]) <= {"holds", "does not hold", "inconclusive"} for i in range(0, 16, 4))
-    assert c3[3::4] == ["context"] * 4
+    assert all(set(c3[i : i + 3]) <= {"holds", "does not hold", "inconclusive"} for i in range(0, 32, 4))
+    assert c3[3::4] == ["context"] * 8
     with open(results / "tables/fig4_counts.csv") as f:
         assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
 
@@ -137,7 +138,7 @@ def test_debiased_cka_runs_through_the_claims(smoke_run, tmp_path):
         assert {r["estimator"] for r in csv.DictReader(f)} == {"minibatch"}
     with open(results / "tables/claims.csv") as f:
         claims = list(csv.DictReader(f))
-    assert len(claims) == 2 * 24 and all(r["verdict"] for r in claims)
+    assert len(claims) == 2 * 2 * 24 and all(r["verdict"] for r in claims)  # 2 datasets, 2 subjects
     assert any("probe blocks" in r["sample_size"] for r in claims if r["claim"] == "C1")
 
 

@@ -16,6 +16,21 @@ WEIGHTS, IMAGES = "weights", "images"  # what a network sees: an INR's weights, 
 WEIGHT_SPACE, IMAGE = "weight-space", "image"  # families: the claims test weight-space networks against image ones
 
 
+def image_network_schema(blocks_key: str) -> dict:
+    """The network schema of an image classifier (gmnrep.models.image_models): the widths of its
+    hidden blocks under `blocks_key`, its penultimate width and its dropout."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [blocks_key, "penultimate", "dropout"],
+        "properties": {
+            blocks_key: {"$ref": "#/definitions/widths"},
+            "penultimate": {"type": "integer", "minimum": 1},
+            "dropout": {"$ref": "#/definitions/dropout"},
+        },
+    }
+
+
 @dataclass(frozen=True)
 class Architecture:
     name: str  # config key, model-id part and file-name part: lowercase letters and digits

@@ -1,6 +1,6 @@
 """A multilayer perceptron on the images (gmnrep.models.image_models)."""
 
-from gmnrep.models.architectures import IMAGE, IMAGES, Architecture
+from gmnrep.models.architectures import IMAGE, IMAGES, Architecture, image_network_schema
 
 
 def network():
@@ -16,14 +16,5 @@ ARCHITECTURE = Architecture(
     inputs=IMAGES,
     network=network,
     depth_key="hidden",
-    network_schema={
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["hidden", "penultimate", "dropout"],
-        "properties": {
-            "hidden": {"$ref": "#/definitions/widths"},
-            "penultimate": {"type": "integer", "minimum": 1},
-            "dropout": {"$ref": "#/definitions/dropout"},
-        },
-    },
+    network_schema=image_network_schema("hidden"),
 )
