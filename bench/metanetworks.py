@@ -1,0 +1,67 @@
+"""Weight-space architectures side by side on a run: test accuracy, CPU time per training and
+seed-to-seed CKA(l, l), from the run's metrics records, Snakemake benchmark files and CKA tables
+(what docs/science.md, "A second metanetwork", reports). Reads only; computes nothing new.
+
+Run (from the repository root, after a run of a preset with several weight-space architectures,
+e.g. `make fmnist-scalegmn`; --seeds restricts to the seeds whose pairs were computed)::
+
+    .venv/bin/python bench/metanetworks.py --results results/fmnist_scalegmn \\
+        --logs logs/fmnist_scalegmn --dataset fashion_mnist --seeds 0 2 4
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from gmnrep.models import registry
+from gmnrep.paper.tables import by_pairing, mean_std, read_chance_floors, read_cka_tables
+from gmnrep.representations.pairs import model_pairs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, required=True)
+    parser.add_argument("--logs", type=Path, required=True)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    args = parser.parse_args()
+    archs = [a for a in registry.weight_space_archs() if (args.results / f"models/{args.dataset}/{a}").is_dir()]
+    print("architecture | seed | test % | val % | epoch kept | CPU s (benchmark) | parameters")
+    for arch in archs:
+        tests = []
+        for seed in args.seeds:
+            metrics = json.loads((args.results / f"models/{args.dataset}/{arch}/seed-{seed}.metrics.json").read_text())
+            benchmark = args.logs / f"benchmarks/models/{args.dataset}/{arch}/seed-{seed}.tsv"
+            header, values = (line.split("\t") for line in benchmark.read_text().splitlines())
+            cpu = float(dict(zip(header, values))["cpu_time"])
+            tests.append(100 * metrics["test_acc"])
+            print(
+                f"{arch} | {seed} | {tests[-1]:.2f} | {100 * metrics['val_acc']:.2f} | {metrics['best_epoch']} | "
+                f"{cpu:.0f} | {metrics['num_parameters']}"
+            )
+        print(f"{arch} test accuracy over seeds {args.seeds}: {'%.2f ± %.2f' % mean_std(tests)}")
+    paths = [
+        args.results / f"cka/{args.dataset}/{a}-{s}__{b}-{t}.csv"
+        for (a, s), (b, t) in model_pairs(archs, args.seeds, "all")
+    ]
+    tables = read_cka_tables(paths, args.dataset)
+    print("pairing | pairs | CKA(l, l) for l = 1..L, mean ± std (each pair's value)")
+    for name, group in by_pairing(tables).items():
+        layers = range(group[0].cka.shape[0])
+        cells = [
+            "%.3f ± %.3f" % mean_std([t.cka[l, l] for t in group])
+            + f" ({', '.join(f'{t.cka[l, l]:.3f}' for t in group)})"
+            for l in layers
+        ]
+        print(f"{name} | {len(group)} | " + " | ".join(cells))
+    chance = sorted((args.results / f"cka/{args.dataset}/chance").glob("*.csv"))
+    floors = read_chance_floors(chance, args.dataset)
+    for arch in archs:
+        rows = [floors[(arch, seed)] for seed in args.seeds]
+        print(f"{arch} chance CKA per layer: {np.round(np.mean(rows, axis=0), 3).tolist()}")
+
+
+if __name__ == "__main__":
+    main()
