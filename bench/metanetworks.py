@@ -41,7 +41,7 @@ def main() -> None:
                 f"{arch} | {seed} | {tests[-1]:.2f} | {100 * metrics['val_acc']:.2f} | {metrics['best_epoch']} | "
                 f"{cpu:.0f} | {metrics['num_parameters']}"
             )
-        print(f"{arch} test accuracy over seeds {args.seeds}: {'%.2f ± %.2f' % mean_std(tests)}")
+        print(f"{arch} test accuracy over seeds {args.seeds}: {'{:.2f} ± {:.2f}'.format(*mean_std(tests))}")
     paths = [
         args.results / f"cka/{args.dataset}/{a}-{s}__{b}-{t}.csv"
         for (a, s), (b, t) in model_pairs(archs, args.seeds, "all")
@@ -51,7 +51,7 @@ def main() -> None:
     for name, group in by_pairing(tables).items():
         layers = range(group[0].cka.shape[0])
         cells = [
-            "%.3f ± %.3f" % mean_std([t.cka[l, l] for t in group])
+            "{:.3f} ± {:.3f}".format(*mean_std([t.cka[l, l] for t in group]))
             + f" ({', '.join(f'{t.cka[l, l]:.3f}' for t in group)})"
             for l in layers
         ]
