@@ -2,13 +2,15 @@
 #   make demo   - install, then run the whole DAG at demo scale (digits, offline) and its HTML report
 #   make test   - install, then the test suite (what CI runs)
 #   make smoke  - the CI-sized DAG (digits + Fashion-MNIST subset)
-#   make fmnist - the paper's experiment on real Fashion-MNIST at laptop scale, its report, and
-#                 README's "What this run found" rewritten from its claims table
-#   make check  - the unit tests alone (no Snakemake run): about a minute
+#   make fmnist - the paper's experiment on real Fashion-MNIST at laptop scale, and its report
+#   make fmnist-scalegmn - the same with ScaleGMN beside the GMN, in its own results folder
+#   make results-page - docs/results.md rewritten from the last `make fmnist`'s claims table
+#   make check  - the tests that run no Snakemake DAG (times: docs/performance.md)
 #   make lint   - ruff (format and lint), snakemake --lint and snakefmt --check
 #   make gpu-check - on a machine with a CUDA GPU (and only torch, numpy, h5py, pyyaml, tqdm,
 #                 scikit-learn): the GPU path checked against the CPU, its throughput, and the
 #                 paper DAG's GPU-hours (bench/gpu_check.py; runs with that machine's python3)
+#   make clean-demo - remove the demo's results and logs
 
 PYTHON ?= python3
 CORES ?= 2
@@ -18,7 +20,7 @@ STAMP := $(VENV)/.installed
 # torch goes in first, pinned, on its own: a loose torch requirement pulls GBs of CUDA wheels.
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: install demo smoke fmnist fmnist-scalegmn readme-findings test check lint gpu-check clean-demo
+.PHONY: install demo smoke fmnist fmnist-scalegmn results-page test check lint gpu-check clean-demo
 
 install: $(STAMP)
 
@@ -48,9 +50,9 @@ fmnist-scalegmn: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(FMNIST_SCALEGMN)
 	$(BIN)/snakemake $(FMNIST_SCALEGMN) --report results/fmnist_scalegmn/report.html
 
-# Maintainers: README's "What this run found" from the last `make fmnist` (a run changes no tracked file).
-readme-findings: $(STAMP)
-	$(BIN)/gmnrep findings results/fmnist/tables/claims.csv README.md
+# Maintainers: docs/results.md from the last `make fmnist` (a run itself changes no tracked file).
+results-page: $(STAMP)
+	$(BIN)/gmnrep findings results/fmnist/tables/claims.csv docs/results.md
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

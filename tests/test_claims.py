@@ -10,7 +10,6 @@ from scipy import stats
 from gmnrep.core.csv_files import to_csv
 from gmnrep.core.errors import DataError
 from gmnrep.paper import calibration, claims, tables
-from gmnrep.provenance import cli
 from gmnrep.representations import dump_file, pairs, similarity
 
 ARCHS = ["gmn", "mlp", "cnn"]
@@ -354,7 +353,7 @@ def test_a_run_without_matched_networks_has_no_matched_rows(tmp_path):
     assert not any("matched" in r["comparison"] for r in rows)
 
 
-def test_claims_files_round_trip_and_feed_the_readme(tmp_path):
+def test_claims_files_round_trip_with_the_findings_summary(tmp_path):
     inputs = build_run(tmp_path, seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
     outputs = [tmp_path / f"claims.{ext}" for ext in ("csv", "md", "tex")] + [tmp_path / "findings.md"]
     rows = claims.claim_rows(*inputs, [3, 4], SETTINGS)
@@ -365,14 +364,6 @@ def test_claims_files_round_trip_and_feed_the_readme(tmp_path):
     findings = outputs[3].read_text()
     assert findings == claims.findings_markdown(rows, str(outputs[0]))
     assert "Digits, C1 (seed sensitivity" in findings and "**holds**" in findings
-    readme = "intro\n<!-- findings: begin -->\nstale text\n<!-- findings: end -->\nrest\n"
-    spliced = cli.splice_findings(readme, findings)
-    assert spliced.startswith("intro\n<!-- findings: begin -->\n") and spliced.endswith(
-        "<!-- findings: end -->\nrest\n"
-    )
-    assert "stale text" not in spliced and findings in spliced
-    with pytest.raises(DataError, match="findings: begin"):
-        cli.splice_findings("no markers", findings)
 
 
 def test_a_claims_table_with_other_columns_is_refused(tmp_path):

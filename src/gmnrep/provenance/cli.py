@@ -8,8 +8,9 @@ record and Snakemake's own verdict; run it where you run Snakemake, with the sam
 
 Exit status: 0 when every artifact is OK, 1 when one is missing, modified or stale, 2 on bad usage.
 
-`gmnrep findings CLAIMS_CSV README` rewrites README's "What this run found" (between the markers
-FINDINGS_BEGIN and FINDINGS_END) from a claims table, so the README never states numbers by hand.
+`gmnrep findings CLAIMS_CSV PAGE` writes the results page (docs/results.md) from a run's claims table
+and the provenance record of the job that wrote it, so that no document states a verdict by hand
+and the page says which run its verdicts are of.
 """
 
 import argparse
@@ -22,10 +23,10 @@ import yaml
 from gmnrep.config import layered, resolve
 from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError, GmnrepError
+from gmnrep.core.hashing import sha256_file
+from gmnrep.core.numerics import PINNED
 from gmnrep.paper import claims
 from gmnrep.provenance import audit, code, records
-
-FINDINGS_BEGIN, FINDINGS_END = "<!-- findings: begin -->", "<!-- findings: end -->"
 
 
 def _overrides(pairs: list[str]) -> dict:
@@ -58,25 +59,66 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--stage", choices=audit.STAGES, help="only artifacts of this stage")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument("--no-snakemake", action="store_true", help="skip Snakemake's verdict (faster; records only)")
-    findings = commands.add_parser("findings", help="write a claims table into README's findings section")
+    findings = commands.add_parser("findings", help="write the results page from a run's claims table")
     findings.add_argument("claims", type=Path, help="a claims table (results/<preset>/tables/claims.csv)")
-    findings.add_argument("readme", type=Path, help="the README whose section between the findings markers is replaced")
+    findings.add_argument("page", type=Path, help="the page to write (docs/results.md)")
     return parser
 
 
-def splice_findings(readme: str, findings: str) -> str:
-    """`readme` with the text between its findings markers replaced by `findings`."""
-    begin, end = readme.find(FINDINGS_BEGIN), readme.find(FINDINGS_END)
-    if begin < 0 or end < begin:
-        raise DataError(f"the README has no section between {FINDINGS_BEGIN} and {FINDINGS_END}")
-    start = begin + len(FINDINGS_BEGIN)
-    return readme[:start] + "\n" + findings.rstrip("\n") + "\n" + readme[end:]
+def claims_job_record(claims_path: Path) -> records.JobRecord:
+    """The provenance record of the job that wrote `claims_path`, in its run's audit folder (the
+    results root holds both tables/ and audit/); refused when the table's bytes are not those the
+    job recorded, since the page would then name a run its verdicts are not of."""
+    record_file = records.record_path(claims_path.parent.parent / "audit", "claims", {})
+    if not record_file.is_file():
+        raise DataError(f"{record_file}: no provenance record of the job that wrote {claims_path}")
+    record = records.read_record(record_file)
+    sha256 = sha256_file(claims_path)
+    if not any(Path(out["path"]).name == claims_path.name and out["sha256"] == sha256 for out in record.outputs):
+        raise DataError(f"{claims_path}: not the bytes its job recorded in {record_file}")
+    return record
 
 
-def write_findings(args) -> None:
-    rows = claims.read_claims(args.claims)
-    text = splice_findings(args.readme.read_text(), claims.findings_markdown(rows, str(args.claims)))
-    with atomic_path(args.readme) as tmp:
+def numerics_name(numerics: dict) -> str:
+    """A job's CPU numerics as config `cpu_numerics` names them."""
+    if not numerics:
+        return "not recorded"
+    used = {name: numerics.get(name) for name in PINNED}
+    if used == PINNED:
+        return "pinned"
+    if not any(used.values()):
+        return "native"
+    return ", ".join(f"{name}={value}" for name, value in used.items())
+
+
+def results_page(claims_path: Path, page: Path) -> str:
+    """The results page: the command that wrote it, the run its claims table comes from (commit,
+    CPU numerics, CPU, when the claims job ended), then each claim's verdict and the table."""
+    record = claims_job_record(claims_path)
+    rows = claims.read_claims(claims_path)
+    commit = "not a git checkout"
+    if record.git:
+        commit = f"`{record.git['commit'][:7]}`" + (" with uncommitted changes" if record.git["dirty"] else "")
+    ended = record.end[:16].replace("T", " ")
+    header = [
+        "# Results",
+        "",
+        f"Written by `gmnrep findings {claims_path} {page}` from the claims table of the run below; run",
+        "it again after a new run rather than editing this page. How each claim is tested and what each",
+        'verdict means: docs/science.md, "Claims and verdicts". Rows whose comparison names "(matched)"',
+        "test the claim against image networks trained to the GMNs' accuracy.",
+        "",
+        "| claims table | commit | CPU numerics | CPU | claims job ended (UTC) |",
+        "|---|---|---|---|---|",
+        f"| `{claims_path}` | {commit} | {numerics_name(record.numerics)} | {record.hardware['cpu']} | {ended} |",
+        "",
+    ]
+    return "\n".join(header) + "\n" + claims.findings_markdown(rows, str(claims_path))
+
+
+def write_results_page(args) -> None:
+    text = results_page(args.claims, args.page)
+    with atomic_path(args.page) as tmp:
         tmp.write_text(text)
 
 
@@ -120,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "findings":
-            write_findings(args)
+            write_results_page(args)
             return 0
         findings = run_audit(args)
     except GmnrepError as exc:
