@@ -44,6 +44,9 @@ Run (from the repository root)::
     .venv/bin/python bench/cka_grid.py --estimator minibatch --batch-size 1000
 """
 
+import pinned_numerics  # noqa: F401 (first: CPU numerics pinned before numpy loads, as in every job)
+
+# isort: split
 import argparse
 import os
 import resource

@@ -13,7 +13,11 @@ differs is the one to look at):
   digits INRs (GMN) or their images (MLP, CNN), split 32 / 8 / 8: the kept model's weights and the
   history;
 - cka: linear CKA between every GMN and CNN representation layer on the 16 validation and test
-  samples (float64 values).
+  samples (float64 values);
+- claims: the C1/C2 interval (claims.mean_difference: delete-one jackknifes over models and over
+  probe blocks, numpy and OpenBLAS, with scipy's Student t quantile) of GMN-CNN against GMN-MLP
+  CKA, each pairing's values and leave-one-block-out values (4 blocks) computed from the trained
+  models' first three representation layers, which stand in for three seeds.
 """
 
 import argparse
@@ -39,6 +43,7 @@ from gmnrep.data.formats import digits_source_file, read_digits, read_idx  # noq
 from gmnrep.inr.fitting import fit_inrs  # noqa: E402
 from gmnrep.models import registry, training  # noqa: E402
 from gmnrep.models.samples import Samples  # noqa: E402
+from gmnrep.paper import claims  # noqa: E402
 from gmnrep.provenance.records import cpu_model  # noqa: E402
 from gmnrep.representations import cka, extract  # noqa: E402
 
@@ -83,10 +88,28 @@ def computations() -> dict[str, str]:
         model.load_state_dict(result.state_dict)
         models[arch] = (model, samples)
     probe = np.flatnonzero(split > 0)
-    layers = {arch: extract.compute(*models[arch], probe, 8, f"{arch} dump")[0] for arch in ("gmn", "cnn")}
+    layers = {arch: extract.compute(*models[arch], probe, 8, f"{arch} dump")[0] for arch in inputs}
     values = [cka.linear_cka(a, b) for a in layers["gmn"] for b in layers["cnn"]]
     hashes["cka"] = digest(np.array(values, np.float64))
+    hashes["claims"] = digest(np.array(claims_interval(layers, len(probe)), np.float64))
     return hashes
+
+
+def claims_interval(layers: dict, probe_size: int) -> list[float]:
+    """mean_difference of GMN-CNN over GMN-MLP pairings: value, interval and degrees of freedom."""
+    blocks = cka.probe_blocks(probe_size, 4, seed=0)
+    operands = {arch: [cka.prepare(layer) for layer in arch_layers[:3]] for arch, arch_layers in layers.items()}
+
+    def pairing(other: str) -> claims.PairingMatrix:
+        values = cka.cka_matrix(operands["gmn"], operands[other])
+        without = [[cka.cka_without_blocks(a, b, blocks) for b in operands[other]] for a in operands["gmn"]]
+        return claims.PairingMatrix(("gmn", other), values, np.moveaxis(np.array(without), -1, 0))
+
+    settings = claims.ClaimSettings(
+        bootstrap_replicates=0, confidence=0.95, alpha=0.05, accuracy_gap_bound=5, min_seeds=3, seed=0
+    )
+    difference = claims.mean_difference(pairing("cnn"), pairing("mlp"), settings)
+    return [difference.value, *difference.interval, difference.degrees_of_freedom]
 
 
 def main() -> None:

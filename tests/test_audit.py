@@ -110,16 +110,25 @@ def test_an_artifact_made_with_other_cpu_numerics_than_the_run_is_stale_naming_t
     tables = results / "tables"
     tables.mkdir(parents=True)
     manifest = {"artifacts": {}, "jobs": {}}
-    for name, mkl in (("a", "AVX2"), ("b", "AVX2"), ("c", None), ("d", "AVX2")):
+    blas = {"library": "openblas 0.3.30 (libscipy_openblas.so)", "pinned": "Haswell"}
+    kernels = {"a": "Haswell", "e": "SkylakeX"}  # e: pinned settings, but its OpenBLAS escaped the pin
+    for name, mkl in (("a", "AVX2"), ("b", "AVX2"), ("c", None), ("d", "AVX2"), ("e", "AVX2")):
         table = tables / f"{name}.csv"
         table.write_text(f"{name}\n")
         job = {"outputs": [records.file_entry(table)], "inputs": [], "params": {}, "wildcards": {}, "end": "9999"}
         job.update(script=records.file_entry(table), numerics={**numerics.PINNED, "MKL_CBWR": mkl})
+        if name in kernels:
+            job["numerics"]["kernels"] = [blas | {"chosen": kernels[name]}]
         if name == "d":
             del job["numerics"]  # a record made before the numerics were recorded: nothing to compare
         manifest["artifacts"][str(table)], manifest["jobs"][name] = name, job
     found = {Path(f.artifact).stem: f for f in audit.check(manifest, results)}
-    assert {name: f.status for name, f in found.items()} == {"a": "OK", "b": "OK", "c": "STALE", "d": "OK"}
+    statuses = {name: f.status for name, f in found.items()}
+    assert statuses == {"a": "OK", "b": "OK", "c": "STALE", "d": "OK", "e": "STALE"}
+    assert (
+        "ran with CPU numerics pinned, but openblas 0.3.30 (libscipy_openblas.so) chose SkylakeX kernels, "
+        "not the pinned Haswell" in found["e"].reason
+    )
     assert "made with CPU numerics {'ATEN_CPU_CAPABILITY': 'avx2', 'MKL_CBWR': None" in found["c"].reason
     assert "most jobs of the run with {'ATEN_CPU_CAPABILITY': 'avx2', 'MKL_CBWR': 'AVX2'" in found["c"].reason
 
@@ -176,11 +185,12 @@ def test_audit_of_a_finished_run_reports_every_artifact_ok(smoke_run):
     assert model["rule"] == "train_model" and model["wildcards"] == {"dataset": "digits", "arch": "gmn", "seed": "0"}
     assert {Path(i["path"]).name for i in model["inputs"]} == {"digits.h5", "shard-0.h5", "shard-1.h5"}
     assert model["params"]["settings"]["seed"] == 0 and len(model["params_hash"]) == 64
-    # every job ran with CPU numerics pinned (config cpu_numerics), and torch's jobs on its AVX2 kernels
-    assert {json.dumps(job["numerics"], sort_keys=True) for job in manifest["jobs"].values()} <= {
-        json.dumps({**numerics.PINNED, "aten_capability": capability}, sort_keys=True) for capability in ("AVX2", None)
-    }
-    assert model["numerics"]["aten_capability"] == "AVX2"
+    # every job ran with CPU numerics pinned (config cpu_numerics), each library on its pinned kernels
+    for job in manifest["jobs"].values():
+        assert {k: v for k, v in job["numerics"].items() if k != "kernels"} == numerics.PINNED
+        assert all(k["chosen"] == k["pinned"] for k in job["numerics"]["kernels"] if k["pinned"]), job["numerics"]
+    chosen = {k["library"].split()[0]: k["chosen"] for k in model["numerics"]["kernels"]}
+    assert chosen["torch"] == "AVX2" and chosen["openblas"] == "Haswell" and chosen["numpy"] == "X86_V3"
 
 
 def test_a_flipped_byte_in_a_shard_is_modified_and_everything_made_from_it_stale(tampered):

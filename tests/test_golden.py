@@ -1,6 +1,6 @@
 """Golden hashes: the pipeline's computations at test sizes (tests/golden.py) give, with CPU numerics
 pinned, the bytes recorded in tests/golden/cpu.json, on whatever x86-64 CPU with AVX2 the suite
-runs; and every job of a workflow run records the numerics it ran with."""
+runs; every numerical library a job loads runs the kernels its pin holds it to."""
 
 import json
 import os
@@ -12,6 +12,7 @@ import pytest
 
 from conftest import REPO
 from gmnrep.core import numerics
+from gmnrep.provenance import job_kernels
 from gmnrep.provenance.records import cpu_model
 
 MANIFEST = REPO / "tests/golden/cpu.json"
@@ -47,12 +48,34 @@ def test_the_pinned_computations_give_the_golden_bytes_on_this_cpu():
         )
 
 
-def test_pinning_sets_the_libraries_variables_and_refuses_once_torch_is_loaded():
+def test_a_jobs_numerical_libraries_run_their_pinned_kernels_on_this_cpu():
+    if "avx2" not in cpu_flags():
+        pytest.skip(f"{cpu_model()} has no AVX2: the pins hold libraries to AVX2 kernels")
+    kernels = job_kernels.job_kernels(job_kernels.job_environment(pinned=True))
+    loaded = {k.library.split()[0] for k in kernels}
+    assert {"openblas", "numpy", "torch"} <= loaded, f"a job should load OpenBLAS, numpy and torch: {kernels}"
+    escaped = [f"{k.library} runs {k.chosen} kernels, not the pinned {k.pinned}" for k in kernels if k.escaped]
+    assert not escaped, f"on {cpu_model()}, with CPU numerics pinned: " + "; ".join(escaped)
+
+
+def test_the_kernel_check_names_a_library_held_to_other_kernels():
+    env = job_kernels.job_environment(pinned=True)
+    env["OPENBLAS_CORETYPE"] = "Sandybridge"  # AVX kernels: every AVX2 CPU runs them, and they are not the pinned
+    escaped = [k for k in job_kernels.job_kernels(env) if k.escaped]
+    assert escaped and all(k.library.startswith("openblas") and k.chosen == "Sandybridge" for k in escaped), escaped
+
+
+def test_pinning_sets_the_libraries_variables_and_refuses_once_torch_or_numpy_is_loaded(monkeypatch):
     environ = {"MKL_CBWR": "AUTO", "OTHER": "kept"}
     numerics.pin(environ)
     assert environ == {**numerics.PINNED, "OTHER": "kept"}
     assert numerics.settings(environ) == numerics.PINNED and numerics.settings({}) == dict.fromkeys(numerics.PINNED)
-    import torch  # noqa: F401 (loaded: too late to pin this process)
+    import numpy  # noqa: F401 (loaded: too late to pin this process)
+    import torch  # noqa: F401
 
-    with pytest.raises(RuntimeError, match="after torch was imported"):
+    with pytest.raises(RuntimeError, match="after torch and numpy had been imported"):
         numerics.pin()
+    for name in numerics.PINNED:  # restored after the test
+        monkeypatch.delenv(name, raising=False)
+    numerics.pin(jobs_only=True)  # the workflow's process: it computes nothing, its jobs start pinned
+    assert numerics.settings() == numerics.PINNED

@@ -41,9 +41,10 @@ config.clear()
 config.update(_canonical)
 
 # Pinned CPU numerics reach every job through the environment it inherits from this process (and,
-# on SLURM, from the job's own Snakemake, which reads this file again), before the job imports torch.
+# on SLURM, from the job's own Snakemake, which reads this file again), before the job imports torch
+# or numpy. This process has loaded numpy (Snakemake does) but computes nothing: the pins are for its jobs.
 if config["cpu_numerics"] == "pinned":
-    numerics.pin()
+    numerics.pin(jobs_only=True)
 
 # One GPU job per device on this machine, as SLURM gives each job its own GPU: unless the command
 # line says how many may run at once (--resources gpu=N), a local run allows as many as it has

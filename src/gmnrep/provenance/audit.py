@@ -151,6 +151,7 @@ def check(
                     f"made with CPU numerics {dict(numerics_used)}, most jobs of the run with {dict(usual_numerics)}: "
                     f"its bits may differ from a run under one setting; {repair}"
                 )
+            reasons += [f"{escape}; {repair}" for escape in _escaped_kernels(record)]
             status, reason = (STALE, "; ".join(reasons)) if reasons else (OK, f"as made by {job}")
         findings.append(Finding(artifact, status, reason, stage, dataset, job))
     recorded_paths = set(manifest["artifacts"])
@@ -170,6 +171,19 @@ def _numerics_key(record: dict) -> tuple:
     """The CPU-numerics settings a job ran with (config cpu_numerics), () in records made before
     they were recorded."""
     return tuple(sorted((k, v) for k, v in record.get("numerics", {}).items() if k in PINNED))
+
+
+def _escaped_kernels(record: dict) -> list[str]:
+    """For a job that ran with CPU numerics pinned: each library whose kernels were not the pinned
+    ones (a library or build the pins do not reach on that machine)."""
+    if _numerics_key(record) != tuple(sorted(PINNED.items())):
+        return []
+    return [
+        f"ran with CPU numerics pinned, but {k['library']} chose {k['chosen']} kernels, not the pinned {k['pinned']}: "
+        "its bits may differ from other machines'"
+        for k in record["numerics"].get("kernels", [])
+        if k["pinned"] is not None and k["chosen"] != k["pinned"]
+    ]
 
 
 def _usual_numerics(manifest: dict) -> tuple:

@@ -26,7 +26,7 @@ from gmnrep.core.errors import DataError, GmnrepError
 from gmnrep.core.hashing import sha256_file
 from gmnrep.core.numerics import PINNED
 from gmnrep.paper import claims
-from gmnrep.provenance import audit, code, records
+from gmnrep.provenance import audit, code, job_kernels, records
 
 
 def _overrides(pairs: list[str]) -> dict:
@@ -62,7 +62,23 @@ def _parser() -> argparse.ArgumentParser:
     findings = commands.add_parser("findings", help="write the results page from a run's claims table")
     findings.add_argument("claims", type=Path, help="a claims table (results/<preset>/tables/claims.csv)")
     findings.add_argument("page", type=Path, help="the page to write (docs/results.md)")
+    commands.add_parser(
+        "numerics",
+        help="which kernels a job's numerical libraries run on this machine, native and pinned; "
+        "fails if one escaped its pin",
+    )
     return parser
+
+
+def check_numerics() -> int:
+    """Print the kernel table of a job started natively and pinned; 1 if a pinned library escaped."""
+    pinned = job_kernels.job_kernels(job_kernels.job_environment(pinned=True))
+    native = job_kernels.job_kernels(job_kernels.job_environment(pinned=False))
+    print(f"CPU numerics of a job on {records.cpu_model()} (the libraries of {', '.join(job_kernels.JOB_MODULES)}):\n")
+    print(job_kernels.kernel_table(native, pinned))
+    escaped = [k.library for k in pinned if k.escaped]
+    print(f"\nescaped their pins: {', '.join(escaped)}" if escaped else "\nevery library runs its pinned kernels")
+    return 1 if escaped else 0
 
 
 def claims_job_record(claims_path: Path) -> records.JobRecord:
@@ -161,6 +177,8 @@ def run_audit(args) -> list[audit.Finding]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "numerics":
+            return check_numerics()
         if args.command == "findings":
             write_results_page(args)
             return 0

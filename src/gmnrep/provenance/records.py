@@ -84,11 +84,9 @@ def gpu_model() -> str | None:
 
 
 def job_numerics() -> dict:
-    """The job's CPU numerics: the pinning variables as it saw them, and the ATen CPU capability
-    torch chose (when the job loaded torch)."""
-    torch = sys.modules.get("torch")
-    capability = torch.backends.cpu.get_cpu_capability() if torch is not None else None
-    return {**numerics.settings(), "aten_capability": capability}
+    """The job's CPU numerics: the pinning variables as it saw them, and the kernels each numerical
+    library it loaded chose, beside the ones the pins hold it to."""
+    return {**numerics.settings(), "kernels": [asdict(kernels) for kernels in numerics.loaded_kernels()]}
 
 
 def git_state(directory: Path) -> dict | None:
