@@ -5,7 +5,7 @@
 #   make fmnist - the paper's experiment on real Fashion-MNIST at laptop scale, and its report
 #   make fmnist-scalegmn - the same with ScaleGMN beside the GMN, in its own results folder
 #   make results-page - docs/results.md rewritten from the last `make fmnist`'s claims table
-#   make check  - the tests that run no Snakemake DAG (times: docs/performance.md)
+#   make check  - the tests without an end-to-end Snakemake run (times: docs/performance.md)
 #   make lint   - ruff (format and lint), snakemake --lint and snakefmt --check
 #   make gpu-check - on a machine with a CUDA GPU (and only torch, numpy, h5py, pyyaml, tqdm,
 #                 scikit-learn): the GPU path checked against the CPU, its throughput, and the
