@@ -92,7 +92,11 @@ def test_experiments_change_no_tracked_file_and_only_results_page_writes_the_pag
     def commands(target: str) -> str:
         # the install's own commands left out (-o): whether it is due depends on this checkout's venv
         return subprocess.run(
-            ["make", "-n", "-o", ".venv/.installed", target], cwd=REPO, capture_output=True, text=True, check=True
+            ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", target],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
 
     for target in ("demo", "smoke", "fmnist", "fmnist-scalegmn"):
