@@ -2,7 +2,7 @@
 
 A simulation of the null (gmnrep.paper.calibration): each replicate draws fresh probe samples and k
 models per architecture, all architectures from one distribution, computes linear CKA with the
-pipeline's functions and applies claims.mean_difference. A `holds` is then an error; its nominal
+pipeline's functions and applies statistics.mean_difference. A `holds` is then an error; its nominal
 rate is the one-sided (1 - confidence) / 2 = 2.5%. Printed per seed count k (3, 5, 10) and scenario:
 
 - shared: every architecture reads the probe samples' content alike;

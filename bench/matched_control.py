@@ -29,7 +29,7 @@ import torch
 from gmnrep.config import layered
 from gmnrep.models import matching
 from gmnrep.models.registry import matched_arch
-from gmnrep.paper.tables import matched_at
+from gmnrep.paper.accuracy_table import matched_at
 from gmnrep.representations import dump_file, extract
 from gmnrep.representations.cka import linear_cka
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from gmnrep.models import registry
-from gmnrep.paper.tables import by_pairing, mean_std, read_chance_floors, read_cka_tables
+from gmnrep.paper.cka_results import by_pairing, read_chance_floors, read_cka_tables
+from gmnrep.paper.statistics import mean_std
 from gmnrep.representations.pairs import model_pairs
 
 

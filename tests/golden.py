@@ -43,7 +43,7 @@ from gmnrep.data.formats import digits_source_file, read_digits, read_idx  # noq
 from gmnrep.inr.fitting import fit_inrs  # noqa: E402
 from gmnrep.models import registry, training  # noqa: E402
 from gmnrep.models.samples import Samples  # noqa: E402
-from gmnrep.paper import claims  # noqa: E402
+from gmnrep.paper import statistics  # noqa: E402
 from gmnrep.provenance.records import cpu_model  # noqa: E402
 from gmnrep.representations import cka, extract  # noqa: E402
 
@@ -100,15 +100,12 @@ def claims_interval(layers: dict, probe_size: int) -> list[float]:
     blocks = cka.probe_blocks(probe_size, 4, seed=0)
     operands = {arch: [cka.prepare(layer) for layer in arch_layers[:3]] for arch, arch_layers in layers.items()}
 
-    def pairing(other: str) -> claims.PairingMatrix:
+    def pairing(other: str) -> statistics.PairingMatrix:
         values = cka.cka_matrix(operands["gmn"], operands[other])
         without = [[cka.cka_without_blocks(a, b, blocks) for b in operands[other]] for a in operands["gmn"]]
-        return claims.PairingMatrix(("gmn", other), values, np.moveaxis(np.array(without), -1, 0))
+        return statistics.PairingMatrix(("gmn", other), values, np.moveaxis(np.array(without), -1, 0))
 
-    settings = claims.ClaimSettings(
-        bootstrap_replicates=0, confidence=0.95, alpha=0.05, accuracy_gap_bound=5, min_seeds=3, seed=0
-    )
-    difference = claims.mean_difference(pairing("cnn"), pairing("mlp"), settings)
+    difference = statistics.mean_difference(pairing("cnn"), pairing("mlp"), min_seeds=3, confidence=0.95)
     return [difference.value, *difference.interval, difference.degrees_of_freedom]
 
 

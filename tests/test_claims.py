@@ -1,4 +1,5 @@
-"""claims.py: the statistics behind the verdicts, on inputs whose answer is known."""
+"""The claims (claims), the statistics behind their verdicts (statistics) and the claims table
+(claims_table), on inputs whose answer is known."""
 
 import json
 from itertools import combinations
@@ -9,13 +10,14 @@ from scipy import stats
 
 from gmnrep.core.csv_files import to_csv
 from gmnrep.core.errors import DataError
-from gmnrep.paper import calibration, claims, tables
+from gmnrep.paper import calibration, cka_results, claims, claims_table, predictions, statistics
 from gmnrep.representations import dump_file, pairs, similarity
 
 ARCHS = ["gmn", "mlp", "cnn"]
 SETTINGS = claims.ClaimSettings(
     bootstrap_replicates=2000, confidence=0.95, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0
 )
+MIN_SEEDS, CONFIDENCE = SETTINGS.min_seeds, SETTINGS.confidence  # what the C1/C2 interval takes of them
 
 
 # --- C1 / C2 statistics on seed matrices ---------------------------------------------------------
@@ -28,12 +30,12 @@ def within_matrix(values: dict[tuple[int, int], float], k: int) -> np.ndarray:
     return m
 
 
-def all_within(k: int, value_of, arch="gmn", blocks: int = 4) -> claims.PairingMatrix:
+def all_within(k: int, value_of, arch="gmn", blocks: int = 4) -> statistics.PairingMatrix:
     """Every pair of k models of `arch`; each probe block left out moves every value by the same
     small amount (a probe-sample effect shared by every pair)."""
     values = within_matrix({(i, j): value_of(i, j) for i, j in combinations(range(k), 2)}, k)
     shifts = 0.001 * np.arange(blocks)
-    return claims.PairingMatrix((arch, arch), values, values[None] + shifts[:, None, None])
+    return statistics.PairingMatrix((arch, arch), values, values[None] + shifts[:, None, None])
 
 
 def test_a_left_out_model_leaves_every_pair_it_is_in():
@@ -41,7 +43,7 @@ def test_a_left_out_model_leaves_every_pair_it_is_in():
     assert m.mean() == pytest.approx(0.5)
     assert m.mean(("gmn", 0)) == pytest.approx(0.9) and np.isnan(m.mean(("mlp", 0))) is np.False_
     assert m.mean(("mlp", 0)) == pytest.approx(0.5)  # another architecture's model is in none of its pairs
-    across = claims.PairingMatrix(("gmn", "mlp"), np.array([[0.1, 0.5], [0.5, 0.3]]), np.zeros((2, 2, 2)))
+    across = statistics.PairingMatrix(("gmn", "mlp"), np.array([[0.1, 0.5], [0.5, 0.3]]), np.zeros((2, 2, 2)))
     assert across.mean(("gmn", 0)) == pytest.approx(0.4) and across.mean(("mlp", 1)) == pytest.approx(0.3)
     assert m.block_means() == pytest.approx(0.5 + 0.001 * np.arange(4))
 
@@ -50,7 +52,7 @@ def test_the_interval_adds_one_jackknife_variance_per_architecture_and_one_for_t
     rng = np.random.default_rng(3)
     gmn = all_within(4, lambda i, j: rng.uniform(0.3, 0.6))
     mlp = all_within(4, lambda i, j: rng.uniform(0.7, 0.9), "mlp")
-    difference = claims.mean_difference(mlp, gmn, SETTINGS)
+    difference = statistics.mean_difference(mlp, gmn, MIN_SEEDS, CONFIDENCE)
     terms = []
     for arch in ("mlp", "gmn"):
         replicates = np.array([mlp.mean((arch, i)) - gmn.mean((arch, i)) for i in range(4)])
@@ -68,12 +70,15 @@ def test_a_clear_gap_between_pairings_holds():
     rng = np.random.default_rng(0)
     gmn = all_within(5, lambda i, j: 0.4 + 0.05 * rng.standard_normal())
     mlp = all_within(5, lambda i, j: 0.9 + 0.02 * rng.standard_normal(), "mlp")
-    difference = claims.mean_difference(mlp, gmn, SETTINGS)
+    difference = statistics.mean_difference(mlp, gmn, MIN_SEEDS, CONFIDENCE)
     assert difference.value == pytest.approx(np.nanmean(mlp.values) - np.nanmean(gmn.values))
     low, high = difference.interval
     assert 0 < low < difference.value < high
-    assert claims.interval_verdict(difference) == claims.HOLDS
-    assert claims.interval_verdict(claims.mean_difference(gmn, mlp, SETTINGS)) == claims.DOES_NOT_HOLD
+    assert claims.interval_verdict(difference) == claims_table.HOLDS
+    assert (
+        claims.interval_verdict(statistics.mean_difference(gmn, mlp, MIN_SEEDS, CONFIDENCE))
+        == claims_table.DOES_NOT_HOLD
+    )
 
 
 def test_one_odd_seed_makes_the_gap_inconclusive_where_pairs_alone_would_not():
@@ -81,20 +86,22 @@ def test_one_odd_seed_makes_the_gap_inconclusive_where_pairs_alone_would_not():
     # pairs are low, so a t-test over pairs would call the gap clear; leaving out models does not.
     gmn = all_within(5, lambda i, j: 0.2 if 0 in (i, j) else 0.9)
     mlp = all_within(5, lambda i, j: 0.9, "mlp")
-    difference = claims.mean_difference(mlp, gmn, SETTINGS)
+    difference = statistics.mean_difference(mlp, gmn, MIN_SEEDS, CONFIDENCE)
     assert difference.value == pytest.approx(0.7 * 4 / 10)
     assert difference.interval[0] <= 1e-9 < difference.interval[1]
-    assert claims.interval_verdict(difference) == claims.INCONCLUSIVE
+    assert claims.interval_verdict(difference) == claims_table.INCONCLUSIVE
 
 
 def test_equal_pairings_do_not_hold_and_too_few_seeds_give_no_interval():
     ones = all_within(4, lambda i, j: 1.0)
-    difference = claims.mean_difference(all_within(4, lambda i, j: 1.0, "mlp"), ones, SETTINGS)
+    difference = statistics.mean_difference(all_within(4, lambda i, j: 1.0, "mlp"), ones, MIN_SEEDS, CONFIDENCE)
     assert difference.value == 0 and difference.interval == (0.0, 0.0)
-    assert claims.interval_verdict(difference) == claims.DOES_NOT_HOLD
-    few = claims.mean_difference(all_within(2, lambda i, j: 0.5, "mlp"), all_within(2, lambda i, j: 0.25), SETTINGS)
+    assert claims.interval_verdict(difference) == claims_table.DOES_NOT_HOLD
+    few = statistics.mean_difference(
+        all_within(2, lambda i, j: 0.5, "mlp"), all_within(2, lambda i, j: 0.25), MIN_SEEDS, CONFIDENCE
+    )
     assert few.interval is None and few.value == pytest.approx(0.25)
-    assert claims.interval_verdict(few) == claims.INCONCLUSIVE
+    assert claims.interval_verdict(few) == claims_table.INCONCLUSIVE
 
 
 # --- C3 ---------------------------------------------------------------------------------------------
@@ -111,17 +118,17 @@ def test_the_stratified_count_distribution_equals_counting_every_subset_per_clas
     ]
     right = np.zeros(11, bool)
     right[[0, 2, 4, 6, 7]] = True
-    distribution = claims.stratified_count_distribution(label, right, wrong)
+    distribution = statistics.stratified_count_distribution(label, right, wrong)
     expected = np.bincount(overlaps, minlength=len(distribution)) / len(overlaps)
     assert distribution == pytest.approx(expected, abs=1e-12)
 
 
-def predictions_from(correct: dict[tuple[str, int], np.ndarray]) -> tables.ProbePredictions:
+def predictions_from(correct: dict[tuple[str, int], np.ndarray]) -> predictions.ProbePredictions:
     """Probe predictions where each model is right exactly where `correct` says (10 classes)."""
     n = len(next(iter(correct.values())))
     label = np.arange(n) % 10
     by_model = {model: np.where(right, label, (label + 1) % 10) for model, right in correct.items()}
-    return tables.ProbePredictions(np.arange(n), label, by_model)
+    return predictions.ProbePredictions(np.arange(n), label, by_model)
 
 
 def c3_rows(correct) -> list[dict]:
@@ -139,10 +146,10 @@ def test_independent_correctness_gives_a_count_near_its_expectation_and_a_large_
     assert gmn_only["value"] == int((gmn_all & image_none).sum())
     assert gmn_only["expected"] == pytest.approx(n * gmn_all.mean() * image_none.mean(), rel=0.05)
     assert abs(gmn_only["value"] - gmn_only["expected"]) < 4 * np.sqrt(gmn_only["expected"])
-    assert gmn_only["p_value"] > 0.05 and gmn_only["verdict"] == claims.INCONCLUSIVE
+    assert gmn_only["p_value"] > 0.05 and gmn_only["verdict"] == claims_table.INCONCLUSIVE
     for row in (against_mlp, against_cnn):
-        assert row["ci_low"] < 1 < row["ci_high"] and row["verdict"] == claims.INCONCLUSIVE
-    assert reverse["verdict"] == claims.CONTEXT and "not part of the claim" in reverse["reason"]
+        assert row["ci_low"] < 1 < row["ci_high"] and row["verdict"] == claims_table.INCONCLUSIVE
+    assert reverse["verdict"] == claims_table.CONTEXT and "not part of the claim" in reverse["reason"]
 
 
 def test_planted_gmn_only_samples_give_a_small_p_value_and_more_complementarity_than_the_images():
@@ -154,8 +161,8 @@ def test_planted_gmn_only_samples_give_a_small_p_value_and_more_complementarity_
         right[planted] = arch == "gmn"
     gmn_only, against_mlp, against_cnn, _ = c3_rows(correct)
     assert gmn_only["value"] >= 40 and gmn_only["value"] > gmn_only["expected"] + 3 * np.sqrt(gmn_only["expected"])
-    assert gmn_only["p_value"] < 1e-3 and gmn_only["verdict"] == claims.HOLDS
-    assert against_mlp["ci_low"] > 1 and against_mlp["verdict"] == against_cnn["verdict"] == claims.HOLDS
+    assert gmn_only["p_value"] < 1e-3 and gmn_only["verdict"] == claims_table.HOLDS
+    assert against_mlp["ci_low"] > 1 and against_mlp["verdict"] == against_cnn["verdict"] == claims_table.HOLDS
 
 
 def test_a_class_hard_for_every_model_is_not_read_as_anti_complementarity():
@@ -170,7 +177,7 @@ def test_a_class_hard_for_every_model_is_not_read_as_anti_complementarity():
     image_none = ~np.any([correct[a, s] for a in ("mlp", "cnn") for s in range(2)], axis=0)
     unstratified = n * gmn_all.mean() * image_none.mean()
     assert gmn_only["value"] < unstratified - 4 * np.sqrt(unstratified)  # the old null called this "does not hold"
-    assert gmn_only["verdict"] == claims.INCONCLUSIVE and gmn_only["expected"] < unstratified
+    assert gmn_only["verdict"] == claims_table.INCONCLUSIVE and gmn_only["expected"] < unstratified
 
 
 def test_families_that_fail_on_the_same_samples_do_not_hold():
@@ -179,13 +186,13 @@ def test_families_that_fail_on_the_same_samples_do_not_hold():
     correct = {(arch, s): ~hard for arch in ARCHS for s in range(2)}
     gmn_only, against_mlp, _, _ = c3_rows(correct)
     assert gmn_only["value"] == 0 and gmn_only["expected"] > 100
-    assert gmn_only["verdict"] == claims.DOES_NOT_HOLD
+    assert gmn_only["verdict"] == claims_table.DOES_NOT_HOLD
     assert against_mlp["value"] == pytest.approx(1.0)  # the CNNs fail with the MLPs exactly as the GMNs do
 
 
 def test_c3_without_image_networks_is_inconclusive():
     rows = c3_rows({("gmn", 0): np.ones(10, bool), ("gmn", 1): np.ones(10, bool)})
-    assert [r["verdict"] for r in rows] == [claims.INCONCLUSIVE]
+    assert [r["verdict"] for r in rows] == [claims_table.INCONCLUSIVE]
 
 
 # --- the whole stage on files -------------------------------------------------------------------
@@ -247,12 +254,12 @@ def shared_layers(n=60, width=6, num_layers=5):
 def test_identical_models_give_cka_1_and_c1_does_not_hold(tmp_path):
     inputs = build_run(tmp_path, shared_layers(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
     for path in inputs[0]["digits"]:
-        assert tables.read_cka_table(path, "digits").cka.diagonal() == pytest.approx(1.0)
+        assert cka_results.read_cka_table(path, "digits").cka.diagonal() == pytest.approx(1.0)
     rows = claims.claim_rows(*inputs, layers=[3, 4], settings=SETTINGS)
     c1 = [r for r in rows if r["claim"] == "C1"]
-    assert len(c1) == 4 and all(r["verdict"] == claims.DOES_NOT_HOLD for r in c1)
+    assert len(c1) == 4 and all(r["verdict"] == claims_table.DOES_NOT_HOLD for r in c1)
     assert all(abs(r["value"]) < 1e-9 and r["chance_cka"] < 0.5 for r in c1)
-    assert [r["verdict"] for r in rows if r["claim"] == "C2"] == [claims.DOES_NOT_HOLD] * 4
+    assert [r["verdict"] for r in rows if r["claim"] == "C2"] == [claims_table.DOES_NOT_HOLD] * 4
     assert [r["layer"] for r in c1] == [3, 3, 4, 4]
     assert [r["comparison"] for r in c1[:2]] == ["GMN-GMN < MLP-MLP", "GMN-GMN < CNN-CNN"]
 
@@ -270,28 +277,31 @@ def test_seed_dependent_gmns_hold_c1_and_c2_unless_their_accuracy_is_far_off(tmp
         tmp_path / "close", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.82, "cnn": 0.84}, seeds=range(4)
     )
     rows = claims.claim_rows(*inputs, layers=[3], settings=SETTINGS)
-    assert {r["claim"]: r["verdict"] for r in rows if r["claim"] != "C3"} == {"C1": claims.HOLDS, "C2": claims.HOLDS}
+    assert {r["claim"]: r["verdict"] for r in rows if r["claim"] != "C3"} == {
+        "C1": claims_table.HOLDS,
+        "C2": claims_table.HOLDS,
+    }
     c2 = [r for r in rows if r["claim"] == "C2"]
     assert [r["accuracy_gap"] for r in c2] == [pytest.approx(2.0), pytest.approx(4.0)]
     assert all(r["ci_low"] > 0 and "4 seeds" in r["sample_size"] for r in c2)
     far = build_run(tmp_path / "far", seed_dependent_gmns(), {"gmn": 0.5, "mlp": 0.82, "cnn": 0.84}, seeds=range(4))
     rows = claims.claim_rows(*far, layers=[3], settings=SETTINGS)
-    assert [r["verdict"] for r in rows if r["claim"] == "C2"] == [claims.CONFOUNDED] * 2
-    assert [r["verdict"] for r in rows if r["claim"] == "C1"] == [claims.HOLDS] * 2
+    assert [r["verdict"] for r in rows if r["claim"] == "C2"] == [claims_table.CONFOUNDED] * 2
+    assert [r["verdict"] for r in rows if r["claim"] == "C1"] == [claims_table.HOLDS] * 2
 
 
 def test_two_seeds_and_a_missing_architecture_get_verdicts_not_errors(tmp_path):
     two = build_run(tmp_path / "two", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8}, seeds=(0, 1))
     rows = claims.claim_rows(*two, layers=[3], settings=SETTINGS)
-    assert all(r["verdict"] == claims.INCONCLUSIVE for r in rows if r["claim"] in ("C1", "C2"))
+    assert all(r["verdict"] == claims_table.INCONCLUSIVE for r in rows if r["claim"] in ("C1", "C2"))
     assert all("2 seed(s)" in r["reason"] and r["value"] != "" for r in rows if r["claim"] in ("C1", "C2"))
     no_cnn = build_run(tmp_path / "no_cnn", seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8}, archs=["gmn", "mlp"])
     rows = claims.claim_rows(*no_cnn, layers=[3], settings=SETTINGS)
     by_comparison = {r["comparison"]: r for r in rows}
-    assert by_comparison["GMN-GMN < MLP-MLP"]["verdict"] == claims.HOLDS
-    assert by_comparison["GMN-GMN < CNN-CNN"]["verdict"] == claims.INCONCLUSIVE
+    assert by_comparison["GMN-GMN < MLP-MLP"]["verdict"] == claims_table.HOLDS
+    assert by_comparison["GMN-GMN < CNN-CNN"]["verdict"] == claims_table.INCONCLUSIVE
     assert "no CNN-CNN pairs" in by_comparison["GMN-GMN < CNN-CNN"]["reason"]
-    assert {r["verdict"] for r in rows if r["claim"] == "C2"} == {claims.INCONCLUSIVE}
+    assert {r["verdict"] for r in rows if r["claim"] == "C2"} == {claims_table.INCONCLUSIVE}
     assert [r["sample_size"] for r in rows if r["claim"] == "C3"][0].endswith("3 GMNs, 3 image networks")
 
 
@@ -319,16 +329,16 @@ def test_every_claim_gets_a_row_against_the_matched_networks(tmp_path):
     differ = build_run(tmp_path / "differ", matched_like(True), accuracy, seeds=range(4), archs=MATCHED_RUN)
     rows = claims.claim_rows(*differ, layers=[3], settings=SETTINGS)
     verdicts = {(r["claim"], r["comparison"]): r["verdict"] for r in rows}
-    assert verdicts["C1", "GMN-GMN < MLP (matched)-MLP (matched)"] == claims.HOLDS
-    assert verdicts["C1", "GMN-GMN < CNN (matched)-CNN (matched)"] == claims.HOLDS
+    assert verdicts["C1", "GMN-GMN < MLP (matched)-MLP (matched)"] == claims_table.HOLDS
+    assert verdicts["C1", "GMN-GMN < CNN (matched)-CNN (matched)"] == claims_table.HOLDS
     # against the converged networks the accuracy gap confounds C2; at matched accuracy it holds
-    assert verdicts["C2", "GMN-MLP < MLP-CNN"] == verdicts["C2", "GMN-CNN < MLP-CNN"] == claims.CONFOUNDED
+    assert verdicts["C2", "GMN-MLP < MLP-CNN"] == verdicts["C2", "GMN-CNN < MLP-CNN"] == claims_table.CONFOUNDED
     matched_c2 = [r for r in rows if r["claim"] == "C2" and "matched" in r["comparison"]]
     assert [r["comparison"] for r in matched_c2] == [
         "GMN-MLP (matched) < MLP (matched)-CNN (matched)",
         "GMN-CNN (matched) < MLP (matched)-CNN (matched)",
     ]
-    assert [r["verdict"] for r in matched_c2] == [claims.HOLDS] * 2
+    assert [r["verdict"] for r in matched_c2] == [claims_table.HOLDS] * 2
     assert [r["accuracy_gap"] for r in matched_c2] == [pytest.approx(1.0), pytest.approx(2.0)]
     c3 = [r["comparison"] for r in rows if r["claim"] == "C3"]
     assert "every GMN right, every matched image network wrong" in c3
@@ -342,9 +352,9 @@ def test_every_claim_gets_a_row_against_the_matched_networks(tmp_path):
     alike = build_run(tmp_path / "alike", matched_like(False), accuracy, seeds=range(4), archs=MATCHED_RUN)
     rows = claims.claim_rows(*alike, layers=[3], settings=SETTINGS)
     matched = [r for r in rows if r["claim"] in ("C1", "C2") and "matched" in r["comparison"]]
-    assert len(matched) == 4 and not any(r["verdict"] in (claims.HOLDS, claims.CONFOUNDED) for r in matched)
+    assert len(matched) == 4 and not any(r["verdict"] in (claims_table.HOLDS, claims_table.CONFOUNDED) for r in matched)
     converged = [r for r in rows if r["claim"] == "C1" and "matched" not in r["comparison"]]
-    assert [r["verdict"] for r in converged] == [claims.HOLDS] * 2
+    assert [r["verdict"] for r in converged] == [claims_table.HOLDS] * 2
 
 
 def test_a_run_without_matched_networks_has_no_matched_rows(tmp_path):
@@ -357,12 +367,12 @@ def test_claims_files_round_trip_with_the_findings_summary(tmp_path):
     inputs = build_run(tmp_path, seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
     outputs = [tmp_path / f"claims.{ext}" for ext in ("csv", "md", "tex")] + [tmp_path / "findings.md"]
     rows = claims.claim_rows(*inputs, [3, 4], SETTINGS)
-    claims.write_claims(rows, *outputs)
+    claims_table.write_claims(rows, *outputs)
     assert len(rows) == 2 * 4 + 4  # C1 and C2: 2 comparisons x 2 layers each; C3: 3 tests and the reverse count
-    assert claims.read_claims(outputs[0]) == [{k: v for k, v in r.items()} for r in rows]
+    assert claims_table.read_claims(outputs[0]) == [{k: v for k, v in r.items()} for r in rows]
     assert outputs[1].read_text().count("\n") == len(rows) + 2 and "\\begin{tabular}" in outputs[2].read_text()
     findings = outputs[3].read_text()
-    assert findings == claims.findings_markdown(rows, str(outputs[0]))
+    assert findings == claims_table.findings_markdown(rows, str(outputs[0]))
     assert "Digits, C1 (seed sensitivity" in findings and "**holds**" in findings
 
 
@@ -370,10 +380,10 @@ def test_a_claims_table_with_other_columns_is_refused(tmp_path):
     path = tmp_path / "claims.csv"
     path.write_text("dataset,claim\ndigits,C1\n")
     with pytest.raises(DataError, match="claims.csv: claims table lacks column"):
-        claims.read_claims(path)
-    path.write_text(to_csv([{column: "x" for column in claims.COLUMNS}], claims.COLUMNS))
+        claims_table.read_claims(path)
+    path.write_text(to_csv([{column: "x" for column in claims_table.COLUMNS}], claims_table.COLUMNS))
     with pytest.raises(DataError, match="claims.csv: a number of the claims table is not a number"):
-        claims.read_claims(path)
+        claims_table.read_claims(path)
 
 
 # --- calibration of the C1/C2 interval (gmnrep.paper.calibration; the full table: bench/claims_calibration.py)

@@ -1,5 +1,6 @@
-"""figures.py: Figures 2/3 (CKA bars per pairing) and Figure 4 (samples only GMNs or only image
-networks get right), from synthetic inputs in the pipeline's file formats."""
+"""Figures 2/3 (cka_figure: CKA bars per pairing), Figure 4 (sample_figure: samples only GMNs or only
+image networks get right), what an INR draws (reconstructions) and the report's own figures, from
+synthetic inputs in the pipeline's file formats."""
 
 import csv
 import io
@@ -15,7 +16,16 @@ from conftest import DWSNETS_RECIPE
 from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards, siren
-from gmnrep.paper import figures, inr_figure, tables, training_curves
+from gmnrep.paper import (
+    cka_figure,
+    cka_results,
+    inr_figure,
+    predictions,
+    reconstructions,
+    sample_figure,
+    training_curves,
+    vocabulary,
+)
 from gmnrep.representations import pairs
 from test_tables import (
     ARCHS,
@@ -42,12 +52,12 @@ def assert_pdf(path):
 
 def test_cka_bars_average_each_pairing_over_its_pairs(tmp_path):
     paths = write_cka_tables(tmp_path, "digits")
-    bars = figures.cka_bars(tables.read_cka_tables(paths, "digits"), [3, 4])
-    drawn = [p for p in tables.PAPER_PAIRINGS if "scalegmn" not in p]  # write_cka_tables: GMN, MLP and CNN pairs
+    bars = cka_figure.cka_bars(cka_results.read_cka_tables(paths, "digits"), [3, 4])
+    drawn = [p for p in vocabulary.PAPER_PAIRINGS if "scalegmn" not in p]  # write_cka_tables: GMN, MLP and CNN pairs
     assert [(b.pairing, b.layer) for b in bars] == [(p, l) for p in drawn for l in (3, 4)]
     a = np.arange(1, NUM_LAYERS + 1)
     for bar in bars:
-        number = tables.PAIRINGS.index(bar.pairing)
+        number = vocabulary.PAIRINGS.index(bar.pairing)
         # known_cka: PAIRING_STEP pairing + 0.01 l + 0.001 a + 0.02 pair, pairs 0, 1, 2
         expected = [PAIRING_STEP * number + 0.01 * bar.layer + 0.001 * a + 0.02 * k for k in range(3)]
         np.testing.assert_allclose(bar.values, expected)
@@ -59,13 +69,13 @@ def test_a_cka_figure_draws_the_papers_pairings_then_the_matched_control(tmp_pat
     archs = ["gmn", "mlp", "cnn", "mlpmatch", "cnnmatch"]
     present = {pairs.pairing(pair) for pair in pairs.model_pairs(archs, [0, 1])}
     assert len(present) == 15
-    assert figures.figure_pairings(present) == [
+    assert cka_figure.figure_pairings(present) == [
         "gmn-gmn", "mlp-mlp", "cnn-cnn", "gmn-mlp", "gmn-cnn", "mlp-cnn",
         "mlpmatch-mlpmatch", "cnnmatch-cnnmatch", "gmn-mlpmatch", "gmn-cnnmatch", "mlpmatch-cnnmatch",
     ]  # fmt: skip
-    assert figures.figure_pairings({"gmn-gmn", "mlp-mlpmatch"}) == ["gmn-gmn"]
+    assert cka_figure.figure_pairings({"gmn-gmn", "mlp-mlpmatch"}) == ["gmn-gmn"]
     paths = write_cka_tables(tmp_path, "digits", archs=archs, seeds=[0, 1])
-    figures.cka_figure({"digits": paths}, [3, 4], tmp_path / "fig3.pdf")
+    cka_figure.cka_figure({"digits": paths}, [3, 4], tmp_path / "fig3.pdf")
     assert_pdf(tmp_path / "fig3.pdf")
 
 
@@ -76,7 +86,7 @@ def test_cka_bars_index_the_first_models_layers_and_skip_absent_pairings(tmp_pat
         write_cka_table(tmp_path / "a.csv", "digits", (("gmn", 0), ("mlp", 0)), cka),
         write_cka_table(tmp_path / "b.csv", "digits", (("gmn", 1), ("mlp", 1)), cka / 2),
     ]
-    bars = figures.cka_bars(tables.read_cka_tables(paths, "digits"), [5])
+    bars = cka_figure.cka_bars(cka_results.read_cka_tables(paths, "digits"), [5])
     assert len(bars) == 1 and bars[0].pairing == "gmn-mlp"
     np.testing.assert_allclose(bars[0].values, [cka[4], cka[4] / 2])
     np.testing.assert_allclose(bars[0].mean, 0.75 * cka[4])
@@ -90,13 +100,13 @@ def test_cka_figure_writes_a_pdf_with_datasets_side_by_side(tmp_path):
         "digits": write_cka_tables(tmp_path / "cka", "digits", seeds=[4]),
     }
     output = tmp_path / "figures" / "fig3.pdf"
-    figures.cka_figure(cka, [3, 4], output)
+    cka_figure.cka_figure(cka, [3, 4], output)
     assert_pdf(output)
 
 
 def test_cka_figure_draws_any_layers(tmp_path):
     output = tmp_path / "fig2.pdf"
-    figures.cka_figure({"digits": write_cka_tables(tmp_path, "digits", archs=["mlp", "cnn"])}, [1, 2, 5], output)
+    cka_figure.cka_figure({"digits": write_cka_tables(tmp_path, "digits", archs=["mlp", "cnn"])}, [1, 2, 5], output)
     assert_pdf(output)
 
 
@@ -107,7 +117,7 @@ def test_cka_figure_refuses_bad_tables_naming_the_file(tmp_path, problem):
     edit_rows(paths[-1], edit)
     output = tmp_path / "fig2.pdf"
     with pytest.raises(DataError, match=message) as info:
-        figures.cka_figure({"digits": paths}, [3, 4], output)
+        cka_figure.cka_figure({"digits": paths}, [3, 4], output)
     assert str(paths[-1]) in str(info.value)
     assert not output.exists()
 
@@ -116,16 +126,16 @@ def test_cka_figure_refuses_a_layer_the_tables_lack(tmp_path):
     paths = write_cka_tables(tmp_path, "digits")
     output = tmp_path / "fig2.pdf"
     with pytest.raises(DataError, match=r"layer\(s\) 6 requested, but gmn-0 have layers 1..5") as info:
-        figures.cka_figure({"digits": paths}, [3, 6], output)
+        cka_figure.cka_figure({"digits": paths}, [3, 6], output)
     assert str(paths[0]) in str(info.value)
     assert not output.exists()
 
 
 def test_cka_figure_refuses_an_unknown_dataset_or_none(tmp_path):
     with pytest.raises(DataError, match="unknown dataset"):
-        figures.cka_figure({"svhn": []}, [3], tmp_path / "f.pdf")
+        cka_figure.cka_figure({"svhn": []}, [3], tmp_path / "f.pdf")
     with pytest.raises(DataError, match="no CKA tables given for digits"):
-        figures.cka_figure({"digits": []}, [3], tmp_path / "f.pdf")
+        cka_figure.cka_figure({"digits": []}, [3], tmp_path / "f.pdf")
 
 
 # --- Figure 4 ---------------------------------------------------------------------------------
@@ -221,15 +231,15 @@ def write_dumps(folder, dataset, correct):
 
 
 def test_sample_outcomes_find_the_samples_only_one_family_gets_right(tmp_path):
-    predictions = tables.read_predictions(write_dumps(tmp_path, "digits", MIXED), "digits")
-    outcomes = figures.sample_outcomes(predictions)
+    probe = predictions.read_predictions(write_dumps(tmp_path, "digits", MIXED), "digits")
+    outcomes = sample_figure.sample_outcomes(probe)
     assert {name: np.flatnonzero(mask).tolist() for name, mask in outcomes.items()} == {
         "gmn_only": [1, 3, 6],
         "image_only": [2],
         "all_correct": [0],
         "all_wrong": [5],
     }
-    assert figures.sample_counts("digits", predictions, outcomes) == {
+    assert sample_figure.sample_counts("digits", probe, outcomes) == {
         "dataset": "digits",
         "probe_samples": 8,
         "gmn_models": 3,
@@ -244,18 +254,18 @@ def test_sample_outcomes_find_the_samples_only_one_family_gets_right(tmp_path):
 def test_chosen_examples_are_the_lowest_image_indices():
     image_index = np.array([30, 10, 20, 5, 40])
     mask = np.array([True, True, False, False, True])
-    assert figures.chosen_examples(image_index, mask, 2).tolist() == [1, 0]
-    assert figures.chosen_examples(image_index, mask, 9).tolist() == [1, 0, 4]
-    assert figures.chosen_examples(image_index, ~np.ones(5, bool), 3).tolist() == []
+    assert sample_figure.chosen_examples(image_index, mask, 2).tolist() == [1, 0]
+    assert sample_figure.chosen_examples(image_index, mask, 9).tolist() == [1, 0, 4]
+    assert sample_figure.chosen_examples(image_index, ~np.ones(5, bool), 3).tolist() == []
 
 
 def test_inrs_reconstruct_their_images(fitted):
     data_path, shard_paths, images = fitted
     wanted = [3, 12, 19]  # in both shards
-    reconstructions = figures.inr_reconstructions(shard_paths, wanted, 8, 8)
-    assert sorted(reconstructions) == wanted
+    drawings = reconstructions.inr_reconstructions(shard_paths, wanted, 8, 8)
+    assert sorted(drawings) == wanted
     for index in wanted:
-        drawn = reconstructions[index]
+        drawn = drawings[index]
         assert drawn.dtype == np.uint8 and drawn.shape == (8, 8)
         error = np.abs(drawn.astype(int) - images[index])
         assert error.mean() < 2.5 and error.max() < 12  # 42 dB: RMSE about 2 grey levels
@@ -264,10 +274,10 @@ def test_inrs_reconstruct_their_images(fitted):
 
 def test_shard_recipe_reads_the_attrs_fit_shard_writes(fitted):
     _, shard_paths, _ = fitted
-    recipe = figures.shard_recipe(shard_paths[0], shards.read(shard_paths[0]).attrs)
+    recipe = reconstructions.shard_recipe(shard_paths[0], shards.read(shard_paths[0]).attrs)
     assert recipe == siren.SirenRecipe.from_config(RECIPE)
     with pytest.raises(DataError, match="recipe attributes are missing") as info:
-        figures.shard_recipe(shard_paths[0], {"recipe.w0": 30.0})
+        reconstructions.shard_recipe(shard_paths[0], {"recipe.w0": 30.0})
     assert str(shard_paths[0]) in str(info.value)
 
 
@@ -276,16 +286,16 @@ def test_to_pixels_inverts_the_targets_of_a_recipe():
     for target_range in ([0.0, 1.0], [-1.0, 1.0]):
         recipe = siren.SirenRecipe.from_config({**RECIPE, "target_range": target_range})
         targets = siren.image_targets(images, recipe).numpy().reshape(images.shape)
-        np.testing.assert_array_equal(figures.to_pixels(targets, recipe), images)
+        np.testing.assert_array_equal(reconstructions.to_pixels(targets, recipe), images)
     recipe = siren.SirenRecipe.from_config(RECIPE)
-    assert figures.to_pixels(np.array([-0.5, 1.5]), recipe).tolist() == [0, 255]  # clipped
+    assert reconstructions.to_pixels(np.array([-0.5, 1.5]), recipe).tolist() == [0, 255]  # clipped
 
 
 def test_sample_figure_writes_the_figure_and_the_counts(fitted, tmp_path):
     data_path, shard_paths, _ = fitted
     dumps = {"digits": write_dumps(tmp_path, "digits", MIXED), "mnist": write_dumps(tmp_path, "mnist", GMNS_ERR)}
     output, counts_output = tmp_path / "figures" / "fig4.pdf", tmp_path / "tables" / "fig4_counts.csv"
-    counts = figures.sample_figure(
+    counts = sample_figure.sample_figure(
         dumps,
         {"digits": data_path, "mnist": data_path},
         {"digits": shard_paths, "mnist": shard_paths},
@@ -322,7 +332,7 @@ def test_sample_figure_writes_the_figure_and_the_counts(fitted, tmp_path):
 
 def test_collect_samples_shows_the_lowest_image_indices_with_their_inrs(fitted, tmp_path):
     data_path, shard_paths, images = fitted
-    samples = figures.collect_samples("digits", write_dumps(tmp_path, "digits", MIXED), data_path, shard_paths, 2)
+    samples = sample_figure.collect_samples("digits", write_dumps(tmp_path, "digits", MIXED), data_path, shard_paths, 2)
     assert {d: PROBE[rows].tolist() for d, rows in samples.chosen.items()} == {"gmn_only": [3, 7], "image_only": [5]}
     assert sorted(samples.images) == sorted(samples.reconstructions) == [3, 5, 7]
     np.testing.assert_array_equal(samples.images[7], images[7])
@@ -338,7 +348,7 @@ def test_sample_figure_refuses_dumps_with_another_probe_order(fitted, tmp_path):
     )
     output, counts_output = tmp_path / "fig4.pdf", tmp_path / "counts.csv"
     with pytest.raises(DataError, match="differ from those of") as info:
-        figures.sample_figure(
+        sample_figure.sample_figure(
             {"digits": [*dumps, reordered]}, {"digits": data_path}, {"digits": shard_paths}, output, counts_output, 2
         )
     assert str(reordered) in str(info.value)
@@ -354,10 +364,10 @@ def test_sample_figure_refuses_a_data_file_or_shards_that_do_not_match(fitted, t
     dataset_file.write(other, mislabelled, {})
     args = (tmp_path / "fig4.pdf", tmp_path / "counts.csv", 2)
     with pytest.raises(DataError, match="do not match the probe samples") as info:
-        figures.sample_figure(dumps, {"digits": other}, {"digits": shard_paths}, *args)
+        sample_figure.sample_figure(dumps, {"digits": other}, {"digits": shard_paths}, *args)
     assert str(other) in str(info.value)
     with pytest.raises(DataError, match="no INR of image\\(s\\) 3, 5, 7") as info:
-        figures.sample_figure(dumps, {"digits": data_path}, {"digits": shard_paths[1:]}, *args)
+        sample_figure.sample_figure(dumps, {"digits": data_path}, {"digits": shard_paths[1:]}, *args)
     assert str(shard_paths[1]) in str(info.value)
 
 
@@ -367,7 +377,7 @@ def test_sample_figure_needs_both_families(fitted, tmp_path):
     with pytest.raises(
         DataError, match=r"needs dumps of a weight-space network \(GMN, ...\) and of MLPs or CNNs; these are of gmn"
     ) as info:
-        figures.sample_figure(
+        sample_figure.sample_figure(
             {"digits": gmns_only},
             {"digits": data_path},
             {"digits": shard_paths},
@@ -403,12 +413,12 @@ def test_colour_images_and_their_inrs(tmp_path):
     dataset_file.write(data_path, data, {})
     shard_path = constant_shard(tmp_path / "shard-0.h5", np.arange(NUM_IMAGES), [255, 128, 0], CIFAR_RECIPE)
     dumps = write_dumps(tmp_path, "cifar10", MIXED)
-    samples = figures.collect_samples("cifar10", dumps, data_path, [shard_path], 4)
+    samples = sample_figure.collect_samples("cifar10", dumps, data_path, [shard_path], 4)
     for drawn in samples.reconstructions.values():
         assert drawn.shape == (8, 8, 3)
         assert (drawn == [255, 128, 0]).all()
     output = tmp_path / "fig4.pdf"
-    figures.sample_figure(
+    sample_figure.sample_figure(
         {"cifar10": dumps}, {"cifar10": data_path}, {"cifar10": [shard_path]}, output, tmp_path / "c.csv", examples=4
     )
     assert_pdf(output)
@@ -430,12 +440,12 @@ def test_figure_4_grows_to_fit_every_architectures_prediction_line(fitted, tmp_p
         "matched": MIXED | {"mlpmatch": MIXED["mlp"], "cnnmatch": MIXED["cnn"]},
     }.items():
         output = tmp_path / name / "fig4.pdf"
-        figures.sample_figure(
+        sample_figure.sample_figure(
             {"digits": write_dumps(tmp_path / name, "digits", correct)},
             {"digits": data_path}, {"digits": shard_paths}, output, tmp_path / name / "counts.csv", examples=2,
         )  # fmt: skip
         heights[name] = page_height_points(output)
-    extra = 72 * figures.PREDICTION_LINE_INCHES * 2 * 2  # inches to points; two strips, two more lines
+    extra = 72 * sample_figure.PREDICTION_LINE_INCHES * 2 * 2  # inches to points; two strips, two more lines
     assert heights["matched"] == pytest.approx(heights["paper"] + extra)
 
 

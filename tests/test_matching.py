@@ -14,7 +14,7 @@ from gmnrep.data.splits import TEST, TRAIN, VAL
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints, matching, training
 from gmnrep.models.samples import load_samples
-from gmnrep.paper import tables
+from gmnrep.paper import model_metrics
 from test_training import DATASET, NETWORKS, TRAINING, make_shard, rows_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -190,11 +190,11 @@ def test_targets_from_anything_but_gmn_validation_accuracies_are_refused(tmp_pat
 def test_the_smoke_runs_matched_networks_reach_their_target_first_and_rerun_byte_identically(smoke_run, tmp_path):
     models = smoke_run.workdir / RESULTS / "models"
     for dataset_dir in models.iterdir():
-        gmns = [tables.read_metrics(p) for p in sorted((dataset_dir / "gmn").glob("*.metrics.json"))]
+        gmns = [model_metrics.read_metrics(p) for p in sorted((dataset_dir / "gmn").glob("*.metrics.json"))]
         target = sum(r["val_acc"] for r in gmns) / len(gmns)
         for arch in ("mlpmatch", "cnnmatch"):
             for path in sorted((dataset_dir / arch).glob("*.metrics.json")):
-                stop = tables.read_metrics(path)["stop"]
+                stop = model_metrics.read_metrics(path)["stop"]
                 assert stop["target_val_acc"] == pytest.approx(target), path
                 accuracies = [acc for _, acc in stop["evaluations"]]
                 if stop["reached"]:

@@ -6,12 +6,12 @@ from docutils.core import publish_parts
 
 from gmnrep.core.csv_files import to_csv
 from gmnrep.core.errors import DataError
-from gmnrep.paper import claims, overview
-from gmnrep.paper.tables import ACCURACY_COLUMNS
+from gmnrep.paper import claims_table, overview
+from gmnrep.paper.accuracy_table import ACCURACY_COLUMNS
 
 
 def claim_row(dataset, claim, verdict, reason="why", **values):
-    row = {column: "" for column in claims.COLUMNS}
+    row = {column: "" for column in claims_table.COLUMNS}
     row.update(
         dataset=dataset, claim=claim, subject="gmn", verdict=verdict, comparison="GMN-GMN < MLP-MLP", reason=reason
     )
@@ -40,7 +40,7 @@ def accuracy_row(dataset, arch, mean, std):
 @pytest.fixture
 def run_files(tmp_path):
     claims_path = tmp_path / "claims.csv"
-    claims_path.write_text(to_csv(ROWS, claims.COLUMNS))
+    claims_path.write_text(to_csv(ROWS, claims_table.COLUMNS))
     accuracy = tmp_path / "table1.csv"
     rows = [accuracy_row("fashion_mnist", "gmn", 48.32, 0.93), accuracy_row("fashion_mnist", "mlp", 78.76, 1.24)]
     rows.append(accuracy_row("digits", "mlpmatch", 55.12, 1.4))

@@ -41,7 +41,7 @@ from gmnrep.data.sources import (
     RawFile,
 )
 from gmnrep.inr import planning, shards
-from gmnrep.paper import tables
+from gmnrep.paper import accuracy_table
 from gmnrep.representations import dump_file, similarity
 from test_config import CONFIG, SCHEMA, problems_of
 from test_formats import cifar_batch, idx_bytes, make_cifar_archive, write_gz
@@ -584,7 +584,7 @@ def test_table_1_refuses_a_test_accuracy_that_is_not_a_number_in_0_1(tmp_path, t
     bad.write_text(f'{{"dataset": "digits", "arch": "mlp", "seed": 0, "test_acc": {test_acc}, "val_acc": 0.5}}')
     outputs = [tmp_path / "tables" / name for name in ("table1.csv", "table1.md", "table1.tex")]
     with pytest.raises(DataError, match=r"test_acc is .*, not a number in \[0, 1\]") as info:
-        tables.write_accuracy_table([*good, bad], *outputs)
+        accuracy_table.write_accuracy_table([*good, bad], *outputs)
     assert str(bad) in str(info.value)
     for output in outputs:
         assert_nothing_written(output)
@@ -592,7 +592,7 @@ def test_table_1_refuses_a_test_accuracy_that_is_not_a_number_in_0_1(tmp_path, t
 
 def test_table_1_accepts_the_bounds(tmp_path):
     paths = write_metrics(tmp_path, [record("digits", "gmn", 0, 0), record("digits", "gmn", 1, 1.0)])
-    rows = tables.write_accuracy_table(paths, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
+    rows = accuracy_table.write_accuracy_table(paths, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
     assert rows[0]["test_acc_mean"] == 50.0
     parsed = list(csv.DictReader(io.StringIO((tmp_path / "t.csv").read_text())))
     assert all(np.isfinite(float(parsed[0][column])) for column in ("test_acc_mean", "test_acc_std"))

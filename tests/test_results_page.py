@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import REPO
 from gmnrep.core.csv_files import to_csv
 from gmnrep.core.numerics import PINNED
-from gmnrep.paper import claims
+from gmnrep.paper import claims_table
 from gmnrep.provenance import cli, records
 
 ROW = {
@@ -16,7 +16,7 @@ ROW = {
     "subject": "gmn",
     "comparison": "GMN-GMN < MLP-MLP",
     "layer": 3,
-    "verdict": claims.HOLDS,
+    "verdict": claims_table.HOLDS,
     "statistic": "difference of mean CKA",
     "value": 0.25,
     "ci_low": 0.1,
@@ -34,7 +34,7 @@ def finished_run(results: Path, numerics: dict) -> Path:
     """A results folder holding a claims table and the provenance record of the job that wrote it."""
     table = results / "tables/claims.csv"
     table.parent.mkdir(parents=True)
-    table.write_text(to_csv([ROW], claims.COLUMNS))
+    table.write_text(to_csv([ROW], claims_table.COLUMNS))
     record = records.JobRecord(
         rule="claims",
         wildcards={},
@@ -65,7 +65,7 @@ def test_the_results_page_names_its_command_and_run_then_states_the_findings(tmp
     assert text.startswith("# Results\n")
     assert f"`gmnrep findings {table} {page}`" in text
     assert f"| `{table}` | `0123456` | pinned | AMD EPYC | 2026-12-05 03:12 |" in text
-    assert text.endswith(claims.findings_markdown(claims.read_claims(table), str(table)))
+    assert text.endswith(claims_table.findings_markdown(claims_table.read_claims(table), str(table)))
 
 
 def test_the_page_says_native_or_not_recorded_when_the_run_was_not_pinned(tmp_path):

@@ -1,4 +1,6 @@
-"""tables.py: Table 1 rows from metrics records, and the CSV / Markdown / LaTeX files."""
+"""Table 1 (accuracy_table) from metrics records, Table 2 (similarity_table) from CKA tables and
+activation dumps, their CSV / Markdown / LaTeX files, and the readers they refuse bad inputs with
+(model_metrics, cka_results, predictions)."""
 
 import csv
 import io
@@ -9,7 +11,15 @@ import pytest
 
 from gmnrep.core.csv_files import to_csv
 from gmnrep.core.errors import DataError
-from gmnrep.paper import tables
+from gmnrep.paper import (
+    accuracy_table,
+    cka_results,
+    model_metrics,
+    predictions,
+    similarity_table,
+    statistics,
+    vocabulary,
+)
 from gmnrep.representations import dump_file, pairs, similarity
 
 
@@ -35,7 +45,7 @@ RECORDS = [
 
 
 def test_accuracy_rows_mean_and_sample_std_in_percent():
-    rows = tables.accuracy_rows(RECORDS)
+    rows = accuracy_table.accuracy_rows(RECORDS)
     by_key = {(r["dataset"], r["architecture"]): r for r in rows}
     digits_gmn = by_key["digits", "gmn"]
     assert digits_gmn["seeds"] == 3
@@ -55,7 +65,7 @@ def test_accuracy_rows_mean_and_sample_std_in_percent():
 
 
 def test_accuracy_rows_are_ordered_by_dataset_then_architecture():
-    rows = tables.accuracy_rows(RECORDS)
+    rows = accuracy_table.accuracy_rows(RECORDS)
     assert [(r["dataset"], r["architecture"]) for r in rows] == [
         ("mnist", "gmn"),
         ("mnist", "mlp"),
@@ -66,12 +76,12 @@ def test_accuracy_rows_are_ordered_by_dataset_then_architecture():
         ("digits", "gmn"),
         ("digits", "cnn"),
     ]
-    assert tables.accuracy_rows(list(reversed(RECORDS))) == rows  # input order does not matter
+    assert accuracy_table.accuracy_rows(list(reversed(RECORDS))) == rows  # input order does not matter
 
 
 def test_mean_std():
-    assert tables.mean_std([0.5]) == (0.5, 0.0)
-    mean, std = tables.mean_std([1.0, 2.0, 3.0, 4.0])
+    assert statistics.mean_std([0.5]) == (0.5, 0.0)
+    mean, std = statistics.mean_std([1.0, 2.0, 3.0, 4.0])
     assert mean == pytest.approx(2.5) and std == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
 
 
@@ -96,13 +106,13 @@ def test_table_1_shows_the_target_and_stop_of_the_matched_networks():
     records = [record("digits", "gmn", s, 0.49, val_acc=0.5) for s in (0, 1)]
     records += [by_steps(1, 17, 0.50, 0.52), by_steps(0, 12, 0.48, 0.51), by_steps(2, None, 0.45, 0.47)]
     records += [matched("cnnmatch", s, 0.5, 0.5, method="data", train_samples=20 * (s + 1)) for s in (0, 1)]
-    rows = {r["architecture"]: r for r in tables.accuracy_rows(records)}
+    rows = {r["architecture"]: r for r in accuracy_table.accuracy_rows(records)}
     assert list(rows) == ["gmn", "mlpmatch", "cnnmatch"]
     assert rows["mlpmatch"]["target_val_acc"] == "50.00" and rows["gmn"]["target_val_acc"] == ""
     assert rows["mlpmatch"]["matched_at"] == "step 12, step 17, never"  # by seed; seed 2 never reached it
     assert rows["cnnmatch"]["matched_at"] == "20 samples, 40 samples"
     assert rows["mlpmatch"]["val_acc_mean"] == pytest.approx(50.0)
-    cells = tables.accuracy_markdown(list(rows.values())).splitlines()[-2]
+    cells = accuracy_table.accuracy_markdown(list(rows.values())).splitlines()[-2]
     assert cells == "| Digits | MLP (matched) | 47.67 ± 2.52 | 50.00 | 50.00 (step 12, step 17, never) | 3 |"
 
 
@@ -117,8 +127,8 @@ def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
     paths = write_metrics(tmp_path / "metrics", records)
     out = tmp_path / "tables"  # does not exist yet
     csv_path, md_path, tex_path = out / "t.csv", out / "t.md", out / "t.tex"
-    rows = tables.write_accuracy_table(paths, csv_path, md_path, tex_path)
-    assert rows == tables.accuracy_rows(records)
+    rows = accuracy_table.write_accuracy_table(paths, csv_path, md_path, tex_path)
+    assert rows == accuracy_table.accuracy_rows(records)
 
     parsed = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     assert list(parsed[0]) == [
@@ -158,7 +168,7 @@ def test_write_accuracy_table_writes_csv_markdown_and_latex(tmp_path):
 def test_dataset_titles_in_the_tables(tmp_path):
     records = [record(d, "mlp", 0, 0.5) for d in ("fashion_mnist", "cifar10")]
     paths = write_metrics(tmp_path, records)
-    tables.write_accuracy_table(paths, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
+    accuracy_table.write_accuracy_table(paths, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
     assert tmp_path.joinpath("t.md").read_text().splitlines()[2:] == [
         "| Fashion-MNIST | MLP | 50.00 ± 0.00 | 50.00 |  | 1 |",
         "| CIFAR-10 | MLP | 50.00 ± 0.00 | 50.00 |  | 1 |",
@@ -180,7 +190,7 @@ def test_bad_metrics_files_are_refused_naming_the_file(tmp_path, content, messag
     bad.write_text(content)
     outputs = [tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex"]
     with pytest.raises(DataError, match=message) as info:
-        tables.write_accuracy_table([*good, bad], *outputs)
+        accuracy_table.write_accuracy_table([*good, bad], *outputs)
     assert str(bad) in str(info.value)
     assert not any(p.exists() for p in outputs)
 
@@ -188,7 +198,7 @@ def test_bad_metrics_files_are_refused_naming_the_file(tmp_path, content, messag
 def test_missing_metrics_file_is_refused_naming_it(tmp_path):
     missing = tmp_path / "nope.json"
     with pytest.raises(DataError, match="not a readable metrics file") as info:
-        tables.read_metrics(missing)
+        model_metrics.read_metrics(missing)
     assert str(missing) in str(info.value)
 
 
@@ -197,7 +207,7 @@ def test_metrics_that_are_not_a_json_object_are_refused(tmp_path, content):
     bad = tmp_path / "bad.json"
     bad.write_text(content)
     with pytest.raises(DataError) as info:
-        tables.read_metrics(bad)
+        model_metrics.read_metrics(bad)
     assert str(bad) in str(info.value)
 
 
@@ -208,7 +218,7 @@ def test_the_same_model_recorded_twice_is_refused(tmp_path):
         paths.append(tmp_path / name)
         paths[-1].write_text(json.dumps(record))
     with pytest.raises(DataError, match="digits/gmn/0 is also recorded in"):
-        tables.write_accuracy_table(paths, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
+        accuracy_table.write_accuracy_table(paths, tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex")
     assert not (tmp_path / "t.csv").exists()
 
 
@@ -216,7 +226,7 @@ def test_an_unknown_dataset_in_metrics_is_refused(tmp_path):
     path = tmp_path / "m.json"
     path.write_text(json.dumps({"dataset": "svhn", "arch": "gmn", "seed": 0, "test_acc": 0.5, "val_acc": 0.5}))
     with pytest.raises(DataError, match="unknown dataset 'svhn'"):
-        tables.read_metrics(path)
+        model_metrics.read_metrics(path)
 
 
 # --- Table 2 ----------------------------------------------------------------------------------
@@ -229,7 +239,9 @@ NUM_LAYERS = 5
 NUM_CLASSES = 10
 
 
-PAIRING_STEP = 0.04  # known_cka's step between pairings: all 21 pairings of the registry (tables.PAIRINGS) stay below 1
+PAIRING_STEP = (
+    0.04  # known_cka's step between pairings: all 21 pairings of the registry (vocabulary.PAIRINGS) stay below 1
+)
 
 
 def known_cka(pairing_number: int, pair_number: int) -> np.ndarray:
@@ -265,7 +277,7 @@ def write_cka_tables(folder, dataset, archs=ARCHS, seeds=SEEDS) -> list:
     for pair in pairs.model_pairs(archs, seeds):
         name = pairs.pairing(pair)
         numbers[name] = numbers.get(name, -1) + 1
-        cka = known_cka(tables.PAIRINGS.index(name), numbers[name])
+        cka = known_cka(vocabulary.PAIRINGS.index(name), numbers[name])
         paths.append(write_cka_table(folder / dataset / f"{pairs.pair_name(pair)}.csv", dataset, pair, cka))
     return paths
 
@@ -273,7 +285,7 @@ def write_cka_tables(folder, dataset, archs=ARCHS, seeds=SEEDS) -> list:
 def known_chance(arch, seed, layer) -> float:
     """The chance floor of a model's layer: 0.01 (architecture number + 1) + 0.002 seed + 0.003 layer,
     so that a pairing's floor (the mean over its distinct models) can be worked out by hand."""
-    return 0.01 * (list(tables.ARCH_TITLES).index(arch) + 1) + 0.002 * seed + 0.003 * layer
+    return 0.01 * (list(vocabulary.ARCH_TITLES).index(arch) + 1) + 0.002 * seed + 0.003 * layer
 
 
 def write_chance_table(path, dataset, model, values, estimator="linear", probe_size=10):
@@ -371,13 +383,13 @@ def similarity_inputs(tmp_path):
 
 def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similarity_inputs):
     cka, dumps, chance = similarity_inputs
-    rows = tables.similarity_rows(cka, dumps, chance, layers=[3, 4])
+    rows = similarity_table.similarity_rows(cka, dumps, chance, layers=[3, 4])
     assert [(r["dataset"], r["pairing"]) for r in rows] == [
         (d, p) for d in ("mnist", "digits") for p in ("gmn-gmn", "mlp-mlp", "cnn-cnn", "gmn-mlp", "gmn-cnn", "mlp-cnn")
     ]
     by_key = {(r["dataset"], r["pairing"]): r for r in rows}
     for (_, name), row in by_key.items():
-        number = tables.PAIRINGS.index(name)
+        number = vocabulary.PAIRINGS.index(name)
         assert row["pairs"] == 3
         for l in (3, 4):
             assert row[f"cka_{l}_{l}_mean"] == pytest.approx(PAIRING_STEP * number + 0.011 * l + 0.02, abs=1e-4)
@@ -406,7 +418,7 @@ def test_similarity_rows_for_another_layer_and_a_single_seed(tmp_path):
     cka = {"digits": write_cka_tables(tmp_path / "cka", "digits", seeds=[7])}
     dumps = {"digits": agreement_dumps(tmp_path / "activations", "digits", seeds=[7])}
     chance = {"digits": write_chance_tables(tmp_path / "cka", "digits", seeds=[7])}
-    rows = tables.similarity_rows(cka, dumps, chance, layers=[5])
+    rows = similarity_table.similarity_rows(cka, dumps, chance, layers=[5])
     assert [r["pairing"] for r in rows] == ["gmn-mlp", "gmn-cnn", "mlp-cnn"]
     assert list(rows[0]) == [
         "dataset",
@@ -423,7 +435,7 @@ def test_similarity_rows_for_another_layer_and_a_single_seed(tmp_path):
         [expected_chance(r["pairing"].split("-"), [7], 5) for r in rows], abs=1e-4
     )
     for row, agreement in zip(rows, [0.2, 0.1, 0.9]):  # GMN seed 7 is wrong on 8 of the 10 samples
-        number = tables.PAIRINGS.index(row["pairing"])
+        number = vocabulary.PAIRINGS.index(row["pairing"])
         assert row["pairs"] == 1 and row["cka_5_5_std"] == 0.0 and row["agreement_std"] == 0.0
         assert row["cka_5_5_mean"] == pytest.approx(PAIRING_STEP * number + 0.055, abs=1e-4)
         assert row["agreement_mean"] == pytest.approx(agreement)
@@ -433,8 +445,8 @@ def test_write_similarity_table_writes_csv_markdown_and_latex(similarity_inputs,
     cka, dumps, chance = similarity_inputs
     out = tmp_path / "tables"
     csv_path, md_path, tex_path = out / "table2.csv", out / "table2.md", out / "table2.tex"
-    rows = tables.write_similarity_table(cka, dumps, chance, [3, 4], csv_path, md_path, tex_path)
-    assert rows == tables.similarity_rows(cka, dumps, chance, [3, 4])
+    rows = similarity_table.write_similarity_table(cka, dumps, chance, [3, 4], csv_path, md_path, tex_path)
+    assert rows == similarity_table.similarity_rows(cka, dumps, chance, [3, 4])
 
     parsed = list(csv.DictReader(io.StringIO(csv_path.read_text())))
     assert len(parsed) == 12 and list(parsed[0]) == list(rows[0])
@@ -505,7 +517,7 @@ def test_bad_cka_tables_are_refused_naming_the_file(similarity_inputs, tmp_path,
     edit_rows(bad, edit)
     outputs = [tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "t.tex"]
     with pytest.raises(DataError, match=message) as info:
-        tables.write_similarity_table(cka, dumps, chance, [3, 4], *outputs)
+        similarity_table.write_similarity_table(cka, dumps, chance, [3, 4], *outputs)
     assert str(bad) in str(info.value)
     assert not any(p.exists() for p in outputs)
 
@@ -514,7 +526,7 @@ def test_cka_values_within_rounding_of_the_bounds_are_accepted(tmp_path):
     cka = np.full((2, 3), 1 + 1e-12)
     cka[0, 0] = -1e-12
     path = write_cka_table(tmp_path / "t.csv", "digits", (("gmn", 0), ("mlp", 0)), cka)
-    table = tables.read_cka_table(path, "digits")
+    table = cka_results.read_cka_table(path, "digits")
     assert table.cka.shape == (2, 3) and table.pairing == "gmn-mlp" and table.name == "gmn-0__mlp-0"
 
 
@@ -526,18 +538,18 @@ def test_cka_values_are_checked_against_their_estimators_range(tmp_path, estimat
     pair = (("gmn", 0), ("mlp", 0))
     cka = np.full((2, 2), 0.5)
     cka[1, 0] = accepted
-    table = tables.read_cka_table(write_cka_table(tmp_path / "ok.csv", "digits", pair, cka, estimator), "digits")
+    table = cka_results.read_cka_table(write_cka_table(tmp_path / "ok.csv", "digits", pair, cka, estimator), "digits")
     assert table.cka[1, 0] == accepted and table.estimator == estimator
     cka[1, 0] = refused
     path = write_cka_table(tmp_path / "bad.csv", "digits", pair, cka, estimator)
     with pytest.raises(DataError, match=rf"CKA\(2, 1\) = {refused} is not a number in .*{estimator} estimator"):
-        tables.read_cka_table(path, "digits")
+        cka_results.read_cka_table(path, "digits")
 
 
 def test_a_table_of_the_architectures_in_another_order_is_read_transposed(tmp_path):
     cka = np.arange(6).reshape(2, 3) / 10  # 2 MLP layers x 3 GMN layers
     path = write_cka_table(tmp_path / "mlp-0__gmn-0.csv", "digits", (("mlp", 0), ("gmn", 0)), cka)
-    table = tables.read_cka_table(path, "digits")
+    table = cka_results.read_cka_table(path, "digits")
     assert (table.model_a, table.model_b, table.pairing) == (("gmn", 0), ("mlp", 0), "gmn-mlp")
     np.testing.assert_array_equal(table.cka, cka.T)
 
@@ -546,7 +558,7 @@ def test_short_rows_are_refused_naming_the_file(tmp_path):
     path = write_cka_table(tmp_path / "t.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((2, 2), 0.5))
     path.write_text(path.read_text() + "digits,gmn-0,mlp-0,3\n")
     with pytest.raises(DataError, match="not a number") as info:
-        tables.read_cka_table(path, "digits")
+        cka_results.read_cka_table(path, "digits")
     assert str(path) in str(info.value)
 
 
@@ -554,9 +566,9 @@ def test_matched_layers_beyond_either_model_are_refused_naming_the_file(tmp_path
     path = write_cka_table(tmp_path / "gmn-0__mlp-0.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((5, 3), 0.5))
     dumps = agreement_dumps(tmp_path, "digits", seeds=[0])
     chance = {"digits": write_chance_tables(tmp_path, "digits", seeds=[0])}
-    tables.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3])
+    similarity_table.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3])
     with pytest.raises(DataError, match=r"layer\(s\) 4 requested, but both gmn-0 and mlp-0 have layers 1..3") as info:
-        tables.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3, 4])
+        similarity_table.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3, 4])
     assert str(path) in str(info.value)
 
 
@@ -565,11 +577,11 @@ def test_cka_tables_of_one_dataset_must_be_distinct_pairs_with_one_estimator(tmp
     first = write_cka_table(tmp_path / "a.csv", "digits", pair, np.full((5, 5), 0.5))
     again = write_cka_table(tmp_path / "b.csv", "digits", pair, np.full((5, 5), 0.5))
     with pytest.raises(DataError, match=f"pair gmn-0__mlp-0 is also in {first}"):
-        tables.read_cka_tables([first, again], "digits")
+        cka_results.read_cka_tables([first, again], "digits")
     other_pair = (("gmn", 1), ("mlp", 1))
     other = write_cka_table(tmp_path / "c.csv", "digits", other_pair, np.full((5, 5), 0.5), estimator="minibatch")
     with pytest.raises(DataError, match="estimator 'minibatch'") as info:
-        tables.read_cka_tables([first, other], "digits")
+        cka_results.read_cka_tables([first, other], "digits")
     assert str(other) in str(info.value)
 
 
@@ -577,7 +589,7 @@ def test_cka_tables_of_one_pairing_must_share_their_layers(tmp_path):
     small = write_cka_table(tmp_path / "a.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((5, 5), 0.5))
     large = write_cka_table(tmp_path / "b.csv", "digits", (("gmn", 1), ("mlp", 1)), np.full((5, 6), 0.5))
     with pytest.raises(DataError, match="5 x 6 layers, but") as info:
-        tables.by_pairing(tables.read_cka_tables([small, large], "digits"))
+        cka_results.by_pairing(cka_results.read_cka_tables([small, large], "digits"))
     assert str(large) in str(info.value)
 
 
@@ -586,12 +598,12 @@ def test_dumps_listing_other_probe_samples_are_refused_naming_the_file(tmp_path)
     reversed_label = PROBE_LABEL[::-1]
     reordered = write_dump(tmp_path / "odd.h5", "digits", "cnn", 5, PROBE_INDEX[::-1], reversed_label, reversed_label)
     with pytest.raises(DataError, match="differ from those of") as info:
-        tables.read_predictions([*dumps, reordered], "digits")
+        predictions.read_predictions([*dumps, reordered], "digits")
     assert str(reordered) in str(info.value) and str(dumps[0]) in str(info.value)
     with pytest.raises(DataError, match="mlp-1 is also dumped in"):
-        tables.read_predictions([*dumps, dumps[3]], "digits")
+        predictions.read_predictions([*dumps, dumps[3]], "digits")
     with pytest.raises(DataError, match="a dump of dataset 'digits', but was given for 'mnist'"):
-        tables.read_predictions(dumps, "mnist")
+        predictions.read_predictions(dumps, "mnist")
 
 
 def test_a_pair_without_dumps_is_refused_naming_its_cka_table(tmp_path):
@@ -599,7 +611,7 @@ def test_a_pair_without_dumps_is_refused_naming_its_cka_table(tmp_path):
     dumps = [p for p in agreement_dumps(tmp_path / "activations", "digits") if "cnn" not in str(p)]
     chance = write_chance_tables(tmp_path / "cka", "digits")
     with pytest.raises(DataError, match="no activation dump of cnn-0") as info:
-        tables.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance})
+        similarity_table.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance})
     assert "cnn-0__cnn-1.csv" in str(info.value)
 
 
@@ -608,7 +620,7 @@ def test_a_pair_without_chance_tables_is_refused_naming_its_cka_table(tmp_path):
     dumps = agreement_dumps(tmp_path / "activations", "digits")
     chance = [p for p in write_chance_tables(tmp_path / "cka", "digits") if p.stem not in ("mlp-1", "mlp-2")]
     with pytest.raises(DataError, match="no chance table of mlp-1, mlp-2") as info:
-        tables.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance})
+        similarity_table.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance})
     assert "mlp-0__mlp-1.csv" in str(info.value)
 
 
@@ -620,7 +632,7 @@ def test_a_pairings_chance_floor_is_the_mean_over_its_distinct_models(tmp_path):
     ]
     dumps = agreement_dumps(tmp_path / "activations", "digits", seeds=[0, 1])
     chance = write_chance_tables(tmp_path / "cka", "digits", seeds=[0, 1])
-    (row,) = tables.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance}, layers=[2])
+    (row,) = similarity_table.similarity_rows({"digits": cka}, {"digits": dumps}, {"digits": chance}, layers=[2])
     distinct = np.mean([known_chance("gmn", 0, 2), known_chance("mlp", 0, 2), known_chance("mlp", 1, 2)])
     assert row["pairing"] == "gmn-mlp" and row["chance_2_2"] == pytest.approx(distinct, abs=1e-4)
     assert row["chance_2_2"] != pytest.approx(  # not the mean over the pairs' slots
@@ -631,9 +643,9 @@ def test_a_pairings_chance_floor_is_the_mean_over_its_distinct_models(tmp_path):
 def test_inputs_for_different_datasets_are_refused(similarity_inputs):
     cka, dumps, chance = similarity_inputs
     with pytest.raises(DataError, match="different datasets"):
-        tables.similarity_rows(cka, {"digits": dumps["digits"]}, chance)
+        similarity_table.similarity_rows(cka, {"digits": dumps["digits"]}, chance)
     with pytest.raises(DataError, match="different datasets"):
-        tables.similarity_rows(cka, dumps, {"mnist": chance["mnist"]})
+        similarity_table.similarity_rows(cka, dumps, {"mnist": chance["mnist"]})
 
 
 def chance_good(tmp_path, name="gmn-0", dataset="digits"):
@@ -662,25 +674,25 @@ BAD_CHANCE_TABLES = {
 def test_bad_chance_tables_are_refused_naming_the_file(tmp_path, problem):
     edit, message = BAD_CHANCE_TABLES[problem]
     good, bad = chance_good(tmp_path, "gmn-0"), chance_good(tmp_path, "mlp-0")
-    assert set(tables.read_chance_floors([good, bad], "digits")) == {("gmn", 0), ("mlp", 0)}
+    assert set(cka_results.read_chance_floors([good, bad], "digits")) == {("gmn", 0), ("mlp", 0)}
     edit_rows(bad, edit)
     with pytest.raises(DataError, match=message) as info:
-        tables.read_chance_floors([good, bad], "digits")
+        cka_results.read_chance_floors([good, bad], "digits")
     assert str(bad) in str(info.value)
 
 
 def test_chance_tables_given_for_another_dataset_or_twice_are_refused_naming_the_file(tmp_path):
     good = chance_good(tmp_path, "cnn-2")
-    floors = tables.read_chance_floors([good], "digits")
+    floors = cka_results.read_chance_floors([good], "digits")
     np.testing.assert_allclose(floors["cnn", 2], [known_chance("cnn", 2, l) for l in (1, 2, 3)])
     with pytest.raises(DataError, match="of dataset 'digits', but was given for 'mnist'") as info:
-        tables.read_chance_floors([good], "mnist")
+        cka_results.read_chance_floors([good], "mnist")
     assert str(good) in str(info.value)
     again = write_chance_table(tmp_path / "copy" / "cnn-2.csv", "digits", "cnn-2", [0.1, 0.1, 0.1])
     with pytest.raises(DataError, match="a second chance table of cnn-2") as info:
-        tables.read_chance_floors([good, again], "digits")
+        cka_results.read_chance_floors([good, again], "digits")
     assert str(again) in str(info.value)
     missing = tmp_path / "absent.csv"
     with pytest.raises(DataError, match="not a readable chance table") as info:
-        tables.read_chance_floors([missing], "digits")
+        cka_results.read_chance_floors([missing], "digits")
     assert str(missing) in str(info.value)

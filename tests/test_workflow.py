@@ -15,7 +15,7 @@ from conftest import PRESETS, REPO, planned_jobs, preset_files, run
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints
-from gmnrep.paper import claims
+from gmnrep.paper import claims_table
 from gmnrep.provenance import audit
 from gmnrep.representations import dump_file
 
@@ -366,5 +366,7 @@ def test_an_experiment_writes_its_findings_under_its_results(smoke_run):
     """The claims job writes the run's findings summary beside its tables (the results page is
     written from a run by `make results-page`, never by the run: tests/test_results_page.py)."""
     tables = smoke_run.workdir / "results/smoke/tables"
-    rows = claims.read_claims(tables / "claims.csv")
-    assert (tables / "findings.md").read_text() == claims.findings_markdown(rows, "results/smoke/tables/claims.csv")
+    rows = claims_table.read_claims(tables / "claims.csv")
+    assert (tables / "findings.md").read_text() == claims_table.findings_markdown(
+        rows, "results/smoke/tables/claims.csv"
+    )

@@ -1,10 +1,10 @@
 from pathlib import Path
 
-from gmnrep.paper import figures
+from gmnrep.paper import cka_figure
 from snakemake_job import by_dataset, recorded
 
 with recorded(snakemake, f"figure {snakemake.output[0]}"):
-    figures.cka_figure(
+    cka_figure.cka_figure(
         by_dataset(snakemake, "tables"),
         list(snakemake.params.layers),
         Path(snakemake.output[0]),

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from gmnrep.paper import claims
+from gmnrep.paper import claims, claims_table
 from snakemake_job import by_dataset, recorded
 
 with recorded(snakemake, f"claims {snakemake.output.csv}"):
@@ -13,7 +13,7 @@ with recorded(snakemake, f"claims {snakemake.output.csv}"):
         list(snakemake.params.layers),
         claims.ClaimSettings(**snakemake.params.settings),
     )
-    claims.write_claims(
+    claims_table.write_claims(
         rows,
         Path(snakemake.output.csv),
         Path(snakemake.output.markdown),

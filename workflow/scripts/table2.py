@@ -1,10 +1,10 @@
 from pathlib import Path
 
-from gmnrep.paper import tables
+from gmnrep.paper import similarity_table
 from snakemake_job import by_dataset, recorded
 
 with recorded(snakemake, f"table {snakemake.output.csv}"):
-    tables.write_similarity_table(
+    similarity_table.write_similarity_table(
         by_dataset(snakemake, "tables"),
         by_dataset(snakemake, "dumps"),
         by_dataset(snakemake, "chance"),

@@ -4,7 +4,7 @@ pins it).
 
 Each replicate draws a fresh set of N probe samples and k models per architecture, computes their
 linear CKA with the pipeline's own functions (`gmnrep.representations.cka`: every pair, and every pair
-with each of B probe blocks left out), and applies `claims.mean_difference`. A model's layer is
+with each of B probe blocks left out), and applies `statistics.mean_difference`. A model's layer is
 
     X_m = Z A_m + s_m E_m      (N x width)
 
@@ -23,7 +23,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from gmnrep.paper.claims import HOLDS, ClaimSettings, PairingMatrix, interval_verdict, mean_difference
+from gmnrep.paper.claims import ClaimSettings, interval_verdict
+from gmnrep.paper.claims_table import HOLDS
+from gmnrep.paper.statistics import PairingMatrix, mean_difference
 from gmnrep.representations import cka
 
 # Simulated architectures: LOWER stands for the weight-space network (the GMN), whose pairings are
@@ -86,8 +88,8 @@ def replicate_verdicts(scenario: Scenario, settings: ClaimSettings, rng: np.rand
     pairings = [_pairing(operands, archs, scenario.seeds, blocks, scenario.probe_blocks) for archs in (higher, lower)]
     without_probes = [replace(p, without_blocks=p.without_blocks[:0]) for p in pairings]
     return {
-        "models and probes": interval_verdict(mean_difference(*pairings, settings)),
-        "models only": interval_verdict(mean_difference(*without_probes, settings)),
+        "models and probes": interval_verdict(mean_difference(*pairings, settings.min_seeds, settings.confidence)),
+        "models only": interval_verdict(mean_difference(*without_probes, settings.min_seeds, settings.confidence)),
     }
 
 

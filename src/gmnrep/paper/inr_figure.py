@@ -15,8 +15,9 @@ from matplotlib.figure import Figure
 from gmnrep.core.errors import DataError
 from gmnrep.core.h5io import read_h5
 from gmnrep.data import dataset_file, splits
-from gmnrep.paper.figures import inr_reconstructions, save_pdf
-from gmnrep.paper.tables import DATASET_TITLES
+from gmnrep.paper.plotting import save_pdf
+from gmnrep.paper.reconstructions import inr_reconstructions
+from gmnrep.paper.vocabulary import DATASET_TITLES
 
 SHARD_INDEX = ("psnr", "split", "image_index", "label")
 

@@ -15,8 +15,10 @@ from pathlib import Path
 from gmnrep.core.csv_files import write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.inr.shards import read_summary
-from gmnrep.paper import claims
-from gmnrep.paper.tables import ARCH_TITLES, DATASET_TITLES, plus_minus, read_accuracy_table
+from gmnrep.paper import claims_table
+from gmnrep.paper.accuracy_table import read_accuracy_table
+from gmnrep.paper.text_tables import plus_minus
+from gmnrep.paper.vocabulary import ARCH_TITLES, DATASET_TITLES
 
 VERDICT_HEADER = ["Claim", "Comparison", "Layer", "Value", "95% interval / p", "Verdict", "Why"]
 # Relative column widths: the "why" is the longest text, then the comparison.
@@ -46,7 +48,9 @@ def _verdict(verdict: str) -> str:
     return f":verdict-{verdict.split(':')[0].replace(' ', '-')}:`{_escaped(verdict)}`"
 
 
-ROLES = "".join(f".. role:: verdict-{name.replace(' ', '-')}\n" for name in (*claims.VERDICTS, claims.CONTEXT, "mixed"))
+ROLES = "".join(
+    f".. role:: verdict-{name.replace(' ', '-')}\n" for name in (*claims_table.VERDICTS, claims_table.CONTEXT, "mixed")
+)
 
 
 def list_table(header: list[str], body: list[list[str]], widths: list[int], css_class: str) -> str:
@@ -107,8 +111,8 @@ def run_lines(settings: RunSettings, inr_summaries: dict[str, dict], accuracy: l
 def verdict_lines(rows: list[dict]) -> str:
     """One bullet per dataset, claim and weight-space architecture: the claim, then its verdict over its rows."""
     lines = []
-    for (dataset, claim, subject), verdict in claims.claim_verdicts(rows).items():
-        what = claims.CLAIMS[claim].split(":")[0]
+    for (dataset, claim, subject), verdict in claims_table.claim_verdicts(rows).items():
+        what = claims_table.CLAIMS[claim].split(":")[0]
         where = f"{DATASET_TITLES[dataset]}, {claim}, {ARCH_TITLES[subject]}"
         lines.append(f"- **{where}** ({_escaped(what)}): {_verdict(verdict)}")
     return "\n".join(lines) + "\n"
@@ -118,7 +122,7 @@ def verdict_table(rows: list[dict]) -> str:
     """One dataset's claims rows: the columns a person reads (claims.md's, less dataset and chance)."""
     body = []
     for row in rows:
-        cells = claims.claim_cells(row)
+        cells = claims_table.claim_cells(row)
         body.append(
             [
                 cells["claim"],
@@ -161,5 +165,7 @@ def write_overview(
     missing = [d for d, summary in inr_summaries.items() if "all" not in summary]
     if missing:
         raise DataError(f"{inr_summary_paths[missing[0]]}: the INR summary has no 'all' row")
-    text = overview_text(settings, inr_summaries, read_accuracy_table(accuracy_path), claims.read_claims(claims_path))
+    text = overview_text(
+        settings, inr_summaries, read_accuracy_table(accuracy_path), claims_table.read_claims(claims_path)
+    )
     write_texts({Path(output): text})

@@ -18,8 +18,9 @@ from matplotlib.lines import Line2D
 
 from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import DataError
-from gmnrep.paper.figures import save_pdf
-from gmnrep.paper.tables import ARCH_TITLES, DATASET_TITLES, read_metrics
+from gmnrep.paper.model_metrics import read_metrics
+from gmnrep.paper.plotting import save_pdf
+from gmnrep.paper.vocabulary import ARCH_TITLES, DATASET_TITLES
 
 HISTORY_KEYS = ("epoch", "train_loss", "val_loss", "val_acc")
 WINDOW = 5  # epochs: a model's last ones, against as many before them

@@ -25,7 +25,7 @@ from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError, GmnrepError
 from gmnrep.core.hashing import sha256_file
 from gmnrep.core.numerics import PINNED
-from gmnrep.paper import claims
+from gmnrep.paper import claims_table
 from gmnrep.provenance import audit, code, job_kernels, records
 
 
@@ -111,7 +111,7 @@ def results_page(claims_path: Path, page: Path) -> str:
     """The results page: the command that wrote it, the run its claims table comes from (commit,
     CPU numerics, CPU, when the claims job ended), then each claim's verdict and the table."""
     record = claims_job_record(claims_path)
-    rows = claims.read_claims(claims_path)
+    rows = claims_table.read_claims(claims_path)
     commit = "not a git checkout"
     if record.git:
         commit = f"`{record.git['commit'][:7]}`" + (" with uncommitted changes" if record.git["dirty"] else "")
@@ -129,7 +129,7 @@ def results_page(claims_path: Path, page: Path) -> str:
         f"| `{claims_path}` | {commit} | {numerics_name(record.numerics)} | {record.hardware['cpu']} | {ended} |",
         "",
     ]
-    return "\n".join(header) + "\n" + claims.findings_markdown(rows, str(claims_path))
+    return "\n".join(header) + "\n" + claims_table.findings_markdown(rows, str(claims_path))
 
 
 def write_results_page(args) -> None:
