@@ -29,6 +29,7 @@ import torch
 from gmnrep.config import layered
 from gmnrep.models import matching
 from gmnrep.models.registry import matched_arch
+from gmnrep.models.training import TrainingJob
 from gmnrep.paper.accuracy_table import matched_at
 from gmnrep.representations import dump_file, extract
 from gmnrep.representations.cka import linear_cka
@@ -45,12 +46,17 @@ def train_twin(config: dict, root: Path, dataset: str, arch: str, seed: int, met
     model, metrics_path, dump_path = (out / f"{arch}-{method}-{seed}{ext}" for ext in (".pt", ".json", ".h5"))
     matched = models["matched"]
     start = time.perf_counter()
-    metrics = matching.train_matched(
-        data, shards, sorted((root / "models" / dataset / matched["target"]).glob("seed-*.metrics.json")), model,
-        metrics_path, dataset=dataset, arch=matched_arch(arch), seed=seed, network=models[arch]["network"],
-        training=models[arch]["training"], target_arch=matched["target"], method=method,
-        evaluate_every=matched["evaluate_every"], subset_fractions=matched["subset_fractions"], device="cpu",
+    job = TrainingJob(
+        dataset=dataset, arch=matched_arch(arch), seed=seed, network=models[arch]["network"],
+        training=models[arch]["training"], data_path=data, shard_paths=shards, model_path=model,
+        metrics_path=metrics_path, device="cpu",
     )  # fmt: skip
+    settings = matching.MatchingSettings(
+        target_arch=matched["target"], method=method,
+        evaluate_every=matched["evaluate_every"], subset_fractions=matched["subset_fractions"],
+    )  # fmt: skip
+    targets = sorted((root / "models" / dataset / matched["target"]).glob("seed-*.metrics.json"))
+    metrics = matching.train_matched(job, settings, targets)
     seconds = time.perf_counter() - start
     dump = extract.dump(
         model, data, shards, dump_path,

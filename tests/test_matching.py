@@ -55,30 +55,31 @@ def gmn_metrics(folder, *val_accs, dataset=DATASET):
 def train_matched(tiny, out, target_paths, name="match", arch="mlpmatch", **method):
     data_path, shard_paths, _, _ = tiny
     model_path, metrics_path = out / f"{name}.pt", out / f"{name}.json"
-    metrics = matching.train_matched(
-        data_path,
-        shard_paths,
-        target_paths,
-        model_path,
-        metrics_path,
+    job = training.TrainingJob(
         dataset=DATASET,
         arch=arch,
         seed=0,
         network=NETWORKS[arch.removesuffix("match")],
         training=TRAINING,
-        target_arch="gmn",
-        **({"method": "steps", "evaluate_every": 1} | method),
+        data_path=data_path,
+        shard_paths=shard_paths,
+        model_path=model_path,
+        metrics_path=metrics_path,
         device="cpu",
     )
+    settings = matching.MatchingSettings(target_arch="gmn", **({"method": "steps", "evaluate_every": 1} | method))
+    metrics = matching.train_matched(job, settings, target_paths)
     return model_path, metrics
 
 
 def converged_history(tiny, out, arch):
     data_path, shard_paths, _, _ = tiny
-    return training.train_and_save(
-        data_path, shard_paths, out / "full.pt", out / "full.json",
-        dataset=DATASET, arch=arch, seed=0, network=NETWORKS[arch], training=TRAINING, device="cpu",
-    )["history"]  # fmt: skip
+    job = training.TrainingJob(
+        dataset=DATASET, arch=arch, seed=0, network=NETWORKS[arch], training=TRAINING,
+        data_path=data_path, shard_paths=shard_paths, model_path=out / "full.pt", metrics_path=out / "full.json",
+        device="cpu",
+    )  # fmt: skip
+    return training.train_and_save(job)["history"]
 
 
 def first_record_after_step_1(tiny, tmp_path, arch):

@@ -49,11 +49,12 @@ def plan(out, fingerprint="job-1", every=1, name="model"):
 
 def train_and_save(tiny, out, arch, name, training_settings, resume_plan=None, seed=0):  # noqa: F811
     data_path, shard_paths, _, _ = tiny
-    return training.train_and_save(
-        data_path, shard_paths, out / f"{name}.pt", out / f"{name}.json",
+    job = training.TrainingJob(
         dataset=DATASET, arch=arch, seed=seed, network=NETWORKS[arch], training=training_settings,
-        device="cpu", resume=resume_plan,
+        data_path=data_path, shard_paths=shard_paths, model_path=out / f"{name}.pt",
+        metrics_path=out / f"{name}.json", device="cpu",
     )  # fmt: skip
+    return training.train_and_save(job, resume=resume_plan)
 
 
 def outputs(out, name):
@@ -147,11 +148,13 @@ def test_a_matched_twin_stopped_at_a_step_resumes_to_the_same_stop(tmp_path, kil
     targets = gmn_metrics(tmp_path, 0.4, 0.4)
 
     def twin(name, resume_plan=None):
-        return matching.train_matched(
-            data[0], data[1], targets, tmp_path / f"{name}.pt", tmp_path / f"{name}.json",
+        job = training.TrainingJob(
             dataset=DATASET, arch="mlpmatch", seed=0, network=NETWORKS["mlp"], training={**TRAINING, "epochs": 12},
-            target_arch="gmn", method="steps", evaluate_every=1, device="cpu", resume=resume_plan,
+            data_path=data[0], shard_paths=data[1], model_path=tmp_path / f"{name}.pt",
+            metrics_path=tmp_path / f"{name}.json", device="cpu",
         )  # fmt: skip
+        settings = matching.MatchingSettings(target_arch="gmn", method="steps", evaluate_every=1)
+        return matching.train_matched(job, settings, targets, resume=resume_plan)
 
     reference = twin("reference")
     assert reference["stop"]["reached"] and reference["best_epoch"] >= 6, "the test needs a stop after epoch 5"
@@ -171,11 +174,13 @@ def test_a_data_limited_twin_redoes_none_of_its_finished_subset_trainings(tmp_pa
     settings = {**TRAINING, "epochs": 3}
 
     def twin(name, resume_plan=None):
-        return matching.train_matched(
-            data[0], data[1], targets, tmp_path / f"{name}.pt", tmp_path / f"{name}.json",
+        job = training.TrainingJob(
             dataset=DATASET, arch="mlpmatch", seed=0, network=NETWORKS["mlp"], training=settings,
-            target_arch="gmn", method="data", subset_fractions=[0.25, 0.5], device="cpu", resume=resume_plan,
+            data_path=data[0], shard_paths=data[1], model_path=tmp_path / f"{name}.pt",
+            metrics_path=tmp_path / f"{name}.json", device="cpu",
         )  # fmt: skip
+        matched = matching.MatchingSettings(target_arch="gmn", method="data", subset_fractions=[0.25, 0.5])
+        return matching.train_matched(job, matched, targets, resume=resume_plan)
 
     twin("reference")
     ladder = json.loads((tmp_path / "reference.json").read_text())["stop"]["ladder"]

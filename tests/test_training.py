@@ -96,16 +96,18 @@ def train(tiny, out, arch, seed=0, network=None, training_settings=None, name="m
     data_path, shard_paths, _, _ = tiny
     model_path, metrics_path = out / f"{name}.pt", out / f"{name}.json"
     metrics = training.train_and_save(
-        data_path,
-        shard_paths,
-        model_path,
-        metrics_path,
-        dataset=DATASET,
-        arch=arch,
-        seed=seed,
-        network=network or NETWORKS[arch],
-        training=training_settings or TRAINING,
-        device="cpu",
+        training.TrainingJob(
+            dataset=DATASET,
+            arch=arch,
+            seed=seed,
+            network=network or NETWORKS[arch],
+            training=training_settings or TRAINING,
+            data_path=data_path,
+            shard_paths=shard_paths,
+            model_path=model_path,
+            metrics_path=metrics_path,
+            device="cpu",
+        )
     )
     return model_path, metrics_path, metrics
 
@@ -255,16 +257,18 @@ def test_an_empty_split_is_refused(tiny, tmp_path):
     for arch in ("gmn", "mlp"):
         with pytest.raises(DataError, match="no val samples"):
             training.train_and_save(
-                tiny[0],
-                no_val,
-                tmp_path / "m.pt",
-                tmp_path / "m.json",
-                dataset=DATASET,
-                arch=arch,
-                seed=0,
-                network=NETWORKS[arch],
-                training=TRAINING,
-                device="cpu",
+                training.TrainingJob(
+                    dataset=DATASET,
+                    arch=arch,
+                    seed=0,
+                    network=NETWORKS[arch],
+                    training=TRAINING,
+                    data_path=tiny[0],
+                    shard_paths=no_val,
+                    model_path=tmp_path / "m.pt",
+                    metrics_path=tmp_path / "m.json",
+                    device="cpu",
+                )
             )
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "m.json").exists()
 

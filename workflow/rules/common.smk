@@ -298,15 +298,14 @@ def training_params(wildcards):
     }
 
 
-def matched_params(wildcards):
-    """A matched twin's settings: its training's, and those of its matching method only (so that
-    changing the other method's settings reruns nothing)."""
+def matching_params(wildcards):
+    """How a matched twin is matched: the target and method, and the settings of that method only
+    (so that changing the other method's settings reruns nothing)."""
     matched = config["models"]["matched"]
     method_key = {"steps": "evaluate_every", "data": "subset_fractions"}[
         matched["method"]
     ]
     return {
-        **training_params(wildcards),
         "target_arch": matched["target"],
         "method": matched["method"],
         method_key: matched[method_key],

@@ -53,7 +53,8 @@ rule train_matched:
         gpu=heavy_resource(model_resources, "gpu"),
     params:
         code=code_of("train_matched"),
-        settings=matched_params,
+        settings=training_params,
+        matching=matching_params,
     script:
         "../scripts/train_matched.py"
 

@@ -31,12 +31,3 @@ def recorded(snakemake, title: str):
         audit_dir=Path(snakemake.config["results"]) / "audit",
         workflow_roots=[Path(snakemake.config["results"]), Path(snakemake.config["raw_dir"])],
     )
-
-
-def resume_plan(snakemake, fingerprint: str):
-    """Where a training job keeps its resume states (gmnrep.models.resume), for the job whose
-    fingerprint `recorded` yielded; how often is config models.resume_every, read here rather than
-    given as a param: it changes no output, so changing it must not rerun a training."""
-    from gmnrep.models.resume import ResumePlan  # torch: only the training jobs need it
-
-    return ResumePlan(Path(snakemake.output.model), fingerprint, snakemake.config["models"]["resume_every"])

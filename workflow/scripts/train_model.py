@@ -1,19 +1,11 @@
-from pathlib import Path
-
 import torch
 
 from gmnrep.core.allocator import keep_freed_memory
 from gmnrep.models import training
-from snakemake_job import recorded, resume_plan
+from snakemake_job import recorded
+from training_job import resume_plan, training_job
 
 with recorded(snakemake, f"train {snakemake.output.model}") as fingerprint:
     torch.set_num_threads(snakemake.threads)
     keep_freed_memory()
-    training.train_and_save(
-        Path(snakemake.input.data),
-        [Path(p) for p in snakemake.input.shards],
-        Path(snakemake.output.model),
-        Path(snakemake.output.metrics),
-        **snakemake.params.settings,
-        resume=resume_plan(snakemake, fingerprint),
-    )
+    training.train_and_save(training_job(snakemake), resume=resume_plan(snakemake, fingerprint))

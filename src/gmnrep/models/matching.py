@@ -26,7 +26,7 @@ target, and costs a fraction of one training where the data method costs one tra
 
 import json
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ from gmnrep.models.resume import ResumePlan
 from gmnrep.models.samples import Samples, load_samples
 from gmnrep.models.training import (
     AccuracyTarget,
+    TrainingJob,
     TrainingResult,
     TrainingSettings,
     model_kwargs,
@@ -68,48 +69,37 @@ def target_accuracy(target_metrics: list[Path], dataset: str, target_arch: str) 
     return float(np.mean(accuracies))
 
 
+@dataclass(frozen=True)
+class MatchingSettings:
+    """config models.matched as a twin's training uses it: the architecture whose models' mean
+    validation accuracy is the target, the method, and that method's setting (the other's is None)."""
+
+    target_arch: str
+    method: str
+    evaluate_every: int | None = None
+    subset_fractions: list[float] | None = None
+
+
 def train_matched(
-    data_path: Path,
-    shard_paths: list[Path],
-    target_metrics: list[Path],
-    model_path: Path,
-    metrics_path: Path,
-    *,
-    dataset: str,
-    arch: str,
-    seed: int,
-    network: dict,
-    training: dict,
-    target_arch: str,
-    method: str,
-    evaluate_every: int | None = None,
-    subset_fractions: list[float] | None = None,
-    device: str = "auto",
-    resume: ResumePlan | None = None,
+    job: TrainingJob, matching: MatchingSettings, target_metrics: list[Path], resume: ResumePlan | None = None
 ) -> dict:
-    """Train the matched twin `arch` (e.g. 'mlpmatch') with `seed` by `method`, to the mean validation
-    accuracy of the `target_arch` models of `target_metrics`, going on from the
-    saved states of `resume` if there are any; write its checkpoint and metrics (train_and_save's,
-    with `stop`: the target and how it was met), then remove the resume states."""
-    target = target_accuracy(target_metrics, dataset, target_arch)
-    if method == "steps":
-        return train_and_save(
-            data_path, shard_paths, model_path, metrics_path,
-            dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=device,
-            target=AccuracyTarget(target, evaluate_every), resume=resume,
-        )  # fmt: skip
-    if method != "data":
-        raise ValueError(f"unknown matching method {method!r}; known: steps, data")
-    on = resolve_device(device)
-    samples = load_samples(arch, data_path, shard_paths)
-    kwargs = model_kwargs(arch, network, dataset, samples)
-    settings = TrainingSettings(**training)
-    result = closest_subset(arch, kwargs, samples, settings, seed, on, target, subset_fractions, resume)
-    stop_rule = {"target_val_acc": target, "subset_fractions": list(subset_fractions)}
-    metrics = save_training(
-        result, samples, kwargs, model_path, metrics_path,
-        dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=on, stop_rule=stop_rule,
-    )  # fmt: skip
+    """Train the job's matched twin (its arch e.g. 'mlpmatch') by `matching`'s method, to the mean
+    validation accuracy of the target models of `target_metrics`, going on from the saved states of
+    `resume` if there are any; write its checkpoint and metrics (train_and_save's, with `stop`: the
+    target and how it was met), then remove the resume states."""
+    target = target_accuracy(target_metrics, job.dataset, matching.target_arch)
+    if matching.method == "steps":
+        return train_and_save(job, AccuracyTarget(target, matching.evaluate_every), resume)
+    if matching.method != "data":
+        raise ValueError(f"unknown matching method {matching.method!r}; known: steps, data")
+    on = resolve_device(job.device)
+    samples = load_samples(job.arch, job.data_path, job.shard_paths)
+    kwargs = model_kwargs(job.arch, job.network, job.dataset, samples)
+    settings = TrainingSettings(**job.training)
+    fractions = matching.subset_fractions
+    result = closest_subset(job.arch, kwargs, samples, settings, job.seed, on, target, fractions, resume)
+    stop_rule = {"target_val_acc": target, "subset_fractions": list(fractions)}
+    metrics = save_training(job, result, samples, kwargs, on, stop_rule)
     if resume is not None:
         resume.remove()
     return metrics

@@ -310,29 +310,48 @@ def device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
+@dataclass(frozen=True)
+class TrainingJob:
+    """One model's training: `arch` with `seed` on `dataset`, with its settings (config
+    models.<network>: `network` for its constructor, `training` for TrainingSettings) on `device`
+    (config models.device); it reads the dataset's data file and INR shards and writes a checkpoint
+    and its metrics."""
+
+    dataset: str
+    arch: str
+    seed: int
+    network: dict
+    training: dict
+    data_path: Path
+    shard_paths: list[Path]
+    model_path: Path
+    metrics_path: Path
+    device: str = "auto"
+
+    @property
+    def name(self) -> str:
+        """How logs and errors name the model: 'digits/gmn/seed-0'."""
+        return f"{self.dataset}/{self.arch}/seed-{self.seed}"
+
+
 def save_training(
+    job: TrainingJob,
     result: TrainingResult,
     samples: Samples,
     kwargs: dict,
-    model_path: Path,
-    metrics_path: Path,
-    *,
-    dataset: str,
-    arch: str,
-    seed: int,
-    network: dict,
-    training: dict,
     device: torch.device,
     stop_rule: dict | None = None,
 ) -> dict:
     """Write a training's checkpoint and its metrics; `stop_rule` (how a matched twin was chosen:
     its target, method and settings) enters the config hash, and `result.stop` the metrics."""
     best = result.history[result.best_epoch - 1]
-    info = {"dataset": dataset, "seed": seed, "best_epoch": result.best_epoch, "training": training}
-    info["config_hash"] = config_hash({"network": network, "training": training, "seed": seed, **(stop_rule or {})})
+    info = {"dataset": job.dataset, "seed": job.seed, "best_epoch": result.best_epoch, "training": job.training}
+    info["config_hash"] = config_hash(
+        {"network": job.network, "training": job.training, "seed": job.seed, **(stop_rule or {})}
+    )
     metrics = {
         **info,
-        "arch": arch,
+        "arch": job.arch,
         "test_acc": best["test_acc"],
         "val_acc": best["val_acc"],
         "samples": {name: int((samples.split == code).sum()) for name, code in SPLIT_NAMES.items()},
@@ -342,40 +361,22 @@ def save_training(
     }
     if result.stop is not None:
         metrics["stop"] = result.stop
-    checkpoints.save(model_path, arch, kwargs, result.state_dict, info)
-    with atomic_path(metrics_path) as tmp:
+    checkpoints.save(job.model_path, job.arch, kwargs, result.state_dict, info)
+    with atomic_path(job.metrics_path) as tmp:
         tmp.write_text(json.dumps(metrics, indent=2, allow_nan=False) + "\n")
     return metrics
 
 
-def train_and_save(
-    data_path: Path,
-    shard_paths: list[Path],
-    model_path: Path,
-    metrics_path: Path,
-    *,
-    dataset: str,
-    arch: str,
-    seed: int,
-    network: dict,
-    training: dict,
-    device: str = "auto",
-    target: AccuracyTarget | None = None,
-    resume: ResumePlan | None = None,
-) -> dict:
-    """Train `arch` with `seed` on the dataset's INR samples, stopped at `target` if given, going on
+def train_and_save(job: TrainingJob, target: AccuracyTarget | None = None, resume: ResumePlan | None = None) -> dict:
+    """Train the job's model on the dataset's INR samples, stopped at `target` if given, going on
     from a saved state of `resume` if there is one; write the checkpoint and its metrics, then
     remove the resume states."""
-    on = resolve_device(device)
-    samples = load_samples(arch, data_path, shard_paths)
-    kwargs = model_kwargs(arch, network, dataset, samples)
-    name = f"{dataset}/{arch}/seed-{seed}"
-    result = train(arch, kwargs, samples, TrainingSettings(**training), seed, on, name, target, resume)
+    on = resolve_device(job.device)
+    samples = load_samples(job.arch, job.data_path, job.shard_paths)
+    kwargs = model_kwargs(job.arch, job.network, job.dataset, samples)
+    result = train(job.arch, kwargs, samples, TrainingSettings(**job.training), job.seed, on, job.name, target, resume)
     stop_rule = None if target is None else {"target": asdict(target)}
-    metrics = save_training(
-        result, samples, kwargs, model_path, metrics_path,
-        dataset=dataset, arch=arch, seed=seed, network=network, training=training, device=on, stop_rule=stop_rule,
-    )  # fmt: skip
+    metrics = save_training(job, result, samples, kwargs, on, stop_rule)
     if resume is not None:
         resume.remove()
     return metrics
