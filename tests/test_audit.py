@@ -16,7 +16,7 @@ from conftest import preset_files, run
 from gmnrep.core import numerics
 from gmnrep.core.hashing import sha256_file
 from gmnrep.models import resume
-from gmnrep.provenance import audit, records
+from gmnrep.provenance import audit, code, records
 
 RESULTS = "results/smoke"
 
@@ -31,6 +31,7 @@ def test_a_job_record_holds_inputs_outputs_code_settings_and_environment(tmp_pat
         inputs=[source],
         outputs=[target],
         params={"k": 1},
+        code={"step_helper.py": "0" * 64},
         script=script,
         log=tmp_path / "step.log",
         title="step",
@@ -42,6 +43,7 @@ def test_a_job_record_holds_inputs_outputs_code_settings_and_environment(tmp_pat
     assert record.job_id == "step[dataset=digits]"
     assert record.inputs == [records.file_entry(source)] and record.outputs == [records.file_entry(target)]
     assert record.params == {"k": 1} and record.script["sha256"] == sha256_file(script)
+    assert record.code == {"step_helper.py": "0" * 64}
     assert record.packages["torch"] and record.packages["snakemake"] and record.python
     assert record.hardware["cpu"] and record.start <= record.end
     manifest = records.write_manifest(tmp_path / "audit")
@@ -58,6 +60,7 @@ def test_a_failed_job_leaves_no_record(tmp_path):
         inputs=[],
         outputs=[],
         params={},
+        code={},
         script=script,
         log=tmp_path / "step.log",
         title="step",
@@ -131,6 +134,30 @@ def test_an_artifact_made_with_other_cpu_numerics_than_the_run_is_stale_naming_t
     )
     assert "made with CPU numerics {'ATEN_CPU_CAPABILITY': 'avx2', 'MKL_CBWR': None" in found["c"].reason
     assert "most jobs of the run with {'ATEN_CPU_CAPABILITY': 'avx2', 'MKL_CBWR': 'AVX2'" in found["c"].reason
+
+
+def test_an_artifact_whose_scripts_modules_changed_is_stale_naming_them(tmp_path):
+    """A job's params hold one digest of its script's modules; its record holds each module's, which
+    the audit compares with the modules now to name the ones that changed (or that it now imports)."""
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    manifest = {"artifacts": {}, "jobs": {}}
+    recorded = {"gmnrep/paper/vocabulary.py": "a" * 64, "gmnrep/paper/accuracy_table.py": "b" * 64}
+    now = {"gmnrep/paper/vocabulary.py": "a" * 64, "gmnrep/paper/accuracy_table.py": "c" * 64, "helper.py": "d" * 64}
+    for name, rule in (("table1", "table1"), ("table2", "table2"), ("old", "table1")):
+        table = results / f"tables/{name}.csv"
+        table.write_text(f"{name}\n")
+        job = {"rule": rule, "outputs": [records.file_entry(table)], "inputs": [], "wildcards": {}, "end": "9999"}
+        job.update(script=records.file_entry(table), params={"code": code.code_digest(recorded)}, code=recorded)
+        if name == "old":
+            job["code"] = {}  # a record made before the modules' digests were recorded: nothing to compare
+        manifest["artifacts"][str(table)], manifest["jobs"][name] = name, job
+    found = audit.check(manifest, results, code_now=lambda rule: now if rule == "table1" else recorded)
+    by_name = {Path(f.artifact).stem: f for f in found}
+    assert {name: f.status for name, f in by_name.items()} == {"table1": "STALE", "table2": "OK", "old": "OK"}
+    assert by_name["table1"].reason == (
+        "code its script imports changed since: gmnrep/paper/accuracy_table.py, helper.py"
+    )
 
 
 def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...] = ()) -> subprocess.CompletedProcess:

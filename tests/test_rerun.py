@@ -3,6 +3,7 @@ files were layered, and the code its script imports by content, for exactly the 
 The params compared are those Snakemake itself would store (tests/snakemake_params.py)."""
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -140,10 +141,40 @@ def test_the_code_of_a_script_is_every_module_it_imports_through_the_roots(tmp_p
 
 
 def test_each_rule_script_is_given_the_library_modules_it_runs():
-    scripts, roots = REPO / "workflow/scripts", [REPO / "src", REPO / "workflow/scripts"]
-    claims, training = (code.code_digests(scripts / f"{rule}.py", roots) for rule in ("claims", "train_model"))
+    scripts = REPO / "workflow/scripts"
+    claims, training = (code.script_code(scripts / f"{rule}.py", REPO / "src") for rule in ("claims", "train_model"))
     assert "gmnrep/paper/claims.py" in claims and "gmnrep/paper/claims.py" not in training
-    assert {"gmnrep/models/training.py", "gmnrep/models/gmn.py", "snakemake_job.py"} <= set(training)
+    assert {"gmnrep/models/training.py", "gmnrep/models/gmn.py", "snakemake_job.py", "training_job.py"} <= set(training)
+
+
+def test_a_cka_edit_changes_the_code_digest_of_exactly_the_rules_that_compute_or_read_cka(tmp_path):
+    """Imports follow what a job uses: a table or figure that reads no CKA (Table 1, the INR figure,
+    the training curves, Figure 4, the report's first page) imports no CKA code, so an edit to
+    cka.py reruns none of them."""
+    for folder in ("src", "workflow/scripts"):
+        shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    scripts = sorted((tmp_path / "workflow/scripts").glob("*.py"))
+
+    def digests() -> dict[str, str]:
+        return {script.stem: code.code_digest(code.script_code(script, tmp_path / "src")) for script in scripts}
+
+    before = digests()
+    module = tmp_path / "src/gmnrep/representations/cka.py"
+    module.write_text(module.read_text() + "\n_EDITED = True\n")
+    after = digests()
+    changed = {rule for rule in before if before[rule] != after[rule]}
+    assert changed == {"prepare_cka", "cka_pair", "cka_figure", "table2", "claims"}
+
+
+def test_every_jobs_params_hold_one_code_digest(tmp_path):
+    """Snakemake prints a job's changed params, before and now, in the reason of a dry run: one
+    digest of the script's modules, not each module's (those are in the job's record)."""
+    params = result(params_of_every_job(user_directory(tmp_path / "run"), [REPO / "presets/smoke.yaml"]))
+    coded = {job: values for job, values in params.items() if values}  # the `all` target has none
+    assert len(coded) > 200
+    for job, values in coded.items():
+        assert sum(re.fullmatch(r"'[0-9a-f]{64}'", value) is not None for value in values) == 1, job
+        assert not any(".py" in value for value in values), job
 
 
 # --- end to end ---------------------------------------------------------------------------------
@@ -159,7 +190,8 @@ def dry_run_outputs(args: list[str], cwd: Path) -> dict[str, str]:
 def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_run, tmp_path):
     """On a copy of the smoke run and its workflow: a comment changes nothing; a code change in
     gmnrep/paper/claims.py replans the claims job and what Snakemake runs after it, and nothing
-    else; the audit calls exactly those artifacts STALE and names the module."""
+    else, each job's reason a line a person reads (one code digest before and now); the audit calls
+    exactly those artifacts STALE and names the module."""
     repo = tmp_path / "repo"
     shutil.copytree(smoke_run.repo, repo, symlinks=True)  # dates kept: Snakemake judges scripts by them
     workdir = smoke_run.copy(tmp_path / "run")
@@ -172,11 +204,17 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     claims = {f"results/smoke/tables/claims.{ext}" for ext in ("csv", "md", "tex")} | {
         "results/smoke/tables/findings.md"
     }
-    # the report's first page imports the claims module too; Snakemake gives it the reason it meets
-    # first (its input, claims.csv, is remade), the audit its changed code
-    importers = claims | {"results/smoke/report/overview.rst"}
+    # the report's first page reads claims.csv, which is remade
+    downstream = {"results/smoke/report/overview.rst"}
     assert {output for output, reason in replanned.items() if "Params have changed" in reason} == claims
-    assert set(replanned) - importers <= {"results/smoke/audit/manifest.json", "results/smoke/audit/summary.csv"}
+    assert set(replanned) - claims - downstream <= {
+        "results/smoke/audit/manifest.json",
+        "results/smoke/audit/summary.csv",
+    }
+    dry_run = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args, "--dry-run", "--nolock"], cwd=workdir, capture_output=True, text=True
+    ).stdout
+    assert max(len(line) for line in dry_run.splitlines() if line.strip().startswith("reason:")) < 400
 
     proc = subprocess.run(
         [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--snakefile", str(repo / "Snakefile")]
@@ -188,8 +226,9 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     )
     assert proc.returncode == 1, proc.stderr[-3000:]
     stale = {f["artifact"]: f["reason"] for f in json.loads(proc.stdout)["artifacts"] if f["status"] != "OK"}
-    assert set(stale) == importers
-    assert all("code its script imports changed since: gmnrep/paper/claims.py" in reason for reason in stale.values())
+    assert set(stale) == claims | downstream
+    assert all("code its script imports changed since: gmnrep/paper/claims.py" in stale[output] for output in claims)
+    assert all("Snakemake would recompute it" in stale[output] for output in downstream)
 
 
 # The demo preset with small overrides: its settings come out of layering in another key order than

@@ -22,6 +22,7 @@ def job(tmp_path, rule, inputs, outputs, **wildcards):
         inputs=inputs,
         outputs=outputs,
         params={},
+        code={},
         script=script,
         log=tmp_path / f"logs/{rule}.log",
         title=rule,

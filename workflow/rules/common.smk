@@ -118,10 +118,11 @@ def log_path(artifact):
 
 
 def code_of(rule_name):
-    """Digest of each module (library and script helper) that the rule's script imports: a param of
-    every rule, so that a code change reruns exactly the jobs that run it (docs/auditing.md).
+    """One digest of the modules (library and script helpers) that the rule's script imports: a
+    param of every rule, so that a code change reruns exactly the jobs that run it; each job records
+    the modules' own digests, which the audit compares (docs/auditing.md).
     """
-    return code.code_digests(SCRIPTS / f"{rule_name}.py", [_SRC, SCRIPTS])
+    return code.code_digest(code.script_code(SCRIPTS / f"{rule_name}.py", _SRC))
 
 
 def benchmark_path(artifact):

@@ -5,6 +5,7 @@ object for that; each rule's script is named after its rule."""
 
 from pathlib import Path
 
+from gmnrep.provenance.code import script_code
 from gmnrep.provenance.records import recorded_job
 
 
@@ -19,13 +20,16 @@ def by_dataset(snakemake, kind: str) -> dict[str, list[Path]]:
 
 
 def recorded(snakemake, title: str):
+    script = Path(snakemake.scriptdir).resolve() / f"{snakemake.rule}.py"
     return recorded_job(
         rule=snakemake.rule,
         wildcards=dict(snakemake.wildcards.items()),
         inputs=[Path(p) for p in snakemake.input],
         outputs=[Path(p) for p in snakemake.output],
         params=dict(snakemake.params.items()),
-        script=Path(snakemake.scriptdir).resolve() / f"{snakemake.rule}.py",
+        # the library of the workflow the script belongs to, as common.smk's code_of reads it
+        code=script_code(script, script.parents[2] / "src"),
+        script=script,
         log=Path(snakemake.log[0]),
         title=title,
         audit_dir=Path(snakemake.config["results"]) / "audit",

@@ -108,9 +108,9 @@ def _reasons(record: dict, digest: _Digests, code_now: Callable[[str], dict] | N
     script = record["script"]
     if digest(script["path"]) != script["sha256"]:
         reasons.append(f"rule script {script['path']} changed since")
-    # records made before the code digests became a param have none to compare
-    recorded_code = record["params"].get("code")
-    if recorded_code is not None and code_now is not None:
+    # records made before the modules' digests were recorded have none to compare
+    recorded_code = record.get("code")
+    if recorded_code and code_now is not None:
         changed = changed_modules(recorded_code, code_now(record["rule"]))
         if changed:
             reasons.append(f"code its script imports changed since: {', '.join(changed)}")
@@ -125,8 +125,8 @@ def check(
 ) -> list[Finding]:
     """One finding per recorded artifact and per file under `results` that no record claims (audit/
     excluded). `snakemake`: Snakemake's dry-run reason for each output it would recompute;
-    `code_now`: a rule's name -> the code digests its script would be given now (see
-    `gmnrep.provenance.code`), compared with those its jobs recorded."""
+    `code_now`: a rule's name -> the digest of each module its script imports now (see
+    `gmnrep.provenance.code.script_code`), compared with those its jobs recorded."""
     digest = _Digests()
     findings = []
     usual_numerics = _usual_numerics(manifest)

@@ -167,8 +167,8 @@ def run_audit(args) -> list[audit.Finding]:
     scripts = snakefile.parent / "workflow/scripts"
 
     def code_now(rule: str) -> dict[str, str]:
-        # as the workflow gives it to the rule's jobs (common.smk's code_of)
-        return code.code_digests(scripts / f"{rule}.py", [snakefile.parent / "src", scripts])
+        # as the rule's jobs record it (workflow/scripts/snakemake_job.py)
+        return code.script_code(scripts / f"{rule}.py", snakefile.parent / "src")
 
     findings = audit.check(manifest, Path(config["results"]), reasons, code_now)
     return audit.select(findings, args.dataset, args.stage)

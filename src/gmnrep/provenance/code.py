@@ -1,6 +1,7 @@
 """The code a job runs: the modules its script imports, followed through the library, each with a
 digest that changes when the module's code changes and not when only its comments, docstrings or
-layout do.
+layout do. A job is given one digest of them all (its `code` param: what Snakemake compares to
+rerun it) and records each module's (what the audit compares to name the modules that changed).
 
 A digest is the sha256 of the module as Python parses it (`ast`), docstrings removed, written back
 out by `ast.unparse`: comments, blank lines, line breaks, quoting and docstrings leave it as it is;
@@ -16,6 +17,8 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
+
+from gmnrep.core.hashing import config_hash
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,18 @@ def code_digests(script: Path, roots: list[Path]) -> dict[str, str]:
         root = next(root for root in roots_ if source.is_relative_to(root))
         digests[str(source.relative_to(root))] = module_digest(source)
     return dict(sorted(digests.items()))
+
+
+def script_code(script: Path, library: Path) -> dict[str, str]:
+    """code_digests of a rule's script: the modules it imports from the library (`library`: the
+    folder that holds the gmnrep package) and from its own folder (the scripts' helpers)."""
+    return code_digests(script, [library, Path(script).parent])
+
+
+def code_digest(digests: dict[str, str]) -> str:
+    """One digest of a script's code_digests (module names and digests): it changes when any of
+    the modules does, or when the script comes to import another one or no longer imports one."""
+    return config_hash(digests)
 
 
 def changed_modules(recorded: dict[str, str], now: dict[str, str]) -> list[str]:

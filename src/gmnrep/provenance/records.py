@@ -3,7 +3,8 @@
 Every job of the workflow leaves one record (JSON) under `{results}/audit/jobs/`, written after its
 outputs are complete: the rule and wildcards; the path, sha256 and size of each input and output;
 the settings the rule was given (its params) and their hash; the sha256 of the rule's script and
-of this library's source; the git commit of the checkout (and whether it had uncommitted changes);
+of this library's source, and the digest of each module the script imports (gmnrep.provenance.code,
+of which the params hold one digest); the git commit of the checkout (and whether it had uncommitted changes);
 the versions of Python and the key packages; the CPU and GPU and the CPU numerics it ran with
 (gmnrep.core.numerics); start and end time (UTC).
 `gather` collects the records into one manifest, `{results}/audit/manifest.json`.
@@ -176,6 +177,9 @@ class JobRecord:
     end: str
     schema_version: int = SCHEMA_VERSION
     numerics: dict = field(default_factory=dict)  # empty in records made before it was recorded
+    # each module the script imports -> its digest (gmnrep.provenance.code); empty in records made
+    # before it was recorded
+    code: dict[str, str] = field(default_factory=dict)
 
     @property
     def job_id(self) -> str:
@@ -210,6 +214,7 @@ def recorded_job(
     inputs: list[Path],
     outputs: list[Path],
     params: dict,
+    code: dict[str, str],
     script: Path,
     log: Path,
     title: str,
@@ -217,9 +222,10 @@ def recorded_job(
     workflow_roots: list[Path],
 ):
     """Run a job's body inside its log (see `runlog.job_log`), after verifying its inputs (see
-    `verified_inputs`); once the body has succeeded, record its provenance. A failed job leaves no
+    `verified_inputs`); once the body has succeeded, record its provenance, with `code`: the digest
+    of each module its script imports (gmnrep.provenance.code.script_code). A failed job leaves no
     record (an earlier run's record of it is removed first). Yields the job's fingerprint: a hash
-    of its params (settings and code digests) and its inputs' sha256, the same for every attempt
+    of its params (settings and code digest) and its inputs' sha256, the same for every attempt
     of the same job on the same inputs."""
     record_path(audit_dir, rule, wildcards).unlink(missing_ok=True)
     start = _now()
@@ -240,6 +246,7 @@ def recorded_job(
             packages=package_versions(),
             hardware={"cpu": cpu_model(), "gpu": gpu_model(), "cpus_allowed": len(os.sched_getaffinity(0))},
             numerics=job_numerics(),
+            code=code,
             host=socket.gethostname(),
             start=start,
             end=_now(),
