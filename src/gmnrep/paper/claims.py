@@ -19,7 +19,7 @@ A matched row asks whether the finding survives when accuracy is no longer a dif
 How C1 and C2 are tested: the difference of mean CKA(l, l) between the two pairings (e.g. MLP-MLP
 minus GMN-GMN), over the compared pairs (config cka.pairs; `all` gives every pair), with a t interval
 whose variance is a sum of delete-one jackknife variances over each architecture's models and over
-the probe blocks (gmnrep.paper.statistics.mean_difference, which says why).
+the probe blocks (gmnrep.paper.statistics.mean_difference; why this interval: gmnrep.paper.statistics).
 
 Verdicts (CKA values within CKA_TOLERANCE count as equal):
 - holds: the interval lies above 0 (the claimed ordering, beyond seed-to-seed and probe variation);
