@@ -12,6 +12,7 @@ from pathlib import Path
 import h5py
 import pytest
 
+import gmnrep
 from conftest import preset_files, run
 from gmnrep.core import numerics
 from gmnrep.core.hashing import sha256_file
@@ -49,6 +50,13 @@ def test_a_job_record_holds_inputs_outputs_code_settings_and_environment(tmp_pat
     manifest = records.write_manifest(tmp_path / "audit")
     assert manifest["artifacts"] == {str(target): "step[dataset=digits]"}
     assert json.loads((tmp_path / "audit/manifest.json").read_text()) == manifest
+
+
+def test_the_library_digest_covers_every_module_of_every_stage():
+    package = Path(gmnrep.__file__).parent
+    hashed = {path.relative_to(package).as_posix() for path in records.library_sources()}
+    assert {"representations/cka.py", "models/gmn.py", "paper/claims.py", "provenance/records.py"} <= hashed
+    assert hashed == {path.relative_to(package).as_posix() for path in package.rglob("*.py")}
 
 
 def test_a_failed_job_leaves_no_record(tmp_path):

@@ -42,17 +42,22 @@ from gmnrep.core.joblog import job_log
 
 SCHEMA_VERSION = 1
 PACKAGES = ("torch", "dgl", "numpy", "h5py", "snakemake", "snakemake-executor-plugin-slurm")
-LIBRARY = Path(__file__).resolve().parent
+LIBRARY = Path(__file__).resolve().parents[1]  # the gmnrep package, every stage's modules
 
 
 def file_entry(path: Path) -> dict:
     return {"path": str(path), "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
+def library_sources() -> list[Path]:
+    """The library's source files, in name order."""
+    return sorted(LIBRARY.rglob("*.py"))
+
+
 def library_digest() -> str:
-    """sha256 over this library's source files (names and contents), in name order."""
+    """sha256 over the library's source files (names and contents), in name order."""
     digest = hashlib.sha256()
-    for source in sorted(LIBRARY.rglob("*.py")):
+    for source in library_sources():
         digest.update(str(source.relative_to(LIBRARY)).encode() + b"\0" + source.read_bytes() + b"\0")
     return digest.hexdigest()
 
