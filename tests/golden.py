@@ -14,7 +14,7 @@ differs is the one to look at):
   history;
 - cka: linear CKA between every GMN and CNN representation layer on the 16 validation and test
   samples (float64 values);
-- claims: the C1/C2 interval (claims.mean_difference: delete-one jackknifes over models and over
+- claims: the C1/C2 interval (statistics.mean_difference: delete-one jackknifes over models and over
   probe blocks, numpy and OpenBLAS, with scipy's Student t quantile) of GMN-CNN against GMN-MLP
   CKA, each pairing's values and leave-one-block-out values (4 blocks) computed from the trained
   models' first three representation layers, which stand in for three seeds.

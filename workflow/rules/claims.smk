@@ -1,7 +1,7 @@
 # The paper's findings as claims tested on this run's CKA tables, chance floors, predictions and
 # accuracies (gmnrep.paper.claims): the report's "Findings", and the run's findings summary
-# (tables/findings.md: each claim's verdict, then the table; a maintainer copies it into README
-# with `make readme-findings`).
+# (tables/findings.md: each claim's verdict, then the table; `make results-page`, that is
+# `gmnrep findings CLAIMS PAGE`, writes it into docs/results.md from the claims table).
 
 
 rule claims:

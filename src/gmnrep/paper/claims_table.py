@@ -108,7 +108,9 @@ def claim_verdicts(rows: list[dict]) -> dict[tuple[str, str, str], str]:
 
 
 def findings_markdown(rows: list[dict], source: str) -> str:
-    """The README's "What this run found": each claim's verdict per dataset, then the table."""
+    """The findings summary: each claim's verdict per dataset, then the table; the claims job writes
+    it to tables/findings.md, and `gmnrep findings CLAIMS PAGE` (`make results-page`) puts it in the
+    results page, docs/results.md."""
     lines = [f"Generated from `{source}` by `gmnrep findings`; the rules are in `gmnrep.paper.claims`.", ""]
     for (dataset, claim, subject), verdict in claim_verdicts(rows).items():
         lines.append(f"- {DATASET_TITLES[dataset]}, {claim} ({claim_text(claim, subject)}): **{verdict}**")
