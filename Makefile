@@ -54,8 +54,9 @@ fmnist-scalegmn: $(STAMP)
 results-page: $(STAMP)
 	$(BIN)/gmnrep findings results/fmnist/tables/claims.csv docs/results.md
 
+# --durations: where a run's minutes went, in every CI log
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --durations=25
 
 gpu-check:
 	$(PYTHON) bench/gpu_check.py

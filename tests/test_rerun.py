@@ -240,12 +240,10 @@ DEMO_OVERRIDES = textwrap.dedent(
     inr:
       subset: {train: 48, val: 16, test: 16}
       shard_size: 40
-      threads: 1
       fit_batch_size: {cpu: 40, cuda: 40}
       recipes: {dwsnets: {max_steps: 100}}
     models:
       seeds: [0, 1]
-      threads: 1
       gmn: {training: {epochs: 1}}
       mlp: {training: {epochs: 1}}
       cnn: {training: {epochs: 1}}
