@@ -283,11 +283,62 @@ def test_seed_dependent_gmns_hold_c1_and_c2_unless_their_accuracy_is_far_off(tmp
     }
     c2 = [r for r in rows if r["claim"] == "C2"]
     assert [r["accuracy_gap"] for r in c2] == [pytest.approx(2.0), pytest.approx(4.0)]
-    assert all(r["ci_low"] > 0 and "4 seeds" in r["sample_size"] for r in c2)
+    assert all(r["ci_low"] > 0 and "GMN 4" in r["sample_size"] for r in c2)
     far = build_run(tmp_path / "far", seed_dependent_gmns(), {"gmn": 0.5, "mlp": 0.82, "cnn": 0.84}, seeds=range(4))
     rows = claims.claim_rows(*far, layers=[3], settings=SETTINGS)
     assert [r["verdict"] for r in rows if r["claim"] == "C2"] == [claims_table.CONFOUNDED] * 2
     assert [r["verdict"] for r in rows if r["claim"] == "C1"] == [claims_table.HOLDS] * 2
+
+
+def models_of(path) -> set[str]:
+    """The model ids a run file is of: a pair table's two, or a dump's, chance table's or metrics' one."""
+    return set(path.stem.removesuffix(".blocks").split("__"))
+
+
+def without_models(inputs, dropped: set[str]):
+    """claim_rows' inputs with every file of the `dropped` models (e.g. "gmn-3") left out."""
+
+    def kept(path) -> bool:
+        return not dropped & models_of(path)
+
+    *by_dataset, metrics = inputs
+    return [{d: [p for p in paths if kept(p)] for d, paths in group.items()} for group in by_dataset] + [
+        [p for p in metrics if kept(p)]
+    ]
+
+
+def test_an_architecture_with_fewer_models_is_jackknifed_over_its_own(tmp_path):
+    inputs = build_run(tmp_path, seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8}, seeds=range(5))
+    fewer = without_models(inputs, {"gmn-3", "gmn-4"})
+    row = next(r for r in claims.claim_rows(*fewer, layers=[3], settings=SETTINGS) if r["claim"] == "C1")
+    assert row["comparison"] == "GMN-GMN < MLP-MLP" and "models: GMN 3, MLP 5" in row["sample_size"]
+    assert "jackknife over each architecture's models (GMN 3, MLP 5)" in row["reason"]
+    # the same interval as mean_difference over the GMNs' 3 and the MLPs' 5 models: 2 and 4 df, not 4 and 4
+    gmn, mlp = (np.array([[0.5, 0.2, 0.4], [0.2, 0.5, 0.1], [0.4, 0.1, 0.5]]), np.full((5, 5), 0.8))
+    np.fill_diagonal(mlp, np.nan)
+    np.fill_diagonal(gmn, np.nan)
+    pairing = {
+        name: statistics.PairingMatrix((arch, arch), values, np.stack([values] * 4))
+        for name, arch, values in (("gmn", "gmn", gmn), ("mlp", "mlp", mlp))
+    }
+    difference = statistics.mean_difference(pairing["mlp"], pairing["gmn"], min_seeds=3, confidence=0.95)
+    replicates = np.array([np.nanmean(np.delete(np.delete(gmn, i, 0), i, 1)) for i in range(3)])
+    assert difference.degrees_of_freedom == pytest.approx(2.0)
+    assert difference.interval[1] - difference.value == pytest.approx(
+        4.302652729911275 * np.sqrt(statistics.jackknife_variance(0.8 - replicates))
+    )
+
+
+def test_a_model_missing_from_its_pairings_tables_is_refused_naming_it(tmp_path):
+    inputs = build_run(tmp_path, seed_dependent_gmns(), {"gmn": 0.8, "mlp": 0.8, "cnn": 0.8})
+    tables, blocks, *rest = inputs
+
+    def kept(paths):  # gmn-2 keeps its pairs with the other architectures, loses those with the GMNs
+        gmn_pair_with_gmn_2 = {frozenset({"gmn-2", "gmn-0"}), frozenset({"gmn-2", "gmn-1"})}
+        return {"digits": [p for p in paths if frozenset(models_of(p)) not in gmn_pair_with_gmn_2]}
+
+    with pytest.raises(DataError, match=r"no gmn-gmn CKA table holds gmn seed\(s\) \[2\]"):
+        claims.claim_rows(kept(tables["digits"]), kept(blocks["digits"]), *rest, layers=[3], settings=SETTINGS)
 
 
 def test_two_seeds_and_a_missing_architecture_get_verdicts_not_errors(tmp_path):

@@ -70,6 +70,7 @@ from gmnrep.paper.statistics import (
     Difference,
     PairingMatrix,
     mean_difference,
+    models_per_architecture,
     odds_ratio_interval,
     stratified_count_distribution,
 )
@@ -99,14 +100,17 @@ class ClaimSettings:
     seed: int
 
 
-def seed_matrix(values_by_table: dict[str, float], group: list[CkaTable], seeds: list[int]) -> np.ndarray:
-    """A pairing's values by seed: m[i, j] compares seeds[i] of the first architecture with
-    seeds[j] of the second; NaN where not compared. Within an architecture it is symmetric, with a
-    NaN diagonal (a model is not compared with itself)."""
-    position = {seed: i for i, seed in enumerate(seeds)}
-    matrix = np.full((len(seeds), len(seeds)), np.nan)
+def seed_matrix(
+    values_by_table: dict[str, float], group: list[CkaTable], seeds_a: list[int], seeds_b: list[int]
+) -> np.ndarray:
+    """A pairing's values by seed: m[i, j] compares seeds_a[i] of the first architecture with
+    seeds_b[j] of the second (each architecture's own seeds); NaN where not compared. Within an
+    architecture it is symmetric, with a NaN diagonal (a model is not compared with itself)."""
+    position_a = {seed: i for i, seed in enumerate(seeds_a)}
+    position_b = {seed: j for j, seed in enumerate(seeds_b)}
+    matrix = np.full((len(seeds_a), len(seeds_b)), np.nan)
     for table in group:
-        i, j = position[table.model_a[1]], position[table.model_b[1]]
+        i, j = position_a[table.model_a[1]], position_b[table.model_b[1]]
         matrix[i, j] = values_by_table[table.name]
         if table.model_a[0] == table.model_b[0]:
             matrix[j, i] = matrix[i, j]
@@ -139,9 +143,9 @@ class DatasetEvidence:
     def models(self) -> set[tuple[str, int]]:
         return {m for t in self.tables for m in (t.model_a, t.model_b)} | set(self.predictions.by_model)
 
-    @property
-    def seeds(self) -> list[int]:
-        return sorted({seed for _, seed in self.models})
+    def seeds_of(self, arch: str) -> list[int]:
+        """The seeds of `arch`'s models in this run: its own, whatever the other architectures have."""
+        return sorted(seed for model_arch, seed in self.models if model_arch == arch)
 
     @property
     def subjects(self) -> list[str]:
@@ -174,14 +178,16 @@ def _cka_row(
     missing = [pairing_title(name) for name in (higher, lower) if name not in groups]
     if missing:
         return row | {"verdict": INCONCLUSIVE, "reason": f"no {' or '.join(missing)} pairs in this run"}
-    seeds = evidence.seeds
-    matrices = {name: _pairing_matrix(evidence, groups[name], seeds, layer) for name in (higher, lower)}
+    matrices = {name: _pairing_matrix(evidence, groups[name], layer) for name in (higher, lower)}
+    counts = models_per_architecture(matrices[lower], matrices[higher])  # the compared pairing first
+    models = ", ".join(f"{ARCH_TITLES[arch]} {count}" for arch, count in counts.items())
+    fewest = min(counts.values())
     difference = mean_difference(matrices[higher], matrices[lower], settings.min_seeds, settings.confidence)
     chance = pairing_chance(evidence.floors, groups[lower], layer)
     row |= {
         "value": round(difference.value, 4),
         "chance_cka": round(chance, 4),
-        "sample_size": f"{len(seeds)} seeds; {len(groups[higher])} {pairing_title(higher)} and "
+        "sample_size": f"models: {models}; {len(groups[higher])} {pairing_title(higher)} and "
         f"{len(groups[lower])} {pairing_title(lower)} pairs; {difference.probe_blocks} probe blocks",
     }
     means = {name: m.mean() for name, m in matrices.items()}
@@ -190,16 +196,16 @@ def _cka_row(
         f"(chance {chance:.3f})"
     )
     if difference.interval is None:
-        why = f"{len(seeds)} seed(s): a jackknife over models needs at least {settings.min_seeds}"
+        why = f"{fewest} seed(s) of an architecture: a jackknife over models needs at least {settings.min_seeds}"
         return row | {"verdict": INCONCLUSIVE, "reason": f"{said}; {why}"}
     low, high = difference.interval
     verdict = interval_verdict(difference)
     row |= {"ci_low": round(low, 4), "ci_high": round(high, 4)}
     reason = (
-        f"{said}; {settings.confidence:.0%} t interval, jackknife over {len(seeds)} models per architecture "
+        f"{said}; {settings.confidence:.0%} t interval, jackknife over each architecture's models ({models}) "
         f"and {difference.probe_blocks} probe blocks ({difference.degrees_of_freedom:.1f} df)"
     )
-    if verdict == INCONCLUSIVE and len(seeds) < FEW_SEEDS:
+    if verdict == INCONCLUSIVE and fewest < FEW_SEEDS:
         reason += f"; too few seeds to resolve a difference of {abs(difference.value):.3f}"
     if accuracy_gap is not None:
         row["accuracy_gap"] = round(accuracy_gap, 2)
@@ -211,7 +217,9 @@ def _cka_row(
     return row | {"verdict": verdict, "reason": reason}
 
 
-def _pairing_matrix(evidence: DatasetEvidence, group: list[CkaTable], seeds: list[int], layer: int) -> PairingMatrix:
+def _pairing_matrix(evidence: DatasetEvidence, group: list[CkaTable], layer: int) -> PairingMatrix:
+    """The pairing's matrices over each architecture's own models; refused when one of them is in
+    none of the pairing's tables (a missing CKA table would otherwise shrink its jackknife)."""
     values, blocks = {}, {}
     for table in group:
         table.require_layers([layer], matched=True)
@@ -226,10 +234,21 @@ def _pairing_matrix(evidence: DatasetEvidence, group: list[CkaTable], seeds: lis
     if len(counts) > 1:
         raise DataError(f"{group[0].path}: the block tables of its pairing differ in their number of probe blocks")
     (count,) = counts
+    archs = tuple(group[0].pairing.split("-"))
+    seeds = [evidence.seeds_of(arch) for arch in archs]
+    matrix = seed_matrix(values, group, *seeds)
+    for axis, (arch, arch_seeds) in enumerate(zip(archs, seeds)):
+        compared = np.isfinite(matrix).any(axis=1 - axis)
+        absent = [seed for seed, seen in zip(arch_seeds, compared) if not seen]
+        if absent:
+            raise DataError(
+                f"{group[0].path.parent}: no {group[0].pairing} CKA table holds {arch} seed(s) {absent}, "
+                "models of this run; make their CKA tables or leave the models out"
+            )
     return PairingMatrix(
-        tuple(group[0].pairing.split("-")),
-        seed_matrix(values, group, seeds),
-        np.stack([seed_matrix({name: b[j] for name, b in blocks.items()}, group, seeds) for j in range(count)]),
+        archs,
+        matrix,
+        np.stack([seed_matrix({name: b[j] for name, b in blocks.items()}, group, *seeds) for j in range(count)]),
     )
 
 

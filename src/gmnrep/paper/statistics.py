@@ -52,14 +52,18 @@ def mean_std(values) -> tuple[float, float]:
 
 @dataclass
 class PairingMatrix:
-    """A pairing's CKA(l, l) by seed: values[i, j] compares seed i of the first architecture with
-    seed j of the second (NaN where not compared; within an architecture symmetric, with a NaN
-    diagonal), with its two architectures, and the same with each probe block left out (blocks x
-    seeds x seeds)."""
+    """A pairing's CKA(l, l) by model: values[i, j] compares the first architecture's i-th model with
+    the second's j-th (NaN where not compared; within an architecture square and symmetric, with a
+    NaN diagonal), with its two architectures, and the same with each probe block left out (blocks x
+    models x models). Each architecture has its own number of models."""
 
     archs: tuple[str, str]
     values: np.ndarray
     without_blocks: np.ndarray
+
+    def model_counts(self) -> dict[str, int]:
+        """arch -> its number of models in this pairing."""
+        return {arch: self.values.shape[axis] for axis, arch in enumerate(self.archs)}
 
     def mean(self, without: tuple[str, int] | None = None) -> float:
         """Mean over the compared pairs, or over those left when model `without` = (arch, seed
@@ -99,25 +103,33 @@ class Difference:
     probe_blocks: int = 0  # probe blocks whose leave-one-out values entered the interval
 
 
+def models_per_architecture(*pairings: PairingMatrix) -> dict[str, int]:
+    """arch -> its number of models, which every pairing it is in must agree on."""
+    counts: dict[str, int] = {}
+    for pairing in pairings:
+        for arch, count in pairing.model_counts().items():
+            if counts.setdefault(arch, count) != count:
+                raise ValueError(f"{arch} has {counts[arch]} models in one pairing and {count} in another")
+    return counts
+
+
 def mean_difference(higher: PairingMatrix, lower: PairingMatrix, min_seeds: int, confidence: float) -> Difference:
-    """mean(higher) - mean(lower) with a `confidence` t interval (none below `min_seeds` seeds)
-    whose variance has one term per source of variation, each a delete-one jackknife: every
-    architecture's models (the trainings, independent across architectures; a model left out of
-    every pair it is in, in both pairings) and the probe blocks (shared by every model). Degrees of
-    freedom by Welch-Satterthwaite from k - 1 per architecture and B - 1 for the blocks. Calibrated
-    by simulation (gmnrep.paper.calibration)."""
+    """mean(higher) - mean(lower) with a `confidence` t interval (none when an architecture has fewer
+    than `min_seeds` models) whose variance has one term per source of variation, each a delete-one
+    jackknife: every architecture's own models (the trainings, independent across architectures; a
+    model left out of every pair it is in, in both pairings) and the probe blocks (shared by every
+    model). Degrees of freedom by Welch-Satterthwaite from k_a - 1 for an architecture of k_a models
+    and B - 1 for the blocks. Calibrated by simulation (gmnrep.paper.calibration)."""
     value = higher.mean() - lower.mean()
-    num_seeds = len(higher.values)
-    if num_seeds < min_seeds:
+    counts = models_per_architecture(higher, lower)
+    if min(counts.values()) < min_seeds:
         return Difference(value, None)
     terms = []  # (variance, degrees of freedom)
-    for arch in dict.fromkeys((*higher.archs, *lower.archs)):
-        replicates = np.array(
-            [higher.mean((arch, i)) - lower.mean((arch, i)) for i in range(num_seeds)], dtype=np.float64
-        )
+    for arch, count in counts.items():
+        replicates = np.array([higher.mean((arch, i)) - lower.mean((arch, i)) for i in range(count)], dtype=np.float64)
         if not np.isfinite(replicates).all():
             return Difference(value, None)
-        terms.append((jackknife_variance(replicates), num_seeds - 1))
+        terms.append((jackknife_variance(replicates), count - 1))
     probes = higher.block_means() - lower.block_means()
     probes = probes[np.isfinite(probes)]
     if len(probes) >= 2:
