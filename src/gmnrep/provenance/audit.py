@@ -32,7 +32,7 @@ from pathlib import Path
 from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import GmnrepError
 from gmnrep.core.hashing import sha256_file
-from gmnrep.core.numerics import PINNED
+from gmnrep.core.numerics import PINNED, Kernels
 from gmnrep.models.resume import is_resume_state
 from gmnrep.provenance.code import changed_modules
 
@@ -178,11 +178,12 @@ def _escaped_kernels(record: dict) -> list[str]:
     ones (a library or build the pins do not reach on that machine)."""
     if _numerics_key(record) != tuple(sorted(PINNED.items())):
         return []
+    kernels = [Kernels(**k) for k in record["numerics"].get("kernels", [])]
     return [
-        f"ran with CPU numerics pinned, but {k['library']} chose {k['chosen']} kernels, not the pinned {k['pinned']}: "
+        f"ran with CPU numerics pinned, but {k.library} chose {k.chosen} kernels, not the pinned {k.pinned}: "
         "its bits may differ from other machines'"
-        for k in record["numerics"].get("kernels", [])
-        if k["pinned"] is not None and k["chosen"] != k["pinned"]
+        for k in kernels
+        if k.escaped
     ]
 
 
