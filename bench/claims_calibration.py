@@ -1,62 +1,115 @@
-"""Calibration of the claims' C1/C2 interval: how often it says `holds` when the claim is false.
+"""Calibration of the claims: how often each verdict errs, on simulated and on real trained networks.
 
-A simulation of the null (gmnrep.paper.calibration): each replicate draws fresh probe samples and k
-models per architecture, all architectures from one distribution, computes linear CKA with the
-pipeline's functions and applies statistics.mean_difference. A `holds` is then an error; its nominal
-rate is the one-sided (1 - confidence) / 2 = 2.5%. Printed per seed count k (3, 5, 10) and scenario:
+C1 and C2 (gmnrep.paper.calibration): each replicate draws fresh probe samples and k models per
+architecture, computes linear CKA with the pipeline's functions and applies
+statistics.mean_difference. The truth is the mean difference over the replicates; the interval errs
+on the `holds` side when it lies above the truth and on the `does not hold` side when it lies below
+it, each at a nominal (1 - confidence) / 2 = 2.5%. Scenarios, per seed count k:
 
-- shared: every architecture reads the probe samples' content alike;
-- shared + model effects: each model's noise scaled by exp(0.3 u), u ~ N(0, 1);
-- own directions: each architecture reads mostly its own latent directions, from heavy-tailed
-  probe samples, so the probe draw moves the pairings apart (probe noise that does not cancel);
-- own directions + model effects.
+- synthetic (`Scenario`): shared (every architecture reads the probe samples alike); model effects
+  (each model's noise scaled by exp(0.3 u)); own directions (each architecture reads mostly its own
+  latent directions, from heavy-tailed probe samples: probe noise that does not cancel);
+  heterogeneous seeds (a fifth of one architecture's models noisier, 1.7x, either the one claimed
+  higher or the GMN); clustered seeds (each model shares its architecture's cluster readout with
+  probability 0.3); and the alternative (the GMNs' noise 1.5x: the `holds` column is the power);
+- real networks (`PoolScenario`, the pool of bench/real_network_pool.py, built first): two groups of
+  one homogeneous pool of MLPs; a pool with a cluster of seeds (one shared initialisation) split in
+  two; the group with the wide seed-to-seed spread (learning rate and epochs varied) claimed higher,
+  and claimed lower; C2 with CNNs as the other image architecture. Layers 3 and 4.
 
-Columns: the chosen interval (jackknife over models and probe blocks), the same without the probe
-term (models only), each with its Monte Carlo standard error; and the power of the chosen interval
-under an alternative (the GMNs' noise 1.5x: C1 and C2 are then true).
+C3 (gmnrep.paper.complementarity_calibration): its own table, printed after.
 
-Run (from the repository root; about 10 minutes on 2 cores at the defaults)::
+Run (from the repository root; the pool first, once)::
 
-    .venv/bin/python bench/claims_calibration.py --replicates 1000
+    .venv/bin/python bench/real_network_pool.py
+    .venv/bin/python bench/claims_calibration.py --replicates 400
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from gmnrep.paper.calibration import Scenario, holds_rates  # noqa: E402
+from gmnrep.core import numerics  # noqa: E402
+
+numerics.pin()
+# One BLAS thread: a replicate is many products of 500-row matrices, which a second thread slows
+# (5.6x per replicate beside a busy pipeline run on 2 cores, measured).
+os.environ.update({name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
+from gmnrep.paper import complementarity_calibration  # noqa: E402
+from gmnrep.paper.calibration import IMAGE, LOWER, OTHER_IMAGE, NetworkPool, PoolScenario, Scenario, calibrate  # noqa: E402
 from gmnrep.paper.claims import ClaimSettings  # noqa: E402
 
-SCENARIOS = {
+POOL = Path("results/bench/real_network_pool.npz")
+SYNTHETIC = {
     "shared": {},
-    "shared + model effects": {"model_effect": 0.3},
-    "own directions": {"focus": 0.3, "probe_spread": 1.0},
+    "model effects": {"model_effect": 0.3},
     "own directions + model effects": {"focus": 0.3, "probe_spread": 1.0, "model_effect": 0.3},
+    "heterogeneous, claimed higher": {"odd_fraction": 0.2, "odd_noise": 1.7, "odd_arch": IMAGE},
+    "heterogeneous GMNs (claimed lower)": {"odd_fraction": 0.2, "odd_noise": 1.7, "odd_arch": LOWER},
+    "clustered seeds": {"cluster_fraction": 0.3},
+    "alternative: GMN noise 1.5x": {"lower_noise_factor": 1.5},
 }
+# architecture -> pool group, per comparison
+REAL = {
+    "C1": {
+        "one homogeneous pool split in two": {IMAGE: "mlp", LOWER: "mlp"},
+        "a pool with a cluster, split in two": {IMAGE: "mlp+mlp-cluster", LOWER: "mlp+mlp-cluster"},
+        "wide spread claimed higher": {IMAGE: "mlp-spread", LOWER: "mlp"},
+        "wide spread claimed lower": {IMAGE: "mlp", LOWER: "mlp-spread"},
+    },
+    "C2": {
+        "GMN from the image pool": {IMAGE: "mlp", OTHER_IMAGE: "cnn", LOWER: "mlp"},
+        "GMN from the wide-spread pool": {IMAGE: "mlp", OTHER_IMAGE: "cnn", LOWER: "mlp-spread"},
+        "GMN from the clustered pool": {IMAGE: "mlp", OTHER_IMAGE: "cnn", LOWER: "mlp-cluster"},
+    },
+}
+
+
+def _print_row(claim: str, k: int, scenario: str, layer: str, result) -> None:
+    cells = [
+        f"{rate.value:.1%} ± {rate.monte_carlo_error:.1%}"
+        for rate in (result.false_holds, result.false_does_not_hold, result.holds)
+    ]
+    print(
+        f"| {claim} | {k} | {scenario} | {layer} | {result.truth:+.3f} | {result.spread:.3f} | "
+        + " | ".join(cells)
+        + " |",
+        flush=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--replicates", type=int, default=1000, help="simulated runs per cell")
+    parser.add_argument("--replicates", type=int, default=400, help="simulated runs per row")
     parser.add_argument("--seeds", type=int, nargs="+", default=[3, 5, 10], help="models per architecture (k)")
     parser.add_argument("--comparisons", nargs="+", default=["C1", "C2"])
+    parser.add_argument("--layers", type=int, nargs="+", default=[3, 4], help="real networks' layers")
+    parser.add_argument("--pool", type=Path, default=POOL)
+    parser.add_argument("--skip", nargs="+", default=[], choices=["synthetic", "real", "C3"])
     args = parser.parse_args()
-    settings = ClaimSettings(
-        bootstrap_replicates=0, confidence=0.95, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0
-    )
-    nominal = (1 - settings.confidence) / 2
-    print(f"false `holds` under the null, {args.replicates} replicates per row; nominal {nominal:.1%}")
-    header = f"{'claim':<6}{'k':>3}  {'scenario':<32}{'models + probes':>18}{'models only':>18}{'power (alt.)':>14}"
-    print(header)
-    for comparison in args.comparisons:
-        for k in args.seeds:
-            power = holds_rates(Scenario(k, comparison, lower_noise_factor=1.5), settings, args.replicates // 4, 1)
-            for number, (name, changes) in enumerate(SCENARIOS.items()):
-                rates = holds_rates(Scenario(k, comparison, **changes), settings, args.replicates, 0)
-                cells = [f"{r.value:.1%} ± {r.monte_carlo_error:.1%}" for r in rates.values()]
-                alternative = f"{power['models and probes'].value:.0%}" if number == 0 else ""
-                print(f"{comparison:<6}{k:>3}  {name:<32}{cells[0]:>18}{cells[1]:>18}{alternative:>14}", flush=True)
+    settings = ClaimSettings(null_draws=200, confidence=0.95, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0)
+    print(f"{args.replicates} replicates per row; nominal rate of each error {(1 - settings.confidence) / 2:.1%}")
+    print("| claim | k | scenario | layer | truth | sd | false holds | false does not hold | holds |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    if "synthetic" not in args.skip:
+        for comparison in args.comparisons:
+            for k in args.seeds:
+                for name, changes in SYNTHETIC.items():
+                    result = calibrate(Scenario(k, comparison, **changes), settings, args.replicates, seed=0)
+                    _print_row(comparison, k, f"synthetic: {name}", "", result)
+    if "real" not in args.skip:
+        pool = NetworkPool.read(args.pool)
+        for comparison in args.comparisons:
+            for k in args.seeds:
+                for name, groups in REAL[comparison].items():
+                    for layer in args.layers:
+                        scenario = PoolScenario(k, comparison, groups, layer)
+                        result = calibrate(scenario, settings, args.replicates, seed=0, pool=pool)
+                        _print_row(comparison, k, f"real: {name}", str(layer), result)
+    if "C3" not in args.skip:
+        complementarity_calibration.print_table(settings, args.replicates, 0, args.pool if args.pool.exists() else None)
 
 
 if __name__ == "__main__":

@@ -107,7 +107,7 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     with open(results / "tables/claims.csv") as f:
         claims = list(csv.DictReader(f))
     # per dataset, claim, subject (GMN, then ScaleGMN) and image family (converged, then matched): C1
-    # and C2 at layers 3 and 4 against two pairings each; C3's stratified count, its two odds ratios
+    # and C2 at layers 3 and 4 against two pairings each; C3's stratified count, its two reference tests
     # against the family's other image architecture and the reverse count (context); 2 seeds give no
     # jackknife over models, so every C1 / C2 verdict is inconclusive
     assert [(r["dataset"], r["claim"], r["subject"]) for r in claims] == [

@@ -31,16 +31,22 @@ Verdicts (CKA values within CKA_TOLERANCE count as equal):
   accuracies". The same bound applies to the matched rows: a matched network within it is not
   confounded; one that never reached the GMNs' accuracy (or overshot it) can be.
 
-How C3 is tested. Per probe sample: a = every GMN right, b = every image network wrong.
-(1) The count of a & b against class-stratified independence (gmnrep.paper.statistics.
+How C3 is tested (gmnrep.paper.complementarity: the procedures and why). Per probe sample: a = every
+GMN right, b = every image network wrong.
+(1) The count of a & b against class-stratified independence (complementarity.
 stratified_count_distribution): holds: P(count >= observed) < alpha; does not hold: P(count <=
 observed) < alpha; else inconclusive.
-(2) Against a reference: shared difficulty within a class still pushes any two families' errors
-together. For each image architecture X and the other one Y, the odds ratio of (every GMN right,
-every X wrong) over the samples, divided by the same odds ratio of (every Y right, every X wrong),
-with a percentile interval over paired bootstrap resamples of the probe samples
-(gmnrep.paper.statistics.odds_ratio_interval): above 1 (holds), the GMNs are more complementary to
-X than another image architecture is; below 1, less (does not hold).
+(2) Against a reference: shared difficulty still pushes any two families' errors together, and
+accuracy moves the counts. For each image architecture X and the other one Y, T = #(every GMN
+right, every X wrong) - #(every Y right, every X wrong), judged twice (complementarity.
+reference_test): exactly, against its distribution given the correctness matrix's margins (every
+model's accuracy, every sample's difficulty shared by all models: the Rasch null, `null_draws`
+curveball draws), and over the probe samples and the models (T's excess over that null's expectation
+against its variation across samples, which architecture-specific difficulty widens, and across
+seeds: a jackknife over each architecture's models, at least `min_seeds`). Each side's p is the
+larger of the two: holds: P(T >= observed) < alpha / 2, the GMNs are more complementary to X than
+Y is, beyond difficulty; does not hold: P(T <= observed) < alpha / 2, less; else inconclusive. The
+reason gives both joint counts: with none in either, there is (nearly) nothing to resolve.
 The reverse count (every image network right, every GMN wrong) is shown as context, not judged.
 
 The chance floor beside C1 and C2 is the mean chance CKA (gmnrep.representations.similarity) of the
@@ -64,16 +70,10 @@ from gmnrep.paper.cka_results import (
     read_cka_tables,
 )
 from gmnrep.paper.claims_table import COLUMNS, CONFOUNDED, CONTEXT, DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
+from gmnrep.paper.complementarity import reference_test, stratified_count_distribution
 from gmnrep.paper.model_metrics import read_metrics
 from gmnrep.paper.predictions import ProbePredictions, family_correctness, family_members, read_predictions
-from gmnrep.paper.statistics import (
-    Difference,
-    PairingMatrix,
-    mean_difference,
-    models_per_architecture,
-    odds_ratio_interval,
-    stratified_count_distribution,
-)
+from gmnrep.paper.statistics import Difference, PairingMatrix, mean_difference, models_per_architecture
 from gmnrep.paper.vocabulary import (
     ARCH_TITLES,
     IMAGE_ARCHS,
@@ -92,7 +92,7 @@ FEW_SEEDS = 5
 class ClaimSettings:
     """config `claims` (its defaults and meaning: config.yaml)."""
 
-    bootstrap_replicates: int
+    null_draws: int
     confidence: float
     alpha: float
     accuracy_gap_bound: float
@@ -203,7 +203,7 @@ def _cka_row(
     row |= {"ci_low": round(low, 4), "ci_high": round(high, 4)}
     reason = (
         f"{said}; {settings.confidence:.0%} t interval, jackknife over each architecture's models ({models}) "
-        f"and {difference.probe_blocks} probe blocks ({difference.degrees_of_freedom:.1f} df)"
+        f"and {difference.probe_blocks} probe blocks ({difference.degrees_of_freedom} df: the fewest models less one)"
     )
     if verdict == INCONCLUSIVE and fewest < FEW_SEEDS:
         reason += f"; too few seeds to resolve a difference of {abs(difference.value):.3f}"
@@ -328,39 +328,46 @@ def _stratified_row(
 
 def _reference_row(predictions, settings: ClaimSettings, subject: str, other: str, family: tuple[str, str]) -> dict:
     """Is `subject` more complementary to image architecture `other` than the remaining one of its
-    `family` is? OR(every `subject` right, every `other` wrong) / OR(every reference right, every `other` wrong)."""
+    `family` is, beyond each model's accuracy and each sample's shared difficulty?
+    T = #(every `subject` right, every `other` wrong) - #(every reference right, every `other` wrong)
+    exactly under the Rasch null and over the probe samples and models (complementarity.reference_test)."""
     (reference,) = [arch for arch in family if arch != other]
     correct = {arch: family_members(predictions, arch) for arch in (subject, other, reference)}
     title, other_title, reference_title = ARCH_TITLES[subject], ARCH_TITLES[other], ARCH_TITLES[reference]
     row = {
         "comparison": f"every {title} right, every {other_title} wrong, against every {reference_title} right",
-        "statistic": f"odds ratio of ({title} right, {other_title} wrong) / the same of {reference_title}",
+        "statistic": (
+            f"probe samples ({title} right, {other_title} wrong) minus ({reference_title} right, {other_title} wrong), "
+            "against shared difficulty"
+        ),
     }
     if any(not len(c) for c in correct.values()):
         return row | {
             "verdict": INCONCLUSIVE,
             "reason": f"needs {registry.plural(subject)}, {registry.plural(other)} and {registry.plural(reference)}",
         }
-    wrong = ~correct[other].any(axis=0)
-    ratio, (low, high) = odds_ratio_interval(
-        (correct[subject].all(axis=0), wrong),
-        (correct[reference].all(axis=0), wrong),
-        settings.bootstrap_replicates,
-        settings.confidence,
-        settings.seed,
-    )
-    verdict = HOLDS if low > 1 else DOES_NOT_HOLD if high < 1 else INCONCLUSIVE
+    fewest = min(len(c) for c in correct.values())
+    if fewest < settings.min_seeds:
+        why = f"{fewest} seed(s) of an architecture: a jackknife over models needs at least {settings.min_seeds}"
+        return row | {"verdict": INCONCLUSIVE, "reason": why}
+    test = reference_test(correct[subject], correct[reference], correct[other], settings.null_draws, settings.seed)
+    tail = settings.alpha / 2
+    verdict = HOLDS if test.p_more < tail else DOES_NOT_HOLD if test.p_less < tail else INCONCLUSIVE
     relation = {HOLDS: "more", DOES_NOT_HOLD: "less", INCONCLUSIVE: "not resolvably more or less"}[verdict]
+    p_value = test.p_more if verdict != DOES_NOT_HOLD else test.p_less
+    side = ">=" if verdict != DOES_NOT_HOLD else "<="
     return row | {
-        "value": round(ratio, 4),
-        "ci_low": round(low, 4),
-        "ci_high": round(high, 4),
+        "value": test.statistic,
+        "p_value": float(f"{test.p_more:.4g}"),
+        "expected": round(test.null_mean, 2),
         "verdict": verdict,
         "reason": (
             f"the {registry.plural(subject)} are {relation} complementary to the {registry.plural(other)} than the "
-            f"{registry.plural(reference)} are "
-            f"(odds-ratio ratio {ratio:.2f}); {settings.confidence:.0%} interval over "
-            f"{settings.bootstrap_replicates} paired resamples of the probe samples"
+            f"{registry.plural(reference)} are, beyond shared difficulty; joint counts: {test.candidate_count} "
+            f"(every {title} right, every {other_title} wrong) and {test.reference_count} (every {reference_title} "
+            f"right, every {other_title} wrong); difference {test.statistic}, {test.null_mean:.1f} expected; "
+            f"P(difference {side} {test.statistic}) = {p_value:.2g}: the larger of the exact p under the Rasch null "
+            f"({test.draws} curveball draws) and the p over the probe samples and the models"
         ),
     }
 
@@ -372,13 +379,15 @@ def complementary_rows(evidence: DatasetEvidence, settings: ClaimSettings) -> li
     rows = []
     for subject in evidence.subjects:
         for name, family in tested_families(evidence).items():
-            rows += _complementary_family_rows(evidence, settings, subject, name, family)
+            rows += complementary_family_rows(evidence, settings, subject, name, family)
     return rows
 
 
-def _complementary_family_rows(
+def complementary_family_rows(
     evidence: DatasetEvidence, settings: ClaimSettings, subject: str, name: str, family: tuple[str, str]
 ) -> list[dict]:
+    """C3 of `subject` against one image `family` (called `name`): the stratified count, the two
+    reference rows (against each image architecture) and the reverse count."""
     predictions = evidence.predictions
     weight, image = family_correctness(predictions, subject, family)
     title, plural = ARCH_TITLES[subject], registry.plural(subject)
