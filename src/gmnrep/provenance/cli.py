@@ -11,6 +11,11 @@ Exit status: 0 when every artifact is OK, 1 when one is missing, modified or sta
 `gmnrep findings CLAIMS_CSV PAGE` writes the results page (docs/results.md) from a run's claims table
 and the provenance record of the job that wrote it, so that no document states a verdict by hand
 and the page says which run its verdicts are of.
+
+`gmnrep export-inrs --dataset fashion_mnist FOLDER results/fmnist/inrs/fashion_mnist/shard-*.h5`
+writes a dataset's INR shards (every shard of the set) into the new folder FOLDER as an INR set in
+the neural-graphs / ScaleGMN layout (gmnrep.inr.export), for the reference metanetworks and other
+weight-space tools.
 """
 
 import argparse
@@ -25,6 +30,7 @@ from gmnrep.core.atomic import atomic_path
 from gmnrep.core.errors import DataError, GmnrepError
 from gmnrep.core.hashing import sha256_file
 from gmnrep.core.numerics import PINNED
+from gmnrep.data.sources import SOURCES
 from gmnrep.paper import claims_table
 from gmnrep.provenance import audit, code, job_kernels, records
 
@@ -66,6 +72,24 @@ def _parser() -> argparse.ArgumentParser:
         "numerics",
         help="which kernels a job's numerical libraries run on this machine, native and pinned; "
         "fails if one escaped its pin",
+    )
+    export = commands.add_parser(
+        "export-inrs",
+        help="write a dataset's INR shards as an INR set in the neural-graphs / ScaleGMN layout "
+        "(splits.json, {train,test}/model_<i>.pth)",
+    )
+    export.add_argument(
+        "--dataset",
+        required=True,
+        choices=sorted(SOURCES),
+        help="the dataset the INRs are of (its official training images number the train/ files)",
+    )
+    export.add_argument("output", type=Path, help="the folder to write: new, or empty")
+    export.add_argument(
+        "shards",
+        type=Path,
+        nargs="+",
+        help="every shard of the dataset, e.g. results/fmnist/inrs/fashion_mnist/shard-*.h5",
     )
     return parser
 
@@ -132,6 +156,15 @@ def results_page(claims_path: Path, page: Path) -> str:
     return "\n".join(header) + "\n" + claims_table.findings_markdown(rows, str(claims_path))
 
 
+def export_inrs(args) -> None:
+    # imported here: torch, which the export needs, would slow every other command's start
+    from gmnrep.inr.export import export_neural_graphs
+
+    counts = export_neural_graphs(args.shards, args.output, SOURCES[args.dataset].num_official_train)
+    split_counts = ", ".join(f"{n} {name}" for name, n in counts.items())
+    print(f"{args.output}: {sum(counts.values())} INRs of {args.dataset} ({split_counts}) in the neural-graphs layout")
+
+
 def write_results_page(args) -> None:
     text = results_page(args.claims, args.page)
     with atomic_path(args.page) as tmp:
@@ -181,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
             return check_numerics()
         if args.command == "findings":
             write_results_page(args)
+            return 0
+        if args.command == "export-inrs":
+            export_inrs(args)
             return 0
         findings = run_audit(args)
     except GmnrepError as exc:
