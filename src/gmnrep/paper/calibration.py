@@ -28,7 +28,8 @@ Real networks (`PoolScenario`): the models are drawn without replacement from gr
 trained networks (bench/real_network_pool.py: MLPs and CNNs on Fashion-MNIST: a homogeneous group, a
 cluster sharing one initialisation, a group whose learning rate and epochs vary with the seed), each
 architecture of the comparison from the group the scenario names; the N probe samples are a fresh
-draw from the pool's held-out samples every replicate.
+draw from the pool's held-out samples every replicate. The alternative adds noise to the GMNs'
+representations (`lower_noise`), which lowers every pairing they are in.
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ class PoolScenario:
     layer: int = 3
     probes: int = 500  # N, drawn afresh from the pool's held-out samples every replicate
     probe_blocks: int = 20  # B
+    # > 0: the alternative, the GMNs' representations plus Gaussian noise of this many times their
+    # features' standard deviation (real networks made less alike by a known amount)
+    lower_noise: float = 0.0
 
 
 @dataclass
@@ -160,6 +164,8 @@ def _pool_models(
         drawn = rng.choice(free, scenario.seeds, replace=False)
         taken.update(int(n) for n in drawn)
         models[arch] = [pool.layers[scenario.layer][n][rows].astype(np.float64) for n in drawn]
+        if arch == LOWER and scenario.lower_noise > 0:
+            models[arch] = [x + scenario.lower_noise * x.std() * rng.standard_normal(x.shape) for x in models[arch]]
     return models
 
 
