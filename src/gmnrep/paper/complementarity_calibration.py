@@ -38,14 +38,16 @@ from scipy.optimize import brentq
 from scipy.special import expit
 from scipy.stats import norm
 
+from gmnrep.models import registry
 from gmnrep.paper import claims
 from gmnrep.paper.calibration import NetworkPool, Rate
 from gmnrep.paper.claims_table import HOLDS
 from gmnrep.paper.complementarity import ReferenceComparison
 from gmnrep.paper.predictions import ProbePredictions
 
-# The parts of C3, as the claims' rows name them: W the weight-space architecture, Y and X the image ones.
-W, Y, X = "gmn", "mlp", "cnn"
+# The parts of C3, as the claims' rows name them: W the weight-space architecture (the first
+# registered, the GMN), Y and X the image ones (MLP and CNN).
+W, (Y, X) = registry.weight_space_archs()[0], registry.image_archs()
 FAMILY = (Y, X)
 CLASSES = 10
 # What each replicate's rows are read as: the stratified count, then the reference rows as
@@ -85,8 +87,8 @@ POWER = Scenario(difficulty=1.0, own_effect=1.5, complementarity={W: 1.5})
 
 @dataclass(frozen=True)
 class PoolScenario:
-    group: str = "mlp"  # the pool group W and Y are drawn from
-    other_group: str = "cnn"  # X's
+    group: str = Y  # the pool group W and Y are drawn from (the pool names its groups after the architectures)
+    other_group: str = X  # X's
     models: int = 5
     probes: int = 500
 
