@@ -48,14 +48,18 @@ def main() -> None:
         for (a, s), (b, t) in model_pairs(archs, args.seeds, "all")
     ]
     tables = read_cka_tables(paths, args.dataset)
-    print("pairing | pairs | CKA(l, l) for l = 1..L, mean ± std (each pair's value)")
+    # Compared layers are numbered as in the deepest networks and aligned at the top
+    # (gmnrep.representations.compared_layers); a shallower network has no layer l below its first.
+    deepest = max(max(t.cka.shape) for t in tables)
+    print(f"pairing | pairs | CKA(l, l) for l = 1..{deepest} aligned at the top, mean ± std (each pair's value)")
     for name, group in by_pairing(tables).items():
-        layers = range(group[0].cka.shape[0])
-        cells = [
-            "{:.3f} ± {:.3f}".format(*mean_std([t.cka[l, l] for t in group]))
-            + f" ({', '.join(f'{t.cka[l, l]:.3f}' for t in group)})"
-            for l in layers
-        ]
+        cells = []
+        for l in range(1, deepest + 1):
+            if min(group[0].cka.shape) <= deepest - l:
+                cells.append("-")
+                continue
+            values = [t.compared(l, deepest) for t in group]
+            cells.append("{:.3f} ± {:.3f}".format(*mean_std(values)) + f" ({', '.join(f'{v:.3f}' for v in values)})")
         print(f"{name} | {len(group)} | " + " | ".join(cells))
     chance = sorted((args.results / f"cka/{args.dataset}/chance").glob("*.csv"))
     floors = read_chance_floors(chance, args.dataset)

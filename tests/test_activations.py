@@ -279,6 +279,33 @@ def chance_rows(path):
         return reader.fieldnames, list(reader)
 
 
+def test_networks_of_different_depths_are_compared_aligned_at_the_top(tmp_path):
+    """A 2-layer network whose layers are the 3-layer one's layers 2 and 3: compared layers 2 and 3
+    (numbered as in the 3-layer network) are its layers 1 and 2, so each block value is CKA = 1;
+    compared layer 1 is none of its layers, refused naming both files."""
+    deep = random_dump(tmp_path / "deep.h5", "gmn", 0)
+    shallow_dump = dump_file.read(deep)
+    shallow_dump.layers = shallow_dump.layers[1:]
+    shallow_dump.attrs = {**shallow_dump.attrs, "arch": "scalegmn", "num_layers": 2}
+    dump_file.write(tmp_path / "shallow.h5", shallow_dump)
+    operands = {}
+    for name in ("deep", "shallow"):
+        operands[name] = tmp_path / f"{name}-op.h5"
+        similarity.write_operands(
+            tmp_path / f"{name}.h5", operands[name], tmp_path / f"{name}-chance.csv",
+            estimator="linear", minibatch_size=4, seed=0,
+        )  # fmt: skip
+    rows, block_rows = similarity.pair_rows(operands["deep"], operands["shallow"], [2, 3], 4, 0, deepest=3)
+    assert {(r["layer_a"], r["layer_b"]) for r in rows} == {(a, b) for a in (1, 2, 3) for b in (1, 2)}
+    assert [r["layer"] for r in block_rows] == [2] * 4 + [3] * 4
+    assert all(abs(r["cka_without_block"] - 1) < 1e-9 for r in block_rows)
+    _, unaligned = similarity.pair_rows(operands["deep"], operands["shallow"], [2], 4, 0)  # each its own numbering
+    assert all(r["cka_without_block"] < 0.5 for r in unaligned)
+    with pytest.raises(DataError, match="layer 1 .* 2-layer network") as info:
+        similarity.pair_rows(operands["deep"], operands["shallow"], [1, 3], 4, 0, deepest=3)
+    assert str(operands["deep"]) in str(info.value) and str(operands["shallow"]) in str(info.value)
+
+
 @pytest.mark.parametrize("estimator", ["linear", "minibatch"])
 def test_the_chance_floor_of_a_random_layer_is_far_below_its_cka_with_itself(tmp_path, estimator):
     dump = random_dump(tmp_path / "seed-3.h5", "mlp", 3)

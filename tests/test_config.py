@@ -307,21 +307,23 @@ def test_paper_models_are_five_seeds_of_three_architectures(raw):
     "preset, archs",
     [("demo", ["gmn", "mlp", "cnn"]), ("smoke", ["gmn", "scalegmn", "mlp", "cnn"]), ("fmnist", ["gmn", "mlp", "cnn"])],
 )
-def test_small_presets_train_their_architectures_with_equal_layer_counts(preset, archs):
+def test_small_presets_train_the_gmn_and_the_image_networks_equally_deep(preset, archs):
     models = cfg.resolve(preset_config(preset), SCHEMA)["models"]
     assert models["architectures"] == archs
     counts = cfg.representation_layer_counts(models)
-    assert len(counts) == len(archs) and len(set(counts.values())) == 1
+    assert len(counts) == len(archs)
     gmn, mlp, cnn = (models[arch]["network"] for arch in ("gmn", "mlp", "cnn"))
-    assert gmn["blocks"] == len(mlp["hidden"]) == len(cnn["channels"])
+    assert gmn["blocks"] == len(mlp["hidden"]) == len(cnn["channels"]) == cfg.deepest_representation(models) - 1
     assert len(models["seeds"]) >= 2  # a std over seeds needs two
 
 
-def test_a_second_metanetwork_with_another_depth_is_named_by_its_own_key(raw):
+def test_a_shallower_metanetwork_is_compared_at_the_top_and_refused_below_its_first_layer(raw):
     raw["models"]["architectures"] = ["gmn", "scalegmn", "mlp", "cnn"]
-    raw["models"]["scalegmn"]["network"]["layers"] = 2
+    assert raw["models"]["scalegmn"]["network"]["layers"] == 2  # the reference's: L = 3 beside the others' 5
+    assert cfg.deepest_representation(cfg.resolve(raw, SCHEMA)["models"]) == 5  # figure layers 3, 4 are its 1, 2
+    raw["cka"]["figure_layers"] = [2, 4]
     (line,) = problems_of(raw)
-    assert "models.scalegmn.network.layers gives 3" in line and "models.gmn.network.blocks gives 5" in line
+    assert line.startswith("cka.figure_layers: layer 2") and "models.scalegmn.network.layers gives" in line
 
 
 def test_matched_networks_need_their_target_in_the_run(raw):
@@ -340,20 +342,19 @@ def test_only_image_networks_get_matched_twins(raw):
     assert line.startswith("models.matched.architectures[1]:") and "'gmn'" in line
 
 
-def test_different_representation_layer_counts(raw):
-    raw["models"]["mlp"]["network"]["hidden"] = [256, 256, 256]
+def test_a_compared_layer_below_a_shallow_networks_first_is_refused_naming_its_key(raw):
+    raw["models"]["mlp"]["network"]["hidden"] = [256, 256, 256]  # L = 4: layers 3, 4 are its 2, 3
+    assert cfg.resolve(raw, SCHEMA)["cka"]["figure_layers"] == [3, 4]
+    raw["models"]["mlp"]["network"]["hidden"] = [256]  # L = 2: layer 3 of 5 would be its layer 0
     (line,) = problems_of(raw)
-    assert line.startswith("models:")
-    assert "models.mlp.network.hidden gives 4" in line
-    assert "models.gmn.network.blocks gives 5" in line
-    assert "models.cnn.network.channels gives 5" in line
+    assert line.startswith("cka.figure_layers: layer 3") and "2 representation layers models.mlp.network.hidden" in line
 
 
-def test_different_layer_counts_inside_a_preset():
+def test_a_shallow_network_inside_a_preset():
     smoke = preset_config("smoke")
-    smoke["models"]["gmn"]["network"]["blocks"] = 2
+    smoke["models"]["gmn"]["network"]["blocks"] = 1
     (line,) = problems_of(smoke)
-    assert line.startswith("models:") and "models.gmn.network.blocks gives 3" in line
+    assert line.startswith("cka.figure_layers: layer 3") and "2 representation layers models.gmn.network.blocks" in line
 
 
 def test_layer_counts_of_unused_architectures_are_not_compared(raw):

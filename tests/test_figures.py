@@ -125,7 +125,7 @@ def test_cka_figure_refuses_bad_tables_naming_the_file(tmp_path, problem):
 def test_cka_figure_refuses_a_layer_the_tables_lack(tmp_path):
     paths = write_cka_tables(tmp_path, "digits")
     output = tmp_path / "fig2.pdf"
-    with pytest.raises(DataError, match=r"layer\(s\) 6 requested, but gmn-0 have layers 1..5") as info:
+    with pytest.raises(DataError, match=r"gmn-0: layer 6 \(its own numbering\) is none of the layers 1..5") as info:
         cka_figure.cka_figure({"digits": paths}, [3, 6], output)
     assert str(paths[0]) in str(info.value)
     assert not output.exists()

@@ -563,13 +563,18 @@ def test_short_rows_are_refused_naming_the_file(tmp_path):
 
 
 def test_matched_layers_beyond_either_model_are_refused_naming_the_file(tmp_path):
-    path = write_cka_table(tmp_path / "gmn-0__mlp-0.csv", "digits", (("gmn", 0), ("mlp", 0)), np.full((5, 3), 0.5))
+    cka = np.arange(15).reshape(5, 3) / 20  # a 5-layer gmn-0 against a 3-layer mlp-0
+    path = write_cka_table(tmp_path / "gmn-0__mlp-0.csv", "digits", (("gmn", 0), ("mlp", 0)), cka)
     dumps = agreement_dumps(tmp_path, "digits", seeds=[0])
     chance = {"digits": write_chance_tables(tmp_path, "digits", seeds=[0])}
-    similarity_table.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3])
-    with pytest.raises(DataError, match=r"layer\(s\) 4 requested, but both gmn-0 and mlp-0 have layers 1..3") as info:
+    (row,) = similarity_table.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3])
+    assert row["cka_3_3_mean"] == cka[2, 2]  # each numbers its own layers
+    with pytest.raises(DataError, match=r"mlp-0: layer 4 \(its own numbering\) is none of the layers 1..3") as info:
         similarity_table.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, layers=[3, 4])
     assert str(path) in str(info.value)
+    # numbered as in the 5-layer networks and aligned at the top, layers 4 and 5 of the mlp are its 2 and 3
+    (row,) = similarity_table.similarity_rows({"digits": [path]}, {"digits": dumps}, chance, [4, 5], deepest=5)
+    assert (row["cka_4_4_mean"], row["cka_5_5_mean"]) == (cka[3, 1], cka[4, 2])
 
 
 def test_cka_tables_of_one_dataset_must_be_distinct_pairs_with_one_estimator(tmp_path):

@@ -160,22 +160,28 @@ def representation_layer_counts(models: dict) -> dict[str, int]:
     return counts
 
 
+def deepest_representation(models: dict) -> int:
+    """L of the run's deepest architectures: what the compared layers (cka.figure_layers) are
+    numbered in (gmnrep.representations.compared_layers)."""
+    return max(representation_layer_counts(models).values())
+
+
 def consistency_problems(config: dict) -> list[str]:
     """Rules across keys: every dataset has a recipe that exists, its splits leave training and
     validation images, the minibatch CKA estimator gets at least one minibatch of probe samples, and
-    every architecture exposes the same number of representation layers."""
+    every architecture has each compared layer (numbered as in the deepest, aligned at the top)."""
     counts = representation_layer_counts(config["models"])
     problems = _matched_problems(config["models"])
-    if len(set(counts.values())) > 1:
-        problems.append(
-            "models: architectures expose different numbers of representation layers ("
-            + ", ".join(f"{key} gives {count}" for key, count in counts.items())
-            + "); make them equal"
-        )
-    num_layers = max(counts.values())
+    deepest = deepest_representation(config["models"])
     for layer in config["cka"]["figure_layers"]:
-        if layer > num_layers:
-            problems.append(f"cka.figure_layers: layer {layer} is beyond the {num_layers} representation layers")
+        if layer > deepest:
+            problems.append(f"cka.figure_layers: layer {layer} is beyond the {deepest} representation layers")
+        problems += [
+            f"cka.figure_layers: layer {layer} (numbered as in the deepest networks' {deepest} layers, aligned at "
+            f"the top) is below the first of the {count} representation layers {key} gives; compare higher layers"
+            for key, count in counts.items()
+            if layer <= deepest - count
+        ]
     inr, data = config["inr"], config["data"]
     imported = _imported_problems(inr)
     if imported:

@@ -22,6 +22,7 @@ rule claims:
     params:
         code=code_of("claims"),
         layers=config["cka"]["figure_layers"],
+        deepest=DEEPEST,
         settings=config["claims"],
     script:
         "../scripts/claims.py"

@@ -96,6 +96,8 @@ PATHS = {
 TRAINED_ARCHS = config["models"]["architectures"]
 MATCHED_ARCHS = gmn_config.matched_architectures(config["models"])
 MODEL_ARCHS = gmn_config.model_architectures(config["models"])
+# What the compared layers (cka.figure_layers) are numbered in: gmnrep.representations.compared_layers.
+DEEPEST = gmn_config.deepest_representation(config["models"])
 ARCHITECTURE_PATTERN = "|".join(MODEL_ARCHS)
 
 
@@ -348,6 +350,7 @@ def block_params(wildcards):
         "layers": settings["figure_layers"],
         "probe_blocks": settings["probe_blocks"],
         "seed": settings["seed"],
+        "deepest": DEEPEST,
     }
 
 

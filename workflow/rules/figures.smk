@@ -23,6 +23,7 @@ rule cka_figure:
     params:
         code=code_of("cka_figure"),
         layers=config["cka"]["figure_layers"],
+        deepest=DEEPEST,
     script:
         "../scripts/cka_figure.py"
 
@@ -107,5 +108,6 @@ rule table2:
     params:
         code=code_of("table2"),
         layers=config["cka"]["figure_layers"],
+        deepest=DEEPEST,
     script:
         "../scripts/table2.py"

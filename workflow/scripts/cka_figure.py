@@ -8,4 +8,5 @@ with recorded(snakemake, f"figure {snakemake.output[0]}"):
         by_dataset(snakemake, "tables"),
         list(snakemake.params.layers),
         Path(snakemake.output[0]),
+        snakemake.params.deepest,
     )

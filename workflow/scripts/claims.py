@@ -12,6 +12,7 @@ with recorded(snakemake, f"claims {snakemake.output.csv}"):
         [Path(p) for p in snakemake.input.metrics],
         list(snakemake.params.layers),
         claims.ClaimSettings(**snakemake.params.settings),
+        snakemake.params.deepest,
     )
     claims_table.write_claims(
         rows,

@@ -12,4 +12,5 @@ with recorded(snakemake, f"table {snakemake.output.csv}"):
         Path(snakemake.output.csv),
         Path(snakemake.output.markdown),
         Path(snakemake.output.latex),
+        snakemake.params.deepest,
     )

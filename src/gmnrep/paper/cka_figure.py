@@ -47,23 +47,24 @@ class CkaBars:
 
     pairing: str
     layer: int
+    own_layer: int  # the first model's own layer of compared layer `layer`
     values: np.ndarray
     mean: np.ndarray
     std: np.ndarray
 
 
-def cka_bars(tables: list[CkaTable], layers: list[int]) -> list[CkaBars]:
+def cka_bars(tables: list[CkaTable], layers: list[int], deepest: int | None = None) -> list[CkaBars]:
     """The bars of every pairing present (in PAIRINGS order) and every layer l in `layers` (of the
-    first model of each pair); DataError naming a table that lacks one of the layers."""
+    first model of each pair, numbered as in networks of `deepest` layers:
+    gmnrep.representations.compared_layers); DataError naming a table that lacks one of the layers."""
     bars = []
     for name, group in by_pairing(tables).items():
-        for table in group:
-            table.require_layers(layers)
         stacked = np.stack([table.cka for table in group])
         for layer in layers:
-            values = stacked[:, layer - 1, :]
+            own_a = group[0].own_layer(layer, deepest, 0)
+            values = stacked[:, own_a - 1, :]
             stats = np.array([mean_std(column) for column in values.T])
-            bars.append(CkaBars(name, layer, values, stats[:, 0], stats[:, 1]))
+            bars.append(CkaBars(name, layer, own_a, values, stats[:, 0], stats[:, 1]))
     return bars
 
 
@@ -73,7 +74,9 @@ def figure_pairings(present: set[str]) -> list[str]:
     return [name for name in PAIRINGS if name in present and name not in TWIN_PAIRINGS]
 
 
-def cka_figure(tables_by_dataset: dict[str, list[Path]], layers: list[int], output: Path) -> None:
+def cka_figure(
+    tables_by_dataset: dict[str, list[Path]], layers: list[int], output: Path, deepest: int | None = None
+) -> None:
     """Figures 2 / 3: one column of panels per dataset (each with its own y-range), one row per pairing."""
     datasets = ordered_datasets(tables_by_dataset)
     if not datasets:
@@ -82,7 +85,7 @@ def cka_figure(tables_by_dataset: dict[str, list[Path]], layers: list[int], outp
     for dataset in datasets:
         if not tables_by_dataset[dataset]:
             raise DataError(f"{output}: no CKA tables given for {dataset}")
-        bars[dataset] = cka_bars(read_cka_tables(tables_by_dataset[dataset], dataset), layers)
+        bars[dataset] = cka_bars(read_cka_tables(tables_by_dataset[dataset], dataset), layers, deepest)
     pairings = figure_pairings({b.pairing for dataset_bars in bars.values() for b in dataset_bars})
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
         figure = Figure(figsize=(4.5 * len(datasets), 2.4 * len(pairings) + 0.5), layout="constrained")
@@ -114,7 +117,9 @@ def _draw_cka_panel(ax, dataset: str, name: str, bars: list[CkaBars], layers: li
         ax.scatter(np.repeat(x, len(bar.values)), bar.values.T.ravel(), s=5, color="0.25", zorder=3, linewidths=0)
     ax.set_xticks(np.arange(1, len(bars[0].mean) + 1))
     ax.set_xlabel(f"layer a of {ARCH_TITLES[arch_b]}")
-    ax.set_ylabel(f"CKA (l: layer of {ARCH_TITLES[arch_a]})")
+    aligned = [b for b in bars if b.own_layer != b.layer]
+    own = "; " + ", ".join(f"{b.layer}: its {b.own_layer}" for b in aligned) if aligned else ""
+    ax.set_ylabel(f"CKA (l: layer of {ARCH_TITLES[arch_a]}{own})")
     pairs = len(bars[0].values)
     ax.text(
         0.99,

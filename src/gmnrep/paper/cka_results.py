@@ -13,6 +13,7 @@ from gmnrep.core.csv_files import read_csv
 from gmnrep.core.errors import DataError
 from gmnrep.paper.vocabulary import ARCH_TITLES, PAIRINGS
 from gmnrep.representations.cka import VALUE_RANGE
+from gmnrep.representations.compared_layers import own_layer
 from gmnrep.representations.pairs import Model, model_id, pair_name, pairing, parse_model_id
 from gmnrep.representations.similarity import BLOCK_COLUMNS, CHANCE_COLUMNS
 from gmnrep.representations.similarity import COLUMNS as CKA_COLUMNS
@@ -41,17 +42,18 @@ class CkaTable:
     def name(self) -> str:
         return pair_name((self.model_a, self.model_b))
 
-    def require_layers(self, layers, *, matched: bool = False) -> None:
-        """DataError unless every layer l exists in model_a (and, if `matched`, in model_b too)."""
-        rows, columns = self.cka.shape
-        limit = min(rows, columns) if matched else rows
-        missing = [l for l in layers if not 1 <= l <= limit]
-        if missing:
-            names = model_id(self.model_a), model_id(self.model_b)
-            which = f"both {names[0]} and {names[1]}" if matched else names[0]
-            raise DataError(
-                f"{self.path}: layer(s) {', '.join(map(str, missing))} requested, but {which} have layers 1..{limit}"
-            )
+    def own_layer(self, layer: int, deepest: int | None, side: int) -> int:
+        """Compared layer `layer` (gmnrep.representations.compared_layers) as a layer of model_a
+        (side 0) or model_b (side 1); DataError naming the table and the model if it has none."""
+        model = (self.model_a, self.model_b)[side]
+        try:
+            return own_layer(layer, self.cka.shape[side], deepest)
+        except ValueError as exc:
+            raise DataError(f"{self.path}: {model_id(model)}: {exc}") from exc
+
+    def compared(self, layer: int, deepest: int | None) -> float:
+        """CKA(l, l) of compared layer l: each model's own layer of it."""
+        return float(self.cka[self.own_layer(layer, deepest, 0) - 1, self.own_layer(layer, deepest, 1) - 1])
 
 
 def _parse_model(path: Path, text: str) -> Model:
@@ -195,10 +197,14 @@ def read_chance_floors(paths: list[Path], dataset: str) -> dict[Model, np.ndarra
     return floors
 
 
-def pairing_chance(floors: dict[Model, np.ndarray], tables: list[CkaTable], layer: int) -> float:
-    """Mean chance CKA of `layer` over the distinct models of a pairing's tables."""
+def pairing_chance(floors: dict[Model, np.ndarray], tables: list[CkaTable], layer: int, deepest: int | None) -> float:
+    """Mean chance CKA of compared layer `layer` (each model's own layer of it) over the distinct
+    models of a pairing's tables."""
     models = {m for table in tables for m in (table.model_a, table.model_b)}
     missing = sorted(model_id(m) for m in models if m not in floors)
     if missing:
         raise DataError(f"{tables[0].path}: no chance table of {', '.join(missing)}")
-    return float(np.mean([floors[m][layer - 1] for m in sorted(models)]))
+    try:
+        return float(np.mean([floors[m][own_layer(layer, len(floors[m]), deepest) - 1] for m in sorted(models)]))
+    except ValueError as exc:
+        raise DataError(f"{tables[0].path}: chance floors: {exc}") from exc

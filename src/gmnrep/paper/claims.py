@@ -138,6 +138,7 @@ class DatasetEvidence:
     floors: dict  # Model -> chance CKA per layer
     accuracy: dict[str, float]  # arch -> mean test accuracy (%) over seeds
     predictions: ProbePredictions
+    deepest: int | None = None  # the depth the compared layers are numbered in (gmnrep.representations.compared_layers)
 
     @property
     def models(self) -> set[tuple[str, int]]:
@@ -183,7 +184,7 @@ def _cka_row(
     models = ", ".join(f"{ARCH_TITLES[arch]} {count}" for arch, count in counts.items())
     fewest = min(counts.values())
     difference = mean_difference(matrices[higher], matrices[lower], settings.min_seeds, settings.confidence)
-    chance = pairing_chance(evidence.floors, groups[lower], layer)
+    chance = pairing_chance(evidence.floors, groups[lower], layer, evidence.deepest)
     row |= {
         "value": round(difference.value, 4),
         "chance_cka": round(chance, 4),
@@ -222,8 +223,7 @@ def _pairing_matrix(evidence: DatasetEvidence, group: list[CkaTable], layer: int
     none of the pairing's tables (a missing CKA table would otherwise shrink its jackknife)."""
     values, blocks = {}, {}
     for table in group:
-        table.require_layers([layer], matched=True)
-        values[table.name] = table.cka[layer - 1, layer - 1]
+        values[table.name] = table.compared(layer, evidence.deepest)
         without = evidence.without_blocks.get(table.name)
         if without is None:
             raise DataError(f"{table.path}: no block table of pair {table.name} (cka/{table.name}.blocks.csv)")
@@ -432,8 +432,10 @@ def claim_rows(
     metrics_paths: list[Path],
     layers,
     settings: ClaimSettings,
+    deepest: int | None = None,
 ) -> list[dict]:
-    """Every claim's rows, per dataset in the paper's order; missing columns are empty."""
+    """Every claim's rows, per dataset in the paper's order; missing columns are empty. `layers` are
+    numbered as in networks of `deepest` layers (gmnrep.representations.compared_layers)."""
     rows = []
     for dataset in ordered_datasets(tables_by_dataset, chance_by_dataset, dumps_by_dataset):
         evidence = DatasetEvidence(
@@ -443,6 +445,7 @@ def claim_rows(
             floors=read_chance_floors(chance_by_dataset[dataset], dataset),
             accuracy=mean_accuracies(metrics_paths, dataset),
             predictions=read_predictions(dumps_by_dataset[dataset], dataset),
+            deepest=deepest,
         )
         rows += seed_sensitivity_rows(evidence, layers, settings)
         rows += representation_rows(evidence, layers, settings)

@@ -21,22 +21,22 @@ def similarity_rows(
     dumps_by_dataset: dict[str, list[Path]],
     chance_by_dataset: dict[str, list[Path]],
     layers=(3, 4),
+    deepest: int | None = None,
 ) -> list[dict]:
-    """Table 2: per dataset and pairing, CKA(l, l) for each l in `layers` with its chance floor, and
-    the prediction agreement rate; mean and std over the pairing's model pairs (those with a CKA table)."""
+    """Table 2: per dataset and pairing, CKA(l, l) for each l in `layers` (numbered as in networks of
+    `deepest` layers: gmnrep.representations.compared_layers) with its chance floor, and the
+    prediction agreement rate; mean and std over the pairing's model pairs (those with a CKA table)."""
     rows = []
     for dataset in ordered_datasets(tables_by_dataset, dumps_by_dataset, chance_by_dataset):
         tables = read_cka_tables(tables_by_dataset[dataset], dataset)
         predictions = read_predictions(dumps_by_dataset[dataset], dataset)
         floors = read_chance_floors(chance_by_dataset[dataset], dataset)
         for name, group in by_pairing(tables).items():
-            for table in group:
-                table.require_layers(layers, matched=True)
             row = {"dataset": dataset, "pairing": name, "pairs": len(group)}
             for l in layers:
-                mean, std = mean_std([table.cka[l - 1, l - 1] for table in group])
+                mean, std = mean_std([table.compared(l, deepest) for table in group])
                 row[f"cka_{l}_{l}_mean"], row[f"cka_{l}_{l}_std"] = round(mean, 4), round(std, 4)
-                row[f"chance_{l}_{l}"] = round(pairing_chance(floors, group, l), 4)
+                row[f"chance_{l}_{l}"] = round(pairing_chance(floors, group, l, deepest), 4)
             mean, std = mean_std([agreement(predictions, t.model_a, t.model_b, t.path) for t in group])
             row["agreement_mean"], row["agreement_std"] = round(mean, 4), round(std, 4)
             row["pair_list"] = " ".join(table.name for table in group)
@@ -84,8 +84,9 @@ def write_similarity_table(
     csv_path: Path,
     markdown_path: Path,
     latex_path: Path,
+    deepest: int | None = None,
 ) -> list[dict]:
-    rows = similarity_rows(tables_by_dataset, dumps_by_dataset, chance_by_dataset, layers)
+    rows = similarity_rows(tables_by_dataset, dumps_by_dataset, chance_by_dataset, layers, deepest)
     if not rows:
         raise DataError(f"{csv_path}: no CKA tables to tabulate")
     markdown, latex = similarity_texts(rows, layers)

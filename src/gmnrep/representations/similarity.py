@@ -7,10 +7,10 @@ samples in the same order; their image indices are stored with the operands and 
 
 A pair table is a long-form CSV: one row per layer pair (layer_a = 1..L_a, layer_b = 1..L_b), with
 the dataset, both model ids (`{arch}-{seed}`), the CKA value, the estimator and the probe size.
-Beside it, the pair's block table holds CKA(l, l) of the claims' layers l (cka.figure_layers)
-recomputed with each block of probe samples left out (`cka.probe_blocks`, `cka.cka_without_blocks`):
-one row per layer and block, what the claims' intervals measure the probe samples' part of the
-uncertainty with.
+Beside it, the pair's block table holds CKA(l, l) of the claims' layers l (cka.figure_layers; each
+model's own layer of them: gmnrep.representations.compared_layers) recomputed with each block of
+probe samples left out (`cka.probe_blocks`, `cka.cka_without_blocks`): one row per layer and
+block, what the claims' intervals measure the probe samples' part of the uncertainty with.
 
 The chance floor of a model's layer is the mean CKA, with the same estimator, between the layer
 and the same layer with its probe samples permuted: what two representations of this width and
@@ -31,6 +31,7 @@ from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.core.h5io import read_h5, write_h5
 from gmnrep.representations import cka, dump_file
+from gmnrep.representations.compared_layers import own_layer
 from gmnrep.representations.pairs import model_id
 
 CHANCE_SHUFFLES = 16
@@ -107,10 +108,11 @@ def _group(path: Path, prefix: str) -> dict[str, np.ndarray]:
 
 
 def pair_rows(
-    path_a: Path, path_b: Path, layers: list[int], probe_blocks: int, seed: int
+    path_a: Path, path_b: Path, layers: list[int], probe_blocks: int, seed: int, deepest: int | None = None
 ) -> tuple[list[dict], list[dict]]:
-    """The pair table's rows (every layer pair) and its block table's (CKA(l, l) of each of `layers`
-    without each of `probe_blocks` seeded blocks of probe samples)."""
+    """The pair table's rows (every layer pair) and its block table's (CKA(l, l) of each of `layers`,
+    numbered as in networks of `deepest` layers, without each of `probe_blocks` seeded blocks of
+    probe samples)."""
     operands_a, index_a, attrs_a = read_operands(path_a)
     operands_b, index_b, attrs_b = read_operands(path_b)
     if not np.array_equal(index_a, index_b):
@@ -132,9 +134,10 @@ def pair_rows(
         for i in range(matrix.shape[0])
         for j in range(matrix.shape[1])
     ]
-    beyond = [layer for layer in layers if layer > min(len(operands_a), len(operands_b))]
-    if beyond:
-        raise DataError(f"{path_a}, {path_b}: layer(s) {beyond} requested, but the models have {matrix.shape} layers")
+    try:
+        own = {l: (own_layer(l, len(operands_a), deepest), own_layer(l, len(operands_b), deepest)) for l in layers}
+    except ValueError as exc:
+        raise DataError(f"{path_a}, {path_b}: {exc}") from exc
     try:
         blocks = cka.probe_blocks(len(index_a), probe_blocks, seed)
     except ValueError as exc:
@@ -142,13 +145,23 @@ def pair_rows(
     block_rows = [
         names | {"layer": layer, "block": block, "cka_without_block": float(value)}
         for layer in layers
-        for block, value in enumerate(cka.cka_without_blocks(operands_a[layer - 1], operands_b[layer - 1], blocks))
+        for block, value in enumerate(
+            cka.cka_without_blocks(operands_a[own[layer][0] - 1], operands_b[own[layer][1] - 1], blocks)
+        )
     ]
     return rows, block_rows
 
 
 def write_pair_table(
-    path_a: Path, path_b: Path, output: Path, blocks_output: Path, *, layers: list[int], probe_blocks: int, seed: int
+    path_a: Path,
+    path_b: Path,
+    output: Path,
+    blocks_output: Path,
+    *,
+    layers: list[int],
+    probe_blocks: int,
+    seed: int,
+    deepest: int | None = None,
 ) -> None:
-    rows, block_rows = pair_rows(path_a, path_b, layers, probe_blocks, seed)
+    rows, block_rows = pair_rows(path_a, path_b, layers, probe_blocks, seed, deepest)
     write_texts({output: to_csv(rows, COLUMNS), blocks_output: to_csv(block_rows, BLOCK_COLUMNS)})
