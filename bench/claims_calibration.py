@@ -19,6 +19,10 @@ it, each at a nominal (1 - confidence) / 2 = 2.5%. Scenarios, per seed count k:
 
 C3 (gmnrep.paper.complementarity_calibration): its own table, printed after.
 
+`--df welch` replaces the interval's degrees of freedom (k - 1, k the fewest models of an
+architecture) by the Welch-Satterthwaite estimate from the same variance terms, the rule it replaced:
+the comparison docs/science.md reports.
+
 Run (from the repository root; the pool first, once)::
 
     .venv/bin/python bench/real_network_pool.py
@@ -40,6 +44,7 @@ os.environ.update({name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREA
 from gmnrep.paper import complementarity_calibration  # noqa: E402
 from gmnrep.paper.calibration import IMAGE, LOWER, OTHER_IMAGE, NetworkPool, PoolScenario, Scenario, calibrate  # noqa: E402
 from gmnrep.paper.claims import ClaimSettings  # noqa: E402
+from gmnrep.paper.statistics import fewest_models  # noqa: E402
 
 POOL = Path("results/bench/real_network_pool.npz")
 SYNTHETIC = {
@@ -49,6 +54,7 @@ SYNTHETIC = {
     "heterogeneous, claimed higher": {"odd_fraction": 0.2, "odd_noise": 1.7, "odd_arch": IMAGE},
     "heterogeneous GMNs (claimed lower)": {"odd_fraction": 0.2, "odd_noise": 1.7, "odd_arch": LOWER},
     "clustered seeds": {"cluster_fraction": 0.3},
+    "strongly heterogeneous, claimed higher": {"odd_fraction": 0.3, "odd_noise": 3.0, "odd_arch": IMAGE},
     "alternative: GMN noise 1.5x": {"lower_noise_factor": 1.5},
 }
 # architecture -> pool group, per comparison
@@ -65,6 +71,17 @@ REAL = {
         "GMN from the clustered pool": {IMAGE: "mlp", OTHER_IMAGE: "cnn", LOWER: "mlp-cluster"},
     },
 }
+
+
+def welch_satterthwaite(terms: dict[str, tuple[float, int]]) -> float:
+    """V^2 / sum V_s^2 / df_s over the variance terms V_s (V their sum); k - 1 when V is 0."""
+    variance = sum(v for v, _ in terms.values())
+    if variance == 0:
+        return fewest_models(terms)
+    return variance**2 / sum(v**2 / df for v, df in terms.values())
+
+
+DEGREES_OF_FREEDOM = {"fewest": fewest_models, "welch": welch_satterthwaite}
 
 
 def _print_row(claim: str, k: int, scenario: str, layer: str, result) -> None:
@@ -88,25 +105,34 @@ def main() -> None:
     parser.add_argument("--layers", type=int, nargs="+", default=[3, 4], help="real networks' layers")
     parser.add_argument("--pool", type=Path, default=POOL)
     parser.add_argument("--skip", nargs="+", default=[], choices=["synthetic", "real", "C3"])
+    parser.add_argument("--scenarios", nargs="+", help="only the C1/C2 scenarios of these names")
+    parser.add_argument("--df", choices=sorted(DEGREES_OF_FREEDOM), default="fewest", help="C1/C2's degrees of freedom")
     args = parser.parse_args()
     settings = ClaimSettings(null_draws=200, confidence=0.95, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0)
+    df = DEGREES_OF_FREEDOM[args.df]
+    chosen = set(args.scenarios or [*SYNTHETIC, *(name for scenarios in REAL.values() for name in scenarios)])
     print(f"{args.replicates} replicates per row; nominal rate of each error {(1 - settings.confidence) / 2:.1%}")
+    print(f"C1/C2 degrees of freedom: {args.df}")
     print("| claim | k | scenario | layer | truth | sd | false holds | false does not hold | holds |")
     print("|---|---|---|---|---|---|---|---|---|")
     if "synthetic" not in args.skip:
         for comparison in args.comparisons:
             for k in args.seeds:
                 for name, changes in SYNTHETIC.items():
-                    result = calibrate(Scenario(k, comparison, **changes), settings, args.replicates, seed=0)
+                    if name not in chosen:
+                        continue
+                    result = calibrate(Scenario(k, comparison, **changes), settings, args.replicates, 0, None, df)
                     _print_row(comparison, k, f"synthetic: {name}", "", result)
     if "real" not in args.skip:
         pool = NetworkPool.read(args.pool)
         for comparison in args.comparisons:
             for k in args.seeds:
                 for name, groups in REAL[comparison].items():
+                    if name not in chosen:
+                        continue
                     for layer in args.layers:
                         scenario = PoolScenario(k, comparison, groups, layer)
-                        result = calibrate(scenario, settings, args.replicates, seed=0, pool=pool)
+                        result = calibrate(scenario, settings, args.replicates, 0, pool, df)
                         _print_row(comparison, k, f"real: {name}", str(layer), result)
     if "C3" not in args.skip:
         complementarity_calibration.print_table(settings, args.replicates, 0, args.pool if args.pool.exists() else None)

@@ -42,7 +42,7 @@ import numpy as np
 from gmnrep.core.errors import DataError
 from gmnrep.paper.claims import ClaimSettings, interval_verdict
 from gmnrep.paper.claims_table import DOES_NOT_HOLD, HOLDS
-from gmnrep.paper.statistics import Difference, PairingMatrix, mean_difference
+from gmnrep.paper.statistics import Difference, PairingMatrix, fewest_models, mean_difference
 from gmnrep.representations import cka
 
 # Simulated architectures: LOWER stands for the weight-space network (the GMN), whose pairings are
@@ -240,13 +240,15 @@ def calibrate(
     replicates: int,
     seed: int,
     pool: NetworkPool | None = None,
+    degrees_of_freedom=fewest_models,
 ) -> Calibration:
-    """The interval's errors on each side over `replicates` simulated runs (seeded)."""
+    """The interval's errors on each side over `replicates` simulated runs (seeded), with the claims'
+    degrees of freedom or another rule of statistics.mean_difference's (for comparison)."""
     rng = np.random.default_rng(seed)
     differences = []
     for _ in range(replicates):
         pairings = replicate_pairings(scenario, rng, pool)
-        differences.append(mean_difference(*pairings, settings.min_seeds, settings.confidence))
+        differences.append(mean_difference(*pairings, settings.min_seeds, settings.confidence, degrees_of_freedom))
     truth = float(np.mean([d.value for d in differences]))
     shifted = [interval_verdict(_shifted(d, truth)) for d in differences]
     return Calibration(

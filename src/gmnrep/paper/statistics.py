@@ -16,21 +16,22 @@ models: the lower bound of the Welch-Satterthwaite df V^2 / sum V_s^2 / df_s (df
 architecture, B - 1 for the blocks), which it reaches when one term dominates. The
 Welch-Satterthwaite estimate itself is not used: it treats each term as estimated with a
 chi-square's precision, while one odd seed makes an architecture's jackknife variance heavy-tailed
-and correlated with its mean, and with heterogeneous seeds it erred on the `holds` side 12% of the
-time at k = 3 (nominal 2.5%; a third of one architecture's seeds three times noisier, simulated).
+and correlated with its mean, and with heterogeneous seeds it errs on both sides well above nominal
+at k = 3 (bench/claims_calibration.py --df welch prints the comparison).
 A percentile bootstrap over models was tried and replaced: at 3 seeds its interval is a range rule
 over four values per pairing, and under the null it said `holds` 6-10% of the time; a bootstrap-t
 over models was no better at 5 seeds and degenerate at 3. This interval's errors on both sides, at
 3, 5 and 10 seeds, on synthetic models (per-model effects, probe noise that does not cancel,
 heterogeneous and clustered seeds) and on real trained networks, are simulated in
 gmnrep.paper.calibration (a test pins the synthetic ones; bench/claims_calibration.py prints the
-table, docs/science.md holds it). A
-permutation test over architecture labels is not used: relabelling a GMN as an MLP turns GMN-GMN
-pairs into GMN-MLP pairs, whose CKA differs for reasons other than the claim.
+table, docs/science.md holds it). A permutation test over architecture labels is not used:
+relabelling a GMN as an MLP turns GMN-GMN pairs into GMN-MLP pairs, whose CKA differs for reasons
+other than the claim.
 
 C3's statistics are in gmnrep.paper.complementarity.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +45,8 @@ def mean_std(values) -> tuple[float, float]:
 
 
 # --- C1 and C2: differences of mean CKA, with a jackknife over models and probe blocks ----------
+
+PROBE_BLOCKS = "probe blocks"  # the variance term of the probe samples (architectures name the others)
 
 
 @dataclass
@@ -95,7 +98,7 @@ def jackknife_variance(replicates: np.ndarray) -> float:
 class Difference:
     value: float  # mean of `higher` minus mean of `lower`, over every compared pair
     interval: tuple[float, float] | None  # None: too few seeds for an interval over models
-    degrees_of_freedom: int = 0  # of the interval's t critical value: the fewest models less one
+    degrees_of_freedom: float = 0  # of the interval's t critical value: the fewest models less one
     probe_blocks: int = 0  # probe blocks whose leave-one-out values entered the interval
 
 
@@ -109,29 +112,52 @@ def models_per_architecture(*pairings: PairingMatrix) -> dict[str, int]:
     return counts
 
 
-def mean_difference(higher: PairingMatrix, lower: PairingMatrix, min_seeds: int, confidence: float) -> Difference:
-    """mean(higher) - mean(lower) with a `confidence` t interval (none when an architecture has fewer
-    than `min_seeds` models) whose variance has one term per source of variation, each a delete-one
-    jackknife: every architecture's own models (the trainings, independent across architectures; a
-    model left out of every pair it is in, in both pairings) and the probe blocks (shared by every
-    model). Degrees of freedom: k - 1 for the architecture with the fewest models (the module
-    docstring says why). Calibrated by simulation (gmnrep.paper.calibration)."""
-    value = higher.mean() - lower.mean()
-    counts = models_per_architecture(higher, lower)
-    if min(counts.values()) < min_seeds:
-        return Difference(value, None)
-    variance = 0.0
-    for arch, count in counts.items():
+def variance_terms(higher: PairingMatrix, lower: PairingMatrix) -> dict[str, tuple[float, int]] | None:
+    """The interval's variance terms, each with its degrees of freedom: per architecture, the
+    delete-one jackknife over its models (k - 1); then, with two or more, over the probe blocks
+    (B - 1; key PROBE_BLOCKS). None when a replicate has no pair left to average."""
+    terms = {}
+    for arch, count in models_per_architecture(higher, lower).items():
         replicates = np.array([higher.mean((arch, i)) - lower.mean((arch, i)) for i in range(count)], dtype=np.float64)
         if not np.isfinite(replicates).all():
-            return Difference(value, None)
-        variance += jackknife_variance(replicates)
+            return None
+        terms[arch] = (jackknife_variance(replicates), count - 1)
     probes = higher.block_means() - lower.block_means()
     probes = probes[np.isfinite(probes)]
     if len(probes) >= 2:
-        variance += jackknife_variance(probes)
-    degrees = min(counts.values()) - 1
+        terms[PROBE_BLOCKS] = (jackknife_variance(probes), len(probes) - 1)
+    return terms
+
+
+def fewest_models(terms: dict[str, tuple[float, int]]) -> float:
+    """The interval's degrees of freedom: k - 1 for the architecture with the fewest models."""
+    return min(df for name, (_, df) in terms.items() if name != PROBE_BLOCKS)
+
+
+def mean_difference(
+    higher: PairingMatrix,
+    lower: PairingMatrix,
+    min_seeds: int,
+    confidence: float,
+    degrees_of_freedom: Callable[[dict[str, tuple[float, int]]], float] = fewest_models,
+) -> Difference:
+    """mean(higher) - mean(lower) with a `confidence` t interval (none when an architecture has fewer
+    than `min_seeds` models) whose variance has one term per source of variation, each a delete-one
+    jackknife (variance_terms): every architecture's own models (the trainings, independent across
+    architectures; a model left out of every pair it is in, in both pairings) and the probe blocks
+    (shared by every model). Degrees of freedom: k - 1 for the architecture with the fewest models
+    (the module docstring says why; `degrees_of_freedom` takes another rule, for the calibration's
+    comparisons). Calibrated by simulation (gmnrep.paper.calibration)."""
+    value = higher.mean() - lower.mean()
+    if min(models_per_architecture(higher, lower).values()) < min_seeds:
+        return Difference(value, None)
+    terms = variance_terms(higher, lower)
+    if terms is None:
+        return Difference(value, None)
+    variance = sum(v for v, _ in terms.values())
+    degrees = degrees_of_freedom(terms)
+    blocks = terms[PROBE_BLOCKS][1] + 1 if PROBE_BLOCKS in terms else 0
     if variance == 0:  # every replicate equal (e.g. identical models): no variation to allow for
-        return Difference(value, (value, value), degrees, len(probes))
+        return Difference(value, (value, value), degrees, blocks)
     half_width = float(student_t.ppf(1 - (1 - confidence) / 2, degrees)) * np.sqrt(variance)
-    return Difference(value, (value - half_width, value + half_width), degrees, len(probes))
+    return Difference(value, (value - half_width, value + half_width), degrees, blocks)
