@@ -150,6 +150,18 @@ def test_planted_gmn_only_samples_give_a_small_p_value_and_more_complementarity_
     assert against_mlp["verdict"] == against_cnn["verdict"] == claims_table.HOLDS
 
 
+def test_a_reference_row_that_does_not_hold_gives_the_p_of_its_own_side():
+    rng = np.random.default_rng(0)
+    n = 1000
+    correct = {(arch, s): rng.uniform(size=n) < 0.7 for arch in ARCHS for s in range(3)}
+    planted = np.arange(60)  # every MLP right where every GMN and every CNN is wrong
+    for (arch, _), right in correct.items():
+        right[planted] = arch == "mlp"
+    against_cnn = c3_rows(correct)[2]
+    assert against_cnn["value"] < against_cnn["expected"] and against_cnn["verdict"] == claims_table.DOES_NOT_HOLD
+    assert against_cnn["p_value"] < SETTINGS.alpha / 2 and "P(difference <=" in against_cnn["reason"]
+
+
 def test_a_class_hard_for_every_model_is_not_read_as_anti_complementarity():
     """Every model fails class 0 and is right elsewhere at random: unstratified, the image networks'
     all-wrong samples pile up where no GMN is right, and the count looks far below independence."""

@@ -358,7 +358,7 @@ def _reference_row(predictions, settings: ClaimSettings, subject: str, other: st
     side = ">=" if verdict != DOES_NOT_HOLD else "<="
     return row | {
         "value": test.statistic,
-        "p_value": float(f"{test.p_more:.4g}"),
+        "p_value": float(f"{p_value:.4g}"),
         "expected": round(test.null_mean, 2),
         "verdict": verdict,
         "reason": (
