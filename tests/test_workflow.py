@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import browser
-from conftest import PRESETS, REPO, planned_jobs, preset_files, run
+from conftest import PRESETS, REPO, planned_jobs, preset_config, preset_files, run
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards
-from gmnrep.models import checkpoints
+from gmnrep.models import checkpoints, registry
 from gmnrep.paper import claims_table
 from gmnrep.provenance import audit
 from gmnrep.representations import dump_file
@@ -22,6 +22,12 @@ from gmnrep.representations import dump_file
 pytestmark = pytest.mark.e2e
 # the smoke preset's trained and matched architectures
 ARCHS = ("gmn", "scalegmn", "mlp", "cnn", "mlpmatch", "cnnmatch")
+
+
+def representation_layers(arch: str) -> int:
+    """L of `arch` in the smoke preset: 3 for ScaleGMN's 2 message-passing layers, 5 for the others."""
+    network = registry.network_arch(arch)
+    return registry.get(network).representation_layers(preset_config("smoke")["models"][network]["network"])
 
 
 def test_smoke_run_builds_data_and_inr_shards_for_digits_and_fashion_mnist(smoke_run):
@@ -55,7 +61,7 @@ def test_smoke_run_trains_every_architecture_and_seed_and_writes_table1(smoke_ru
             for seed in (0, 1):
                 model, payload = checkpoints.load(results / f"models/{dataset}/{arch}/seed-{seed}.pt")
                 assert payload["arch"] == arch and payload["info"]["seed"] == seed
-                assert model.num_layers == 5
+                assert model.num_layers == representation_layers(arch)
                 metrics = json.loads((results / f"models/{dataset}/{arch}/seed-{seed}.metrics.json").read_text())
                 assert metrics["samples"] == {"train": 48, "val": 16, "test": 16}
                 # a matched twin stops within its 2 epochs, or runs them all when its target is out of reach
@@ -82,7 +88,8 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     results = workdir / "results/smoke"
     for dataset in ("digits", "fashion_mnist"):
         dumps = [dump_file.read(results / f"activations/{dataset}/{a}/seed-{s}.h5") for a in ARCHS for s in (0, 1)]
-        assert all(len(d.layers) == 5 and len(d.image_index) == 16 for d in dumps)
+        assert all(len(d.layers) == representation_layers(d.attrs["arch"]) for d in dumps)
+        assert all(len(d.image_index) == 16 for d in dumps)
         assert all(np.array_equal(d.image_index, dumps[0].image_index) for d in dumps)
         tables = sorted(p.name for p in (results / f"cka/{dataset}").glob("*.csv") if ".blocks" not in p.suffixes)
         blocks = sorted(p.name.replace(".blocks", "") for p in (results / f"cka/{dataset}").glob("*.blocks.csv"))
@@ -98,6 +105,8 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
             rows = list(csv.DictReader(f))
         assert len(rows) == 25 and {r["probe_size"] for r in rows} == {"16"}
         assert all(0 <= float(r["cka"]) <= 1 + 1e-9 for r in rows)
+        with open(results / f"cka/{dataset}/gmn-0__scalegmn-0.csv") as f:
+            assert len(list(csv.DictReader(f))) == 5 * 3  # every layer pair of a 5-layer GMN and a 3-layer ScaleGMN
     for figure in ("fig2", "fig3", "fig4"):
         assert (results / f"figures/{figure}.pdf").read_bytes().startswith(b"%PDF")
     with open(results / "tables/table2.csv") as f:
