@@ -118,8 +118,12 @@ def _draw_cka_panel(ax, dataset: str, name: str, bars: list[CkaBars], layers: li
     ax.set_xticks(np.arange(1, len(bars[0].mean) + 1))
     ax.set_xlabel(f"layer a of {ARCH_TITLES[arch_b]}")
     aligned = [b for b in bars if b.own_layer != b.layer]
-    own = "; " + ", ".join(f"{b.layer}: its {b.own_layer}" for b in aligned) if aligned else ""
-    ax.set_ylabel(f"CKA (l: layer of {ARCH_TITLES[arch_a]}{own})")
+    own = (
+        f"\nl = {', '.join(str(b.layer) for b in aligned)}: its {', '.join(str(b.own_layer) for b in aligned)}"
+        if aligned
+        else ""
+    )
+    ax.set_ylabel(f"CKA (l: layer of {ARCH_TITLES[arch_a]}){own}")
     pairs = len(bars[0].values)
     ax.text(
         0.99,
