@@ -65,11 +65,15 @@ def test_the_first_page_says_what_was_run_and_every_verdict(run_files, tmp_path)
     summaries, accuracy, claims_path = run_files
     output = tmp_path / "overview.rst"
     settings = overview.RunSettings(
-        preset="fmnist", seeds=[0, 1, 2, 3, 4], probe_size=100, estimator="linear", imported={"digits": "test_set"}
+        preset="fmnist_scalegmn",
+        seeds=[0, 1, 2, 3, 4],
+        probe_size=100,
+        estimator="linear",
+        imported={"digits": "test_set"},
     )
     overview.write_overview(settings, summaries, accuracy, claims_path, output)
     html = rendered(output.read_text())
-    assert "Preset:" in html and ">fmnist<" in html
+    assert "Preset:" in html and ">fmnist_scalegmn<" in html  # as written, no escape shown
     assert "5 (0-4) per architecture" in html
     # where the INRs come from: fitted, or a standard set
     assert "Fashion-MNIST: 2,000 train, 250 val, 500 test; median PSNR 26.3 dB" in html

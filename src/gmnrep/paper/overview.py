@@ -86,7 +86,7 @@ def run_lines(settings: RunSettings, inr_summaries: dict[str, dict], accuracy: l
     probes = "; ".join(_probes(d, inr_summaries[d], settings.probe_size) for d in datasets)
     inrs = ". ".join(_inrs(d, inr_summaries[d], settings.imported.get(d)) for d in datasets)
     fields = [
-        f":Preset: ``{_escaped(settings.preset)}``",
+        f":Preset: ``{settings.preset}``",  # inline literal: no escapes (they would show)
         f":Seeds: {_seeds(settings.seeds)} per architecture",
         f":INRs: one SIREN per image; {inrs}",
         f":Probe samples: {probes} test images; CKA estimator ``{settings.estimator}``",
