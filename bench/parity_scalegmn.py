@@ -28,6 +28,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -143,7 +144,7 @@ def main() -> None:
         counts = export_neural_graphs(shards, Path(tmp) / "export", SOURCES[DATASET].num_official_train)
         for inputs in args.inputs:
             folder = Path(tmp) / f"export-{inputs}"
-            subprocess.run(["cp", "-r", str(Path(tmp) / "export"), str(folder)], check=True)
+            shutil.copytree(Path(tmp) / "export", folder)
             if inputs == "scaled":
                 scale_by_training_rms(folder)
             conf = Path(tmp) / f"config-{inputs}.yml"
