@@ -144,6 +144,33 @@ def test_an_artifact_made_with_other_cpu_numerics_than_the_run_is_stale_naming_t
     assert "most jobs of the run with {'ATEN_CPU_CAPABILITY': 'avx2', 'MKL_CBWR': 'AVX2'" in found["c"].reason
 
 
+def test_a_moved_workflow_is_audited_by_its_scripts_where_they_are_now(tmp_path):
+    """A record names its rule script where the job ran it; after the checkout moved, the audit
+    compares the script of the workflow it audits (the one Snakemake would run), not that path."""
+    results = tmp_path / "results"
+    (results / "tables").mkdir(parents=True)
+    scripts = tmp_path / "moved/workflow/scripts"
+    scripts.mkdir(parents=True)
+    manifest = {"artifacts": {}, "jobs": {}}
+    for rule in ("table1", "table2"):
+        script = scripts / f"{rule}.py"
+        script.write_text(f"# {rule}\n")
+        recorded_script = records.file_entry(script) | {"path": str(tmp_path / f"old/workflow/scripts/{rule}.py")}
+        table = results / f"tables/{rule}.csv"
+        table.write_text(f"{rule}\n")
+        job = {"rule": rule, "outputs": [records.file_entry(table)], "inputs": [], "wildcards": {}, "end": "9999"}
+        job.update(script=recorded_script, params={})
+        manifest["artifacts"][str(table)], manifest["jobs"][rule] = rule, job
+    (scripts / "table2.py").write_text("# table2, changed\n")
+    found = {
+        Path(f.artifact).stem: f for f in audit.check(manifest, results, script_now=lambda rule: scripts / f"{rule}.py")
+    }
+    assert {name: f.status for name, f in found.items()} == {"table1": "OK", "table2": "STALE"}
+    assert found["table2"].reason == f"rule script {scripts / 'table2.py'} changed since"
+    # where the recorded path is all there is, the moved script is not found there
+    assert all(f.status == "STALE" for f in audit.check(manifest, results))
+
+
 def test_an_artifact_whose_scripts_modules_changed_is_stale_naming_them(tmp_path):
     """A job's params hold one digest of its script's modules; its record holds each module's, which
     the audit compares with the modules now to name the ones that changed (or that it now imports)."""
@@ -181,7 +208,7 @@ def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...]
         "--configfile",
         *map(str, preset_files("smoke", repo)),
         "--config",
-        f"raw_dir={workdir}/raw",
+        "raw_dir=raw",
         *config,
         "--json",
         *extra,

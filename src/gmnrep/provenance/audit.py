@@ -97,7 +97,9 @@ def is_snakemake_report(path: Path) -> bool:
         return b"<title>Snakemake Report</title>" in f.read(4096)
 
 
-def _reasons(record: dict, digest: _Digests, code_now: Callable[[str], dict] | None) -> list[str]:
+def _reasons(
+    record: dict, digest: _Digests, code_now: Callable[[str], dict] | None, script_now: Callable[[str], Path] | None
+) -> list[str]:
     reasons = []
     for entry in record["inputs"]:
         now = digest(entry["path"])
@@ -105,9 +107,9 @@ def _reasons(record: dict, digest: _Digests, code_now: Callable[[str], dict] | N
             reasons.append(f"input {entry['path']} is gone")
         elif now != entry["sha256"]:
             reasons.append(f"input {entry['path']} changed since")
-    script = record["script"]
-    if digest(script["path"]) != script["sha256"]:
-        reasons.append(f"rule script {script['path']} changed since")
+    script = str(script_now(record["rule"])) if script_now else record["script"]["path"]
+    if digest(script) != record["script"]["sha256"]:
+        reasons.append(f"rule script {script} changed since")
     # records made before the modules' digests were recorded have none to compare
     recorded_code = record.get("code")
     if recorded_code and code_now is not None:
@@ -122,11 +124,14 @@ def check(
     results: Path,
     snakemake: dict[str, str] | None = None,
     code_now: Callable[[str], dict] | None = None,
+    script_now: Callable[[str], Path] | None = None,
 ) -> list[Finding]:
     """One finding per recorded artifact and per file under `results` that no record claims (audit/
     excluded). `snakemake`: Snakemake's dry-run reason for each output it would recompute;
     `code_now`: a rule's name -> the digest of each module its script imports now (see
-    `gmnrep.provenance.code.script_code`), compared with those its jobs recorded."""
+    `gmnrep.provenance.code.script_code`), compared with those its jobs recorded; `script_now`: a
+    rule's name -> its script in the workflow audited (default: where its jobs recorded it; a
+    checkout that moved since would be compared with a path no longer its own)."""
     digest = _Digests()
     findings = []
     usual_numerics = _usual_numerics(manifest)
@@ -142,7 +147,7 @@ def check(
         elif now != recorded["sha256"]:
             status, reason = MODIFIED, f"sha256 differs from the one {job} recorded; {repair}"
         else:
-            reasons = _reasons(record, digest, code_now)
+            reasons = _reasons(record, digest, code_now, script_now)
             if artifact in (snakemake or {}):
                 reasons.append(f"Snakemake would recompute it: {snakemake[artifact]}")
             numerics_used = _numerics_key(record)

@@ -197,13 +197,15 @@ def run_audit(args) -> list[audit.Finding]:
         command += ["--configfile", *user_configfiles] if user_configfiles else []
         command += ["--config", *args.config] if args.config else []
         reasons = audit.snakemake_reasons(command, Path.cwd())
-    scripts = snakefile.parent / "workflow/scripts"
+
+    def script_now(rule: str) -> Path:
+        return snakefile.parent / "workflow/scripts" / f"{rule}.py"
 
     def code_now(rule: str) -> dict[str, str]:
         # as the rule's jobs record it (workflow/scripts/snakemake_job.py)
-        return code.script_code(scripts / f"{rule}.py", snakefile.parent / "src")
+        return code.script_code(script_now(rule), snakefile.parent / "src")
 
-    findings = audit.check(manifest, Path(config["results"]), reasons, code_now)
+    findings = audit.check(manifest, Path(config["results"]), reasons, code_now, script_now)
     return audit.select(findings, args.dataset, args.stage)
 
 
