@@ -54,15 +54,16 @@ fmnist-scalegmn: $(STAMP)
 results-page: $(STAMP)
 	$(BIN)/gmnrep findings results/fmnist/tables/claims.csv docs/results.md
 
+# -n auto: one test worker per core (tests/conftest.py shares the smoke run between them);
 # --durations: where a run's minutes went, in every CI log
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --durations=25
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n auto --durations=25
 
 gpu-check:
 	$(PYTHON) bench/gpu_check.py
 
 check: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m "not e2e"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n auto -m "not e2e"
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

@@ -1,15 +1,27 @@
 import hashlib
+import json
 import os
 import resource
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
+
+# The test workers run beside each other and beside the runs they start: OpenMP's and OpenBLAS's
+# threads, waiting actively for each other on a busy machine, made tests up to 40 times slower
+# (docs/performance.md). Every process of the session computes on one thread, as the workflow's
+# jobs do by default; set before torch or numpy is imported anywhere in it.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 REPO = Path(__file__).resolve().parents[1]
 # The DGL reference GMN (bench/gmn_dgl.py) is not shipped with the library; tests compare against it.
@@ -20,8 +32,12 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 # value in its help text. Where SLURM's client is installed but no controller answers (after the
 # SLURM tests have stopped theirs, or on a workstation) that question waits 9 s, in every dry run
 # and job of a local test run. Local runs need no controller: pointed at an empty configuration,
-# `scontrol` fails at once. The SLURM tests run their commands with SLURM_ENV, the environment as it was.
-SLURM_ENV = dict(os.environ)
+# `scontrol` fails at once. The SLURM tests run their commands with SLURM_ENV, the environment as it
+# was; pytest-xdist's workers inherit the changed one, and find the user's value in GMNREP_SLURM_CONF.
+os.environ.setdefault("GMNREP_SLURM_CONF", os.environ.get("SLURM_CONF", ""))
+SLURM_ENV = {key: value for key, value in os.environ.items() if key not in ("SLURM_CONF", "GMNREP_SLURM_CONF")}
+if os.environ["GMNREP_SLURM_CONF"]:
+    SLURM_ENV["SLURM_CONF"] = os.environ["GMNREP_SLURM_CONF"]
 os.environ["SLURM_CONF"] = os.devnull
 
 
@@ -83,7 +99,11 @@ def snakemake_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), *args]
 
 
-def random_images(n: int, shape=(8, 8), seed: int = 0) -> np.ndarray:
+def random_images(n: int, shape=(8, 8), seed: int = 0):
+    """`n` uint8 images (numpy is imported here, not above, so that the thread settings above
+    reach OpenBLAS, which reads them when it loads)."""
+    import numpy as np
+
     return np.random.default_rng(seed).integers(0, 256, size=(n, *shape), dtype=np.uint8)
 
 
@@ -106,10 +126,10 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return counts
 
 
-def smoke_args(workdir: Path, *extra: str, repo: Path = REPO, raw_dir: Path | None = None) -> list[str]:
+def smoke_args(workdir: Path, *extra: str, repo: Path = REPO, raw_dir: str | Path = "raw") -> list[str]:
     """The smoke preset of the workflow at `repo`, in `workdir`, with the raw folder `raw_dir` (default:
-    its own; digits and Debian's Fashion-MNIST need no download). `extra` may start with more
-    KEY=VALUE entries for --config."""
+    raw/ inside the run's folder, so that a copy of the run has its own; digits and Debian's
+    Fashion-MNIST need no download). `extra` may start with more KEY=VALUE entries for --config."""
     return [
         "-s",
         str(repo / "Snakefile"),
@@ -118,7 +138,7 @@ def smoke_args(workdir: Path, *extra: str, repo: Path = REPO, raw_dir: Path | No
         "--configfile",
         *map(str, preset_files("smoke", repo)),
         "--config",
-        f"raw_dir={raw_dir or Path(workdir) / 'raw'}",
+        f"raw_dir={raw_dir}",
         *extra,
     ]
 
@@ -153,27 +173,35 @@ def digits_part(tree: dict[str, str]) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class SmokeRun:
-    """The session's one local run of the smoke DAG, in `workdir`, made with a copy of the workflow
-    at `repo` (Snakefile, config, presets, rules, scripts, library), so that a test may change a rule
-    script without touching the repository. Tests read it; a test that tampers with it restores it."""
+    """A local run of the smoke DAG, in `workdir`, made with a copy of the workflow at `repo`
+    (Snakefile, config, presets, rules, scripts, library), so that a test may change a rule script
+    without touching the repository. `peak_rss_mb`: its largest process. Each pytest worker reads
+    its own copy of the session's one run (`smoke_run`); a test that tampers with it restores it."""
 
     workdir: Path
     repo: Path
+    peak_rss_mb: float
 
     def args(self, *extra: str, directory: Path | None = None, configfile: Path | None = None) -> list[str]:
         """Snakemake arguments for this run's workflow and settings (with `configfile` layered over
-        the preset), in `directory` (default: the run's own); the raw files are always the run's,
-        so that nothing upstream counts as changed."""
-        args = smoke_args(directory or self.workdir, *extra, repo=self.repo, raw_dir=self.workdir / "raw")
+        the preset), in `directory` (default: the run's own)."""
+        args = smoke_args(directory or self.workdir, *extra, repo=self.repo)
         if configfile:
             args.insert(args.index("--config"), str(configfile))
         return args
 
     def copy(self, directory: Path) -> Path:
-        """The run's directory copied to `directory`, times kept (Snakemake plans by them); run it
-        there with `args(..., directory=directory)`."""
+        """The run's directory copied to `directory`, times kept (Snakemake plans by them), raw files
+        included; run it there with `args(..., directory=directory)`."""
         subprocess.run(["cp", "-a", str(self.workdir), str(directory)], check=True)
         return directory
+
+    def copy_with_workflow(self, root: Path) -> "SmokeRun":
+        """The run and its workflow copied under `root` (run/ and repo/), times kept; not the
+        workflow's bytecode, which another run of it may be writing meanwhile."""
+        shutil.copytree(self.repo, root / "repo", symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        self.copy(root / "run")
+        return SmokeRun(root / "run", root / "repo", self.peak_rss_mb)
 
 
 # The resumed-training tests (test_reliability.py, test_slurm.py): the smoke run's GMN of digits,
@@ -220,41 +248,169 @@ def job_processes(directory: Path, script: str) -> list[int]:
     return pids
 
 
-# Called with the session's smoke run as soon as it has finished, before any test reads or changes
-# it: how the SLURM session's background thread, which cannot request fixtures, gets it.
-SMOKE_RUN_FINISHED: list = []
+# pytest-xdist's workers (`make test` starts one per core) share a folder, where work every one
+# of them needs is done once, in the background from collection on: the smoke run (here) and the
+# SLURM session (test_slurm.py). The session's top process (xdist's controller, or the one process
+# of a run without workers) makes the smoke run when a worker asks for it; the workers yield the
+# CPU to it (WORKER_NICENESS), since most end-to-end tests wait for it.
+SHARED = pytest.StashKey[Path]()
+BACKGROUND: list[threading.Thread] = []  # joined before this process ends
+WORKER_NICENESS = 10
+SMOKE_LIMIT_S = 900
+
+
+def pytest_configure(config):
+    worker = getattr(config, "workerinput", None)
+    config.stash[SHARED] = Path(worker["gmnrep_shared"] if worker else tempfile.mkdtemp(prefix="gmnrep-tests-"))
+    if worker:
+        os.nice(WORKER_NICENESS)
+    else:
+        SmokeRunMaker.start(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist's controller: every worker gets the controller's shared folder."""
+    node.workerinput["gmnrep_shared"] = str(node.config.stash[SHARED])
+
+
+def pytest_sessionfinish(session):
+    if not hasattr(session.config, "workerinput"):
+        SmokeRunMaker.stop()
+    for thread in BACKGROUND:
+        thread.join()
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):
+        shutil.rmtree(config.stash[SHARED], ignore_errors=True)
+
+
+def claim(config, name: str) -> Path | None:
+    """The shared folder `name`, made for the first process of the session to ask; None for the others."""
+    folder = config.stash[SHARED] / name
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        return None
+    return folder
+
+
+def in_background(work: Callable[[], None], name: str) -> threading.Thread:
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    BACKGROUND.append(thread)
+    thread.start()
+    return thread
+
+
+class SharedSmokeRun:
+    """The session's one local run of the smoke DAG, in the shared folder: asked for by the first
+    process to collect a test that reads it, made by the session's top process (SmokeRunMaker),
+    waited for by every test that reads it. Never changed once made: tests read copies of it."""
+
+    def __init__(self, config):
+        self.folder = config.stash[SHARED] / "smoke"
+        self.made = SmokeRun(self.folder / "run", self.folder / "repo", peak_rss_mb=0.0)
+        self.outcome = self.folder / "outcome.json"
+
+    def ask(self) -> None:
+        self.folder.mkdir(exist_ok=True)
+
+    def wait(self) -> SmokeRun:
+        self.ask()
+        deadline = time.monotonic() + SMOKE_LIMIT_S + 60
+        while not self.outcome.is_file():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the smoke run did not finish within {SMOKE_LIMIT_S} s")
+            time.sleep(0.5)
+        outcome = json.loads(self.outcome.read_text())
+        if outcome["returncode"] != 0:
+            log = (self.folder / "snakemake.out").read_text(errors="replace")[-6000:]
+            raise AssertionError(f"the session's smoke run failed:\n{outcome.get('error', '')}{log}")
+        return SmokeRun(self.made.workdir, self.made.repo, outcome["peak_rss_mb"])
+
+
+class SmokeRunMaker:
+    """In the session's top process: makes the shared smoke run once it is asked for, stopped (and
+    not started) once the session is over."""
+
+    session_over = threading.Event()
+    process: subprocess.Popen | None = None
+
+    @classmethod
+    def start(cls, config) -> None:
+        in_background(lambda: cls._make_when_asked(SharedSmokeRun(config)), "smoke-run")
+
+    @classmethod
+    def stop(cls) -> None:
+        cls.session_over.set()
+        if cls.process is not None and cls.process.returncode is None:
+            cls.process.terminate()  # `timeout` passes it on to Snakemake, which stops its jobs
+
+    @classmethod
+    def _make_when_asked(cls, shared: SharedSmokeRun) -> None:
+        while not shared.folder.is_dir():
+            if cls.session_over.wait(timeout=0.2):
+                return
+        try:
+            made = shared.made
+            for name in ("workflow", "src", "envs", "presets"):
+                ignore = shutil.ignore_patterns("__pycache__", "*.egg-info")
+                shutil.copytree(REPO / name, made.repo / name, ignore=ignore)
+            for name in ("Snakefile", "config.yaml"):
+                shutil.copy2(REPO / name, made.repo / name)
+            made.workdir.mkdir()
+            started = time.monotonic()
+            command = ["timeout", "-k", "10", str(SMOKE_LIMIT_S), *snakemake_cmd(*made.args("--cores", "2"))]
+            with open(shared.folder / "snakemake.out", "w") as out:
+                # in this process's session: a session of its own would be scheduled beside the
+                # workers' as a group of equal weight (Linux's autogroups), whatever their niceness
+                cls.process = subprocess.Popen(command, cwd=made.workdir, stdout=out, stderr=subprocess.STDOUT)
+            # wait4: the largest process of the run, its jobs included (Linux reports KiB)
+            _, status, usage = os.wait4(cls.process.pid, 0)
+            cls.process.returncode = os.waitstatus_to_exitcode(status)
+            outcome = {
+                "returncode": cls.process.returncode,
+                "seconds": time.monotonic() - started,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                "peak_rss_mb": usage.ru_maxrss / 1024,
+            }
+        except BaseException:
+            outcome = {"returncode": None, "error": traceback.format_exc()}
+        partial = shared.outcome.with_suffix(".partial")
+        partial.write_text(json.dumps(outcome))
+        partial.rename(shared.outcome)
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory) -> SmokeRun:
+def smoke_run(request, tmp_path_factory) -> SmokeRun:
+    """This worker's copy of the session's smoke run."""
     if not FASHION_DIR.is_dir():
         pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
-    root = tmp_path_factory.mktemp("smoke")
-    repo = root / "repo"
-    for name in ("workflow", "src", "envs", "presets"):
-        shutil.copytree(REPO / name, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy2(REPO / name, repo / name)
-    smoke = SmokeRun(root / "run", repo)
-    smoke.workdir.mkdir()
-    run(smoke.args("--cores", "2"), cwd=smoke.workdir)
-    for callback in SMOKE_RUN_FINISHED:
-        callback(smoke)
-    return smoke
+    return SharedSmokeRun(request.config).wait().copy_with_workflow(tmp_path_factory.mktemp("smoke"))
+
+
+def reads_the_smoke_run(item) -> bool:
+    return "smoke_run" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(items):
     """A test that reads a Snakemake run is end to end, wherever it is defined (`make check` skips
-    it); the SLURM tests come last: they read runs that go on in the background meanwhile."""
+    it). Tests that do not read the smoke run come first, while it is being made; the SLURM tests
+    come last: they read runs that go on in the background meanwhile."""
     for item in items:
-        if "smoke_run" in getattr(item, "fixturenames", ()):
+        if reads_the_smoke_run(item):
             item.add_marker(pytest.mark.e2e)
-    items.sort(key=lambda item: item.path.name == "test_slurm.py")
+    items.sort(key=lambda item: (item.path.name == "test_slurm.py", reads_the_smoke_run(item)))
 
 
 def pytest_collection_finish(session):
-    """Start the SLURM cluster and its runs in the background once they are known to be wanted."""
-    if not session.config.option.collectonly and any(item.path.name == "test_slurm.py" for item in session.items):
+    """Start the shared work once it is known to be wanted."""
+    if session.config.option.collectonly:
+        return
+    if FASHION_DIR.is_dir() and any(map(reads_the_smoke_run, session.items)):
+        SharedSmokeRun(session.config).ask()
+    if any(item.path.name == "test_slurm.py" for item in session.items):
         from test_slurm import start_in_background
 
-        start_in_background()
+        start_in_background(session.config)

@@ -195,7 +195,7 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     repo = tmp_path / "repo"
     shutil.copytree(smoke_run.repo, repo, symlinks=True)  # dates kept: Snakemake judges scripts by them
     workdir = smoke_run.copy(tmp_path / "run")
-    args = smoke_args(workdir, repo=repo, raw_dir=smoke_run.workdir / "raw")
+    args = smoke_args(workdir, repo=repo)
     module = repo / "src/gmnrep/paper/claims.py"
     module.write_text(module.read_text() + "\n# a comment on the claims\n")
     assert dry_run_outputs(args, workdir) == {}
@@ -219,7 +219,7 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     proc = subprocess.run(
         [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--snakefile", str(repo / "Snakefile")]
         + ["--directory", str(workdir), "--configfile", *map(str, preset_files("smoke", repo))]
-        + ["--config", f"raw_dir={smoke_run.workdir / 'raw'}", "--json"],
+        + ["--config", "raw_dir=raw", "--json"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -5,18 +5,20 @@ two fake GPUs); tests/slurm/stop.sh stops each daemon by its PID afterwards. Sta
 on Debian: elsewhere these tests are skipped, with the reason.
 
 A SLURM run mostly waits (for sbatch, for the executor's status polls, for a Snakemake start in
-every job), so the cluster and its runs go in background threads while the rest of the suite runs:
-the smoke DAG of digits as soon as the session has collected these tests (conftest.py); the
-failing run and its repair, and the interrupted training, as soon as the session's local smoke run
-has finished, each in a copy of it. These tests come last and read what the runs left.
+every job), so the cluster and its runs go in background threads while the rest of the suite runs,
+in the first pytest process to collect these tests (conftest.py): the cluster at once; as soon as
+the session's local smoke run has finished, the smoke DAG of digits, and beside it the failing run
+and its repair and the interrupted training, each in a copy of the local run. Then the process stops
+the cluster and leaves what the runs left in the session's shared folder, where these tests, in
+whichever worker, read it; they come last.
 """
 
 import os
+import pickle
 import random
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import time
 import traceback
@@ -29,14 +31,18 @@ import pytest
 import yaml
 
 from conftest import (
+    FASHION_DIR,
     REPO,
     RESUMED_EPOCHS,
     RESUMED_LOG,
     RESUMED_MODEL,
+    SHARED,
     SLURM_ENV,
-    SMOKE_RUN_FINISHED,
+    SharedSmokeRun,
     SmokeRun,
+    claim,
     digits_part,
+    in_background,
     longer_training,
     longer_training_config,
     resumed_outputs,
@@ -87,25 +93,40 @@ class SlurmRun:
 
 @dataclass
 class SlurmSession:
-    """The cluster and three runs. In `workdir`, the smoke DAG of digits. In `failing_workdir`, a
+    """The cluster and three runs, in `folder`. In smoke/, the smoke DAG of digits. In failing/, a
     copy of the session's local smoke run (so that they need not wait for the first): the same DAG
     after an activation dump is corrupted by hand (and an independent output deleted), then the
-    repair."""
+    repair. In resumed/, another copy, for the interrupted training. What the runs left is pickled
+    to OUTCOME in `folder` (threads, events and the local run stay behind)."""
 
-    workdir: Path
-    failing_workdir: Path
-    resumed_workdir: Path
+    folder: Path
+    local: SharedSmokeRun | None  # None where the local run cannot be made (no Fashion-MNIST)
     started_here: bool = False
-    cluster_tried: threading.Event = field(default_factory=threading.Event)  # start.sh has ended
-    cluster_up: bool = False
     runs: dict[str, SlurmRun] = field(default_factory=dict)
     failed_log: str = ""  # the failing CKA job's own log
     independent_remade: bool = False
     operands_written: bool = True
     errors: list[str] = field(default_factory=list)
-    threads: list[threading.Thread] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)  # steps still running at the deadline
     resumed_reference: dict[str, bytes] = field(default_factory=dict)  # the uninterrupted local training's
     resumed: dict = field(default_factory=dict)  # the interrupted SLURM training's run, outputs, log, signalled epoch
+
+    OUTCOME = "session.pickle"
+
+    @property
+    def workdir(self) -> Path:
+        return self.folder / "smoke"
+
+    @property
+    def failing_workdir(self) -> Path:
+        return self.folder / "failing"
+
+    @property
+    def resumed_workdir(self) -> Path:
+        return self.folder / "resumed"
+
+    def __getstate__(self) -> dict:
+        return vars(self) | {"local": None}
 
     def run(self, name: str, workdir: Path, args: list[str]) -> SlurmRun:
         proc = run_on_slurm(workdir, args)
@@ -117,34 +138,31 @@ class SlurmSession:
         )
         return self.runs[name]
 
-    def smoke_steps(self) -> None:
+    def start_cluster(self) -> None:
         self.started_here = not slurmctld_running()
-        try:
-            start = subprocess.run(
-                ["timeout", "-k", "10", str(START_LIMIT_S), "bash", str(SLURM_SCRIPTS / "start.sh")],
-                env={**SLURM_ENV, "SLURM_FAKE_GPUS": "2", "SLURM_CPUS": str(NODE_CPUS)},
-                capture_output=True,
-                text=True,
-            )
-            if start.returncode != 0:
-                raise AssertionError(f"tests/slurm/start.sh failed:\n{start.stdout}\n{start.stderr[-4000:]}")
-            self.cluster_up = True
-        finally:
-            self.cluster_tried.set()
+        start = subprocess.run(
+            ["timeout", "-k", "10", str(START_LIMIT_S), "bash", str(SLURM_SCRIPTS / "start.sh")],
+            env={**SLURM_ENV, "SLURM_FAKE_GPUS": "2", "SLURM_CPUS": str(NODE_CPUS)},
+            capture_output=True,
+            text=True,
+        )
+        if start.returncode != 0:
+            raise AssertionError(f"tests/slurm/start.sh failed:\n{start.stdout}\n{start.stderr[-4000:]}")
+
+    def smoke_steps(self) -> None:
         # every rule and group job of the DAG at half the jobs of both datasets (each job on SLURM
         # pays a Snakemake start, each dependency level a status poll)
+        self.workdir.mkdir()
         smoke = self.run("smoke", self.workdir, smoke_args(self.workdir, "datasets=[digits]", *SLURM_OPTIONS))
         if smoke.proc.returncode != 0:
             raise AssertionError(f"SLURM smoke run failed:\n{smoke.proc.stdout[-3000:]}\n{smoke.proc.stderr[-6000:]}")
 
     def failing_steps(self, local: SmokeRun) -> None:
-        self.cluster_tried.wait(timeout=START_LIMIT_S + 60)
-        if not self.cluster_up:
-            raise AssertionError("the cluster did not start (see the error of the smoke run's thread)")
 
         def args(*extra: str) -> list[str]:
             return local.args(*SLURM_OPTIONS, *extra, directory=self.failing_workdir)
 
+        local.copy(self.failing_workdir)
         dump = self.failing_workdir / CORRUPT_DUMP
         dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
         (self.failing_workdir / INDEPENDENT).unlink()
@@ -165,9 +183,6 @@ class SlurmSession:
         """The longer GMN training (conftest.RESUMED_MODEL) on SLURM, its first attempt sent SIGTERM
         at a random epoch as SLURM does before a time limit (`scancel --signal=TERM`: a real
         TIMEOUT costs whole minutes); then the same training locally, uninterrupted."""
-        self.cluster_tried.wait(timeout=START_LIMIT_S + 60)
-        if not self.cluster_up:
-            raise AssertionError("the cluster did not start (see the error of the smoke run's thread)")
         workdir = local.copy(self.resumed_workdir)
         args = local.args(*SLURM_OPTIONS, directory=workdir, configfile=longer_training_config(workdir))
         output = workdir / "snakemake.out"
@@ -206,26 +221,43 @@ class SlurmSession:
         }
         self.resumed_reference = longer_training(local, self.resumed_workdir.parent / "resumed-reference")
 
-    def in_background(self, steps, *args) -> None:
+    def all_steps(self) -> None:
+        """The cluster started; every run, once the local smoke run is made (each SLURM job is a
+        session of its own, which Linux schedules beside the whole test session as a group of equal
+        weight: started earlier, they would hold back the local run most tests wait for); then the
+        cluster stopped, and the outcome left for the tests."""
+        deadline = time.monotonic() + START_LIMIT_S + 3 * RUN_LIMIT_S
+        threads = []
+        try:
+            self.start_cluster()
+            steps = [(self.smoke_steps,)]
+            if self.local is not None:
+                local = self.local.wait()
+                steps += [(self.failing_steps, local), (self.resumed_steps, local)]
+            threads = [self.recorded_thread(*step) for step in steps]
+        except BaseException:  # reported by the tests
+            self.errors.append(traceback.format_exc())
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.unfinished = [thread.name for thread in threads if thread.is_alive()]
+        for run in self.runs.values():
+            subprocess.run(["scancel", f"--name={run.run_id}"], capture_output=True, env=SLURM_ENV)
+        if self.started_here:
+            subprocess.run(["bash", str(SLURM_SCRIPTS / "stop.sh")], capture_output=True, env=SLURM_ENV)
+        partial = self.folder / f".{self.OUTCOME}"
+        partial.write_bytes(pickle.dumps(self))
+        partial.rename(self.folder / self.OUTCOME)
+
+    def recorded_thread(self, steps, *args) -> threading.Thread:
         def recorded():
             try:
                 steps(*args)
-            except BaseException:  # reported by the tests, which run in the main thread
+            except BaseException:  # reported by the tests
                 self.errors.append(traceback.format_exc())
 
-        thread = threading.Thread(target=recorded, name=f"slurm-{steps.__name__}", daemon=True)
-        self.threads.append(thread)
+        thread = threading.Thread(target=recorded, name=steps.__name__, daemon=True)
         thread.start()
-
-    def local_run_finished(self, local: SmokeRun) -> None:
-        """Copied now, before any test may change the local run, with a copy of its workflow (the
-        audit tests edit a rule script of the local run's workflow for a moment: a run planned
-        then would see its code changed); run from in the background."""
-        local.copy(self.failing_workdir)
-        workflow = self.failing_workdir.parent / "failing-repo"
-        subprocess.run(["cp", "-a", str(local.repo), str(workflow)], check=True)  # dates kept
-        self.in_background(self.failing_steps, SmokeRun(local.workdir, workflow))
-        self.in_background(self.resumed_steps, SmokeRun(local.workdir, workflow))
+        return thread
 
 
 # Only what a small test cluster needs is added to the repository's profile: group jobs no wider
@@ -243,45 +275,36 @@ SLURM_OPTIONS = (
     "train_matched:gpu=1",
 )
 
-_session: SlurmSession | None = None
 
-
-def start_in_background() -> None:
-    """Called once the session has collected these tests (conftest.py); nothing where SLURM cannot start."""
-    global _session
-    if why_slurm_cannot_start() is None and _session is None:
-        root = Path(tempfile.mkdtemp(prefix="gmnrep-slurm-"))
-        _session = SlurmSession(root / "smoke", root / "failing", root / "resumed")
-        _session.workdir.mkdir()
-        SMOKE_RUN_FINISHED.append(_session.local_run_finished)
-        _session.in_background(_session.smoke_steps)
+def start_in_background(config) -> None:
+    """Called once a process of the session has collected these tests (conftest.py): the first
+    such process runs the session; nothing where SLURM cannot start."""
+    if why_slurm_cannot_start() is None and (folder := claim(config, "slurm")) is not None:
+        local = SharedSmokeRun(config) if FASHION_DIR.is_dir() else None
+        in_background(SlurmSession(folder, local).all_steps, "slurm")
 
 
 @pytest.fixture(scope="module")
-def slurm(request):
-    """The finished background session; afterwards nothing of its runs is left queued, and the
-    daemons it started are stopped."""
+def slurm(request) -> SlurmSession:
+    """The finished session, from the shared folder (nothing of its runs is left queued, and the
+    daemons it started are stopped)."""
     reason = why_slurm_cannot_start()
     if reason:
         pytest.skip(reason)
-    start_in_background()  # a no-op once the collection hook has started it
-    try:
-        request.getfixturevalue("smoke_run")  # the failing run starts from it: made here if no test did
-    except pytest.skip.Exception:
-        pass  # so the failing run never starts; its test is skipped for the same reason
-    for thread in _session.threads:
-        thread.join(timeout=START_LIMIT_S + 3 * RUN_LIMIT_S)
-    yield _session
-    for run in _session.runs.values():
-        subprocess.run(["scancel", f"--name={run.run_id}"], capture_output=True, env=SLURM_ENV)
-    if _session.started_here:
-        subprocess.run(["bash", str(SLURM_SCRIPTS / "stop.sh")], capture_output=True, env=SLURM_ENV)
+    start_in_background(request.config)  # a no-op once a process has started it
+    outcome = request.config.stash[SHARED] / "slurm" / SlurmSession.OUTCOME
+    deadline = time.monotonic() + START_LIMIT_S + 3 * RUN_LIMIT_S + 120
+    while not outcome.is_file():
+        if time.monotonic() > deadline:
+            pytest.fail("the SLURM session left no outcome in time")
+        time.sleep(1)
+    return pickle.loads(outcome.read_bytes())
 
 
 def finished(session: SlurmSession, *names: str) -> list[SlurmRun]:
     """The named runs, or the failures of the session, with their tracebacks."""
-    if any(thread.is_alive() for thread in session.threads):
-        pytest.fail("the SLURM session did not finish in time")
+    if session.unfinished:
+        pytest.fail(f"the SLURM session did not finish in time: {session.unfinished}")
     missing = [name for name in names if name not in session.runs]
     if missing:
         pytest.fail(f"the SLURM session stopped before its {', '.join(missing)} run:\n{''.join(session.errors)}")
@@ -389,8 +412,8 @@ def test_a_training_signalled_before_its_time_limit_is_resubmitted_with_more_and
     retry asks for twice the runtime and 1.5 times the memory (config retry_growth), goes on from
     the epoch the first attempt saved last, and writes the bytes of the same training run locally
     without interruption."""
-    if any(thread.is_alive() for thread in slurm.threads):
-        pytest.fail("the SLURM session did not finish in time")
+    if slurm.unfinished:
+        pytest.fail(f"the SLURM session did not finish in time: {slurm.unfinished}")
     resumed = slurm.resumed
     if not resumed:
         pytest.fail(f"the interrupted training's run did not happen:\n{''.join(slurm.errors)}")

@@ -334,6 +334,8 @@ def test_the_dag_runs_on_an_imported_set_instead_of_fitting(tmp_path):
         "    test_digits: {dataset: digits, layout: neural_graphs, recipe: dwsnets,"
         " split_sizes: {train: 48, val: 16, test: 16}}\n"
         f"  imported: {{digits: {{set: test_digits, folder: {archive}}}}}\n"
+        # one network that reads the INRs and one that reads the images: Table 1 compares them
+        "models: {architectures: [gmn, mlp], matched: {architectures: []}}\n"
     )
     args = [*base[: base.index("--config")], str(imported), *base[base.index("--config") :]]
     targets = ["results/smoke/tables/table1.csv", "results/smoke/inrs/digits/summary.csv"]
