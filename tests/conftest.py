@@ -360,7 +360,6 @@ class SmokeRunMaker:
             for name in ("Snakefile", "config.yaml"):
                 shutil.copy2(REPO / name, made.repo / name)
             made.workdir.mkdir()
-            started = time.monotonic()
             command = ["timeout", "-k", "10", str(SMOKE_LIMIT_S), *snakemake_cmd(*made.args("--cores", "2"))]
             with open(shared.folder / "snakemake.out", "w") as out:
                 # in this process's session: a session of its own would be scheduled beside the
@@ -369,12 +368,7 @@ class SmokeRunMaker:
             # wait4: the largest process of the run, its jobs included (Linux reports KiB)
             _, status, usage = os.wait4(cls.process.pid, 0)
             cls.process.returncode = os.waitstatus_to_exitcode(status)
-            outcome = {
-                "returncode": cls.process.returncode,
-                "seconds": time.monotonic() - started,
-                "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                "peak_rss_mb": usage.ru_maxrss / 1024,
-            }
+            outcome = {"returncode": cls.process.returncode, "peak_rss_mb": usage.ru_maxrss / 1024}
         except BaseException:
             outcome = {"returncode": None, "error": traceback.format_exc()}
         partial = shared.outcome.with_suffix(".partial")
