@@ -126,7 +126,11 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     return counts
 
 
-def smoke_args(workdir: Path, *extra: str, repo: Path = REPO, raw_dir: str | Path = "raw") -> list[str]:
+# The smoke runs' raw folder, relative to the run's folder: a copy of a run has its own.
+SMOKE_RAW_DIR = "raw"
+
+
+def smoke_args(workdir: Path, *extra: str, repo: Path = REPO, raw_dir: str | Path = SMOKE_RAW_DIR) -> list[str]:
     """The smoke preset of the workflow at `repo`, in `workdir`, with the raw folder `raw_dir` (default:
     raw/ inside the run's folder, so that a copy of the run has its own; digits and Debian's
     Fashion-MNIST need no download). `extra` may start with more KEY=VALUE entries for --config."""

@@ -13,7 +13,7 @@ import h5py
 import pytest
 
 import gmnrep
-from conftest import preset_files, run
+from conftest import SMOKE_RAW_DIR, preset_files, run
 from gmnrep.core import numerics
 from gmnrep.core.hashing import sha256_file
 from gmnrep.models import resume
@@ -208,7 +208,7 @@ def gmnrep_audit(repo: Path, workdir: Path, *extra: str, config: tuple[str, ...]
         "--configfile",
         *map(str, preset_files("smoke", repo)),
         "--config",
-        "raw_dir=raw",
+        f"raw_dir={SMOKE_RAW_DIR}",
         *config,
         "--json",
         *extra,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PRESETS, REPO, preset_files, smoke_args
+from conftest import PRESETS, REPO, SMOKE_RAW_DIR, preset_files, smoke_args
 from gmnrep.provenance import code
 
 
@@ -219,7 +219,7 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     proc = subprocess.run(
         [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--snakefile", str(repo / "Snakefile")]
         + ["--directory", str(workdir), "--configfile", *map(str, preset_files("smoke", repo))]
-        + ["--config", "raw_dir=raw", "--json"],
+        + ["--config", f"raw_dir={SMOKE_RAW_DIR}", "--json"],
         capture_output=True,
         text=True,
         timeout=600,
