@@ -3,7 +3,7 @@
 The reference (jkalogero/scalegmn: a checkout the user fetched, and a Python environment with its
 dependencies, e.g. `pip install torch==2.13.0 torch-geometric nfn einops pyyaml tqdm wandb` and
 `pip install --no-deps random-fourier-features-pytorch`) runs its own inr_classification.py
-(bench/reference_scalegmn/entry.py) on a run's INRs exported in its layout (gmnrep.inr.export),
+(bench/references/scalegmn.py) on a run's INRs exported in its layout (gmnrep.inr.export),
 with its Fashion-MNIST configuration (configs/fmnist_cls/scalegmn.yml) changed only where the
 preset changes ours: width, epochs and the warmup scaled with the data. Phase canonicalisation is
 off (`switch_to_canon`: the published runs read INRs canonicalised by a separate script; ours are
@@ -27,22 +27,20 @@ import argparse
 import json
 import math
 import os
-import resource
 import shutil
-import subprocess
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import torch
 import yaml
 
+import parity
 from gmnrep.config import layered
 from gmnrep.data.sources import SOURCES
 from gmnrep.inr.export import SPLITS_FILE, export_neural_graphs
-from gmnrep.paper.statistics import mean_std
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-ENTRY = REPOSITORY / "bench/reference_scalegmn/entry.py"
+ENTRY = REPOSITORY / "bench/references/scalegmn.py"
 DATASET = "fashion_mnist"
 
 
@@ -87,22 +85,16 @@ def run_reference(args, config: Path, settings: dict, seed: int, log: Path) -> d
     command = [str(args.python), str(ENTRY), str(args.reference), "--conf", str(config)]
     command += [str(part) for flag, value in flags.items() for part in (flag, value)]
     env = os.environ | {"REFERENCE_LOG": str(log), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    with open(log.with_suffix(".out"), "w") as out:
-        subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    records = [json.loads(line) for line in log.read_text().splitlines()]
-    epochs = [r for r in records if "val/acc" in r]
-    if not epochs:
-        raise SystemExit(f"the reference logged no epoch; its output: {log.with_suffix('.out')}")
-    kept = max(range(len(epochs)), key=lambda i: (epochs[i]["val/acc"], i))
+    cpu = parity.run_measured(command, env, log.with_suffix(".out"))
+    records = parity.read_log(log)
+    epochs = parity.evaluations(records, log.with_suffix(".out"))
     return {
         "test": epochs[-1]["test/best_acc"],
         "val": epochs[-1]["val/best_acc"],
-        "kept": epochs[kept]["epoch"] + 1,
+        "kept": epochs[parity.last_best([e["val/acc"] for e in epochs])]["epoch"] + 1,
         "epochs": len(epochs),
         "steps": sum(1 for r in records if "train/CrossEntropyLoss" in r),
-        "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "cpu": cpu,
     }
 
 
@@ -137,8 +129,7 @@ def main() -> None:
         raise SystemExit(f"{results / 'inrs' / DATASET}: no INR shards; run the presets first")
     print(f"presets {' + '.join(args.presets)}: ScaleGMN {json.dumps(settings['network'])}")
     print(f"training {json.dumps(settings['training'])}; one thread per training")
-    print("| implementation | inputs | seed | test % | val % | epoch kept | epochs | steps | CPU s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    parity.print_header(("implementation", "inputs", "seed"))
     rows = {}
     with TemporaryDirectory() as tmp:
         counts = export_neural_graphs(shards, Path(tmp) / "export", SOURCES[DATASET].num_official_train)
@@ -151,24 +142,13 @@ def main() -> None:
             reference_config(args.reference, folder, settings, conf)
             for seed in args.seeds:
                 row = run_reference(args, conf, settings, seed, Path(tmp) / f"{inputs}-{seed}.jsonl")
-                rows.setdefault(("reference", inputs), []).append(row)
-                _print_row("reference", inputs, seed, row)
+                rows.setdefault(f"reference, {inputs}", []).append(row)
+                parity.print_row(("reference", inputs, seed), row)
     for seed in args.seeds:
         row = ours(results, logs, seed, counts["train"], settings["training"]["batch_size"])
-        rows.setdefault(("ours", "raw"), []).append(row)
-        _print_row("ours", "raw (scaled inside the model)", seed, row)
-    for (implementation, inputs), group in rows.items():
-        mean, std = mean_std([100 * r["test"] for r in group])
-        cpu = sum(r["cpu"] for r in group) / len(group)
-        print(f"{implementation}, {inputs}: test {mean:.2f} ± {std:.2f} % ({len(group)} seeds), {cpu:.0f} CPU s each")
-
-
-def _print_row(implementation: str, inputs: str, seed: int, row: dict) -> None:
-    print(
-        f"| {implementation} | {inputs} | {seed} | {100 * row['test']:.2f} | {100 * row['val']:.2f} | {row['kept']} | "
-        f"{row['epochs']} | {row['steps']} | {row['cpu']:.0f} |",
-        flush=True,
-    )
+        rows.setdefault("ours, raw", []).append(row)
+        parity.print_row(("ours", "raw (scaled inside the model)", seed), row)
+    parity.print_summary(rows)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""Import-only stand-in for torchvision, on the path of the reference ScaleGMN's runs only.
+"""Import-only stand-in for torchvision, on the path of the reference implementations' runs only.
 
 The torchvision wheel that matches torch 2.13 is a CUDA build, which fails to import beside a CPU
-torch. The reference imports torchvision at module level in code its INR classification never
-runs (the MNIST-INR dataset, inr.py's save_image, rff's data loader); anything used raises.
+torch. The references import torchvision at module level in code their INR classification never
+runs (ScaleGMN's MNIST-INR dataset and inr.py's save_image, rff's data loader); anything used raises.
 """
 
 import sys

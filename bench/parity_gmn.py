@@ -1,0 +1,198 @@
+"""Our GMN beside NG-GNN, neural-graphs' own INR classification, on the same INRs and budget.
+
+The reference (mkofinas/neural-graphs: a checkout the user fetched, and a Python environment with
+its dependencies, e.g. `pip install torch==2.13.0 torch-geometric==2.3.1 hydra-core einops` and
+`pip install --no-deps random-fourier-features-pytorch`; torch-geometric 2.4 and later lack the
+`trim_to_layer` module it imports) runs its own experiments/inr_classification/main.py
+(bench/references/neural_graphs.py) on a run's INRs exported in its layout (gmnrep.inr.export) and
+listed by its own dataset/preprocess_fmnist.py, with the normalisation statistics its own
+dataset/compute_fmnist_statistics.py prints for them (the published config holds those of the
+published INRs). Its settings are those of its scripts/fmnist_cls_<model>.sh (NG-GNN: `model=pna`),
+changed only where the budget forces it:
+
+- epochs: `--epochs` (ours: the same number);
+- warmup: its 1000 steps scaled with the training INRs (55000 published), rounded;
+- evaluation once per epoch (its `eval_every` in steps), as ours;
+- one process, one thread (`num_workers=0`, `distributed=null`);
+- `model.modulate_v=True` is left out: Hydra refuses it, the PNA configuration has no such key.
+
+Ours: the GMN of the presets, trained by the pipeline's own training (gmnrep.models.training) on the
+run's INRs with the same seeds and epochs, one thread. A training's row: test accuracy at the kept
+epoch (ours: the best validation epoch, the first of ties; the reference: the last epoch whose
+validation accuracy is at least every earlier one's), validation accuracy, epoch kept, epochs,
+optimizer steps and CPU seconds; then mean ± std per implementation.
+
+Every run's files stay in `--output` (default results/bench/parity_gmn): a rerun with the same
+arguments prints the finished runs again without repeating them.
+
+Run (from the repository root, after `make fmnist`; one NG-GNN epoch is about 200 CPU seconds)::
+
+    .venv/bin/python bench/parity_gmn.py --reference /path/to/neural-graphs \\
+        --python /path/to/reference-env/bin/python --epochs 15 --seeds 0 1 2 --jobs 3
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import torch
+
+import parity
+from gmnrep.config import layered
+from gmnrep.data.sources import SOURCES
+from gmnrep.inr.export import SPLITS_FILE, export_neural_graphs
+from gmnrep.models.training import TrainingJob, train_and_save
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+ENTRY = REPOSITORY / "bench/references/neural_graphs.py"
+DATASET = "fashion_mnist"
+PUBLISHED_TRAIN_INRS = 55000  # neural-graphs' dataset/fmnist_splits.json
+PUBLISHED_WARMUP_STEPS = 1000  # its configs/base.yaml
+# its scripts/fmnist_cls_<model>.sh, less the settings named above
+PUBLISHED_FLAGS = {
+    "pna": [
+        "data.train.augmentation=True", "model.graph_constructor.num_probe_features=0",
+        "model.gnn_backbone.dropout=0.2", "model.graph_constructor.use_pos_embed=True",
+        "model.rev_edge_features=True",
+    ],
+    "rtransformer": [
+        "data.train.augmentation=True", "model.graph_constructor.num_probe_features=0", "model.dropout=0.2",
+        "model.graph_constructor.use_pos_embed=True",
+    ],
+}  # fmt: skip
+STATISTICS = ("weights_mean", "weights_std", "biases_mean", "biases_std")
+
+
+def reference_data(args, output: Path) -> tuple[Path, dict]:
+    """The reference's own splits file and normalisation statistics for the exported INRs."""
+    splits, statistics = output / "reference_splits.json", output / "reference_statistics.json"
+    if not statistics.exists():
+        env = os.environ | {"PYTHONPATH": str(ENTRY.parent)}  # the torchvision stand-in
+        dataset = "experiments.inr_classification.dataset"
+        common = {"cwd": args.reference, "env": env, "check": True, "capture_output": True, "text": True}
+        subprocess.run(
+            [str(args.python), "-m", f"{dataset}.preprocess_fmnist",
+             "--data-path", str(output / "export" / SPLITS_FILE), "--save-path", str(output), "--name", splits.name],
+            **common,
+        )  # fmt: skip
+        printed = subprocess.run(
+            [str(args.python), "-m", f"{dataset}.compute_fmnist_statistics", "--data-path", "/",
+             "--save-path", str(output), "--splits-path", str(splits), "--statistics-path", "reference_statistics.pth"],
+            **common,
+        ).stdout  # fmt: skip
+        values = {key: json.loads(re.search(rf"^{key}: (\[.*\])$", printed, re.M)[1]) for key in STATISTICS}
+        statistics.write_text(json.dumps(values))
+    return splits, json.loads(statistics.read_text())
+
+
+def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, train_inrs: int, output: Path):
+    folder = output / f"{model}-epochs-{args.epochs}-seed-{seed}"
+    result = folder / "result.json"
+    if result.exists():
+        return json.loads(result.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    batch_size = 128  # its configs/base.yaml, not changed by its scripts
+    overrides = [
+        f"seed={seed}", f"model={model}", "data=fmnist", f"n_epochs={args.epochs}", *PUBLISHED_FLAGS[model],
+        "data.dataset_dir=/", f"data.splits_path={splits}",
+        *(f"data.stats.{key}={json.dumps(value)}" for key, value in statistics.items()),
+        f"scheduler.warmup_steps={round(PUBLISHED_WARMUP_STEPS * train_inrs / PUBLISHED_TRAIN_INRS)}",
+        f"eval_every={math.ceil(train_inrs / batch_size)}", "num_workers=0", "distributed=null",
+        f"hydra.run.dir={folder / 'hydra'}",
+    ]  # fmt: skip
+    env = os.environ | {"REFERENCE_LOG": str(folder / "log.jsonl"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    cpu = parity.run_measured([str(args.python), str(ENTRY), str(args.reference), *overrides], env, folder / "out.txt")
+    records = parity.read_log(folder / "log.jsonl")
+    epochs = parity.evaluations(records, folder / "out.txt")
+    row = {
+        "test": epochs[-1]["test/best_acc"],
+        "val": epochs[-1]["val/best_acc"],
+        "kept": epochs[parity.last_best([e["val/acc"] for e in epochs])]["epoch"] + 1,
+        "epochs": len(epochs),
+        "steps": sum(1 for r in records if "train/loss" in r),
+        "cpu": cpu,
+    }
+    result.write_text(json.dumps(row))
+    return row
+
+
+def train_ours(args, settings: dict, training: dict, seed: int, run: Path, train_inrs: int) -> dict:
+    name = f"gmn-epochs-{args.epochs}-seed-{seed}"
+    output = args.output
+    result = output / f"{name}.result.json"
+    if result.exists():
+        return json.loads(result.read_text())
+    job = TrainingJob(
+        dataset=DATASET, arch="gmn", seed=seed, network=settings["network"], training=training,
+        data_path=run / "data" / f"{DATASET}.h5", shard_paths=sorted((run / "inrs" / DATASET).glob("shard-*.h5")),
+        model_path=output / f"{name}.pt", metrics_path=output / f"{name}.metrics.json", device="cpu",
+    )  # fmt: skip
+    start = time.process_time()
+    metrics = train_and_save(job)
+    row = {
+        "test": metrics["test_acc"],
+        "val": metrics["val_acc"],
+        "kept": metrics["best_epoch"],
+        "epochs": len(metrics["history"]),
+        "steps": len(metrics["history"]) * math.ceil(train_inrs / training["batch_size"]),
+        "cpu": time.process_time() - start,
+    }
+    result.write_text(json.dumps(row))
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reference", type=Path, required=True, help="a checkout of mkofinas/neural-graphs")
+    parser.add_argument("--python", type=Path, required=True, help="the python of an environment with its dependencies")
+    parser.add_argument("--presets", nargs="+", default=["fmnist"])
+    parser.add_argument("--models", nargs="+", choices=sorted(PUBLISHED_FLAGS), default=["pna"])
+    parser.add_argument("--epochs", type=int, help="both sides' epochs (default: the presets' GMN epochs)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--jobs", type=int, default=1, help="reference trainings at once (ours run beside them)")
+    parser.add_argument("--output", type=Path, default=REPOSITORY / "results/bench/parity_gmn")
+    args = parser.parse_args()
+    config = layered([REPOSITORY / "config.yaml", *(REPOSITORY / "presets" / f"{p}.yaml" for p in args.presets)])
+    settings = config["models"]["gmn"]
+    args.epochs = args.epochs or settings["training"]["epochs"]
+    run = REPOSITORY / config["results"]
+    shards = sorted((run / "inrs" / DATASET).glob("shard-*.h5"))
+    if not shards:
+        raise SystemExit(f"{run / 'inrs' / DATASET}: no INR shards; run the presets first")
+    args.output.mkdir(parents=True, exist_ok=True)
+    if not (args.output / "export").exists():
+        export_neural_graphs(shards, args.output / "export", SOURCES[DATASET].num_official_train)
+    train_inrs = len(json.loads((args.output / "export" / SPLITS_FILE).read_text())["train"])
+    splits, statistics = reference_data(args, args.output)
+    torch.set_num_threads(1)
+    print(f"presets {' + '.join(args.presets)}: {train_inrs} training INRs, {args.epochs} epochs on both sides")
+    training = {**settings["training"], "epochs": args.epochs}
+    print(f"ours: GMN {json.dumps(settings['network'])}, training {json.dumps(training)}")
+    print(f"reference: normalisation statistics of these INRs {json.dumps(statistics)}")
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = {
+            (model, seed): pool.submit(run_reference, args, model, seed, splits, statistics, train_inrs, args.output)
+            for model in args.models
+            for seed in args.seeds
+        }
+        ours = {seed: train_ours(args, settings, training, seed, run, train_inrs) for seed in args.seeds}
+        references = {key: future.result() for key, future in futures.items()}
+    parity.print_header(("implementation", "seed"))
+    groups = {}
+    for (model, seed), row in references.items():
+        parity.print_row((f"neural-graphs {model}", seed), row)
+        groups.setdefault(f"neural-graphs {model}", []).append(row)
+    for seed, row in ours.items():
+        parity.print_row(("ours, GMN", seed), row)
+        groups.setdefault("ours, GMN", []).append(row)
+    parity.print_summary(groups)
+
+
+if __name__ == "__main__":
+    main()
