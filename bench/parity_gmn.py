@@ -1,9 +1,10 @@
-"""Our GMN beside NG-GNN, neural-graphs' own INR classification, on the same INRs and budget.
+"""Our GMN beside the references of its kind, on the same INRs and budget: NG-GNN, neural-graphs'
+own INR classification, and Lim et al.'s GMN code (which has no training loop) in ours.
 
-The reference (mkofinas/neural-graphs: a checkout the user fetched, and a Python environment with
-its dependencies, e.g. `pip install torch==2.13.0 torch-geometric==2.3.1 hydra-core einops` and
-`pip install --no-deps random-fourier-features-pytorch`; torch-geometric 2.4 and later lack the
-`trim_to_layer` module it imports) runs its own experiments/inr_classification/main.py
+NG-GNN (`--neural-graphs`): the reference (mkofinas/neural-graphs: a checkout the user fetched, and
+a Python environment with its dependencies, e.g. `pip install torch==2.13.0 torch-geometric==2.3.1
+hydra-core einops` and `pip install --no-deps random-fourier-features-pytorch`; torch-geometric 2.4
+and later lack the `trim_to_layer` module it imports) runs its own experiments/inr_classification/main.py
 (bench/references/neural_graphs.py) on a run's INRs exported in its layout (gmnrep.inr.export) and
 listed by its own dataset/preprocess_fmnist.py, with the normalisation statistics its own
 dataset/compute_fmnist_statistics.py prints for them (the published config holds those of the
@@ -16,6 +17,12 @@ changed only where the budget forces it:
 - one process, one thread (`num_workers=0`, `distributed=null`);
 - `model.modulate_v=True` is left out: Hydra refuses it, the PNA configuration has no such key.
 
+Lim et al. (`--lim-gmn`): their parameter graphs, encoder, EdgeMPNN and readout, imported from a
+checkout of cptq/graph_metanetworks (bench/references/lim_gmn.py says what the adapter adds; it
+needs torch-geometric 2.3.1 in this environment: `pip install -e .[references]`), at the presets'
+GMN width and depth and trained with the presets' GMN training, so the rows differ only in the
+network. `--lim-inputs`: the parameters standardised per layer as our GMN does, or raw.
+
 Ours: the GMN of the presets, trained by the pipeline's own training (gmnrep.models.training) on the
 run's INRs with the same seeds and epochs, one thread. A training's row: test accuracy at the kept
 epoch (ours: the best validation epoch, the first of ties; the reference: the last epoch whose
@@ -25,10 +32,12 @@ optimizer steps and CPU seconds; then mean ± std per implementation.
 Every run's files stay in `--output` (default results/bench/parity_gmn): a rerun with the same
 arguments prints the finished runs again without repeating them.
 
-Run (from the repository root, after `make fmnist`; one NG-GNN epoch is about 200 CPU seconds)::
+Run (from the repository root, after `make fmnist`; one NG-GNN epoch is about 200 CPU seconds, one
+of Lim et al.'s about 60, one of ours about 12)::
 
-    .venv/bin/python bench/parity_gmn.py --reference /path/to/neural-graphs \\
-        --python /path/to/reference-env/bin/python --epochs 15 --seeds 0 1 2 --jobs 3
+    .venv/bin/python bench/parity_gmn.py --neural-graphs /path/to/neural-graphs \\
+        --python /path/to/reference-env/bin/python --lim-gmn /path/to/graph_metanetworks \\
+        --epochs 20 --seeds 0 1 2 --jobs 3
 """
 
 import argparse
@@ -47,7 +56,9 @@ import parity
 from gmnrep.config import layered
 from gmnrep.data.sources import SOURCES
 from gmnrep.inr.export import SPLITS_FILE, export_neural_graphs
+from gmnrep.models import registry
 from gmnrep.models.training import TrainingJob, train_and_save
+from references import lim_gmn
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 ENTRY = REPOSITORY / "bench/references/neural_graphs.py"
@@ -75,7 +86,7 @@ def reference_data(args, output: Path) -> tuple[Path, dict]:
     if not statistics.exists():
         env = os.environ | {"PYTHONPATH": str(ENTRY.parent)}  # the torchvision stand-in
         dataset = "experiments.inr_classification.dataset"
-        common = {"cwd": args.reference, "env": env, "check": True, "capture_output": True, "text": True}
+        common = {"cwd": args.neural_graphs, "env": env, "check": True, "capture_output": True, "text": True}
         subprocess.run(
             [str(args.python), "-m", f"{dataset}.preprocess_fmnist",
              "--data-path", str(output / "export" / SPLITS_FILE), "--save-path", str(output), "--name", splits.name],
@@ -107,7 +118,8 @@ def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, t
         f"hydra.run.dir={folder / 'hydra'}",
     ]  # fmt: skip
     env = os.environ | {"REFERENCE_LOG": str(folder / "log.jsonl"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    cpu = parity.run_measured([str(args.python), str(ENTRY), str(args.reference), *overrides], env, folder / "out.txt")
+    command = [str(args.python), str(ENTRY), str(args.neural_graphs), *overrides]
+    cpu = parity.run_measured(command, env, folder / "out.txt")
     records = parity.read_log(folder / "log.jsonl")
     epochs = parity.evaluations(records, folder / "out.txt")
     row = {
@@ -122,16 +134,16 @@ def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, t
     return row
 
 
-def train_ours(args, settings: dict, training: dict, seed: int, run: Path, train_inrs: int) -> dict:
-    name = f"gmn-epochs-{args.epochs}-seed-{seed}"
-    output = args.output
-    result = output / f"{name}.result.json"
+def train_in_process(args, label: str, arch: str, network: dict, training: dict, seed: int, run: Path) -> dict:
+    """A training by the pipeline's own training code: our GMN, or Lim et al.'s adapted network."""
+    name = f"{label}-epochs-{args.epochs}-seed-{seed}"
+    result = args.output / f"{name}.result.json"
     if result.exists():
         return json.loads(result.read_text())
     job = TrainingJob(
-        dataset=DATASET, arch="gmn", seed=seed, network=settings["network"], training=training,
+        dataset=DATASET, arch=arch, seed=seed, network=network, training=training,
         data_path=run / "data" / f"{DATASET}.h5", shard_paths=sorted((run / "inrs" / DATASET).glob("shard-*.h5")),
-        model_path=output / f"{name}.pt", metrics_path=output / f"{name}.metrics.json", device="cpu",
+        model_path=args.output / f"{name}.pt", metrics_path=args.output / f"{name}.metrics.json", device="cpu",
     )  # fmt: skip
     start = time.process_time()
     metrics = train_and_save(job)
@@ -140,7 +152,7 @@ def train_ours(args, settings: dict, training: dict, seed: int, run: Path, train
         "val": metrics["val_acc"],
         "kept": metrics["best_epoch"],
         "epochs": len(metrics["history"]),
-        "steps": len(metrics["history"]) * math.ceil(train_inrs / training["batch_size"]),
+        "steps": len(metrics["history"]) * math.ceil(metrics["samples"]["train"] / training["batch_size"]),
         "cpu": time.process_time() - start,
     }
     result.write_text(json.dumps(row))
@@ -149,48 +161,64 @@ def train_ours(args, settings: dict, training: dict, seed: int, run: Path, train
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reference", type=Path, required=True, help="a checkout of mkofinas/neural-graphs")
-    parser.add_argument("--python", type=Path, required=True, help="the python of an environment with its dependencies")
-    parser.add_argument("--presets", nargs="+", default=["fmnist"])
+    parser.add_argument("--neural-graphs", type=Path, help="a checkout of mkofinas/neural-graphs")
+    parser.add_argument("--python", type=Path, help="the python of an environment with neural-graphs' dependencies")
     parser.add_argument("--models", nargs="+", choices=sorted(PUBLISHED_FLAGS), default=["pna"])
-    parser.add_argument("--epochs", type=int, help="both sides' epochs (default: the presets' GMN epochs)")
+    parser.add_argument("--lim-gmn", type=Path, help="a checkout of cptq/graph_metanetworks")
+    parser.add_argument("--lim-inputs", nargs="+", choices=lim_gmn.INPUTS, default=["standardised"])
+    parser.add_argument("--presets", nargs="+", default=["fmnist"])
+    parser.add_argument("--epochs", type=int, help="every side's epochs (default: the presets' GMN epochs)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--jobs", type=int, default=1, help="reference trainings at once (ours run beside them)")
+    parser.add_argument("--jobs", type=int, default=1, help="neural-graphs trainings at once (ours run beside them)")
     parser.add_argument("--output", type=Path, default=REPOSITORY / "results/bench/parity_gmn")
     args = parser.parse_args()
+    if args.neural_graphs and not args.python:
+        parser.error("--neural-graphs needs --python")
     config = layered([REPOSITORY / "config.yaml", *(REPOSITORY / "presets" / f"{p}.yaml" for p in args.presets)])
     settings = config["models"]["gmn"]
     args.epochs = args.epochs or settings["training"]["epochs"]
+    training = {**settings["training"], "epochs": args.epochs}
     run = REPOSITORY / config["results"]
     shards = sorted((run / "inrs" / DATASET).glob("shard-*.h5"))
     if not shards:
         raise SystemExit(f"{run / 'inrs' / DATASET}: no INR shards; run the presets first")
     args.output.mkdir(parents=True, exist_ok=True)
-    if not (args.output / "export").exists():
-        export_neural_graphs(shards, args.output / "export", SOURCES[DATASET].num_official_train)
-    train_inrs = len(json.loads((args.output / "export" / SPLITS_FILE).read_text())["train"])
-    splits, statistics = reference_data(args, args.output)
     torch.set_num_threads(1)
-    print(f"presets {' + '.join(args.presets)}: {train_inrs} training INRs, {args.epochs} epochs on both sides")
-    training = {**settings["training"], "epochs": args.epochs}
+    print(f"presets {' + '.join(args.presets)}: {args.epochs} epochs for every training")
     print(f"ours: GMN {json.dumps(settings['network'])}, training {json.dumps(training)}")
-    print(f"reference: normalisation statistics of these INRs {json.dumps(statistics)}")
+    in_process = {}
+    if args.lim_gmn:
+        registry.ARCHITECTURES["limgmn"] = lim_gmn.architecture(args.lim_gmn)
+        for inputs in args.lim_inputs:
+            network = {"hidden": settings["network"]["hidden"], "blocks": settings["network"]["blocks"],
+                       "readout_layers": 2, "inputs": inputs}  # fmt: skip
+            in_process[f"Lim et al.'s GMN, {inputs} inputs"] = (f"limgmn-{inputs}", "limgmn", network)
+            print(f"Lim et al.'s GMN ({inputs} inputs): {json.dumps(network)}, the same training")
+    in_process["ours, GMN"] = ("gmn", "gmn", settings["network"])
     with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {
-            (model, seed): pool.submit(run_reference, args, model, seed, splits, statistics, train_inrs, args.output)
-            for model in args.models
+        futures = {}
+        if args.neural_graphs:
+            if not (args.output / "export").exists():
+                export_neural_graphs(shards, args.output / "export", SOURCES[DATASET].num_official_train)
+            train_inrs = len(json.loads((args.output / "export" / SPLITS_FILE).read_text())["train"])
+            splits, statistics = reference_data(args, args.output)
+            print(f"neural-graphs: normalisation statistics of these INRs {json.dumps(statistics)}")
+            for model in args.models:
+                for seed in args.seeds:
+                    futures[(f"neural-graphs {model}", seed)] = pool.submit(
+                        run_reference, args, model, seed, splits, statistics, train_inrs, args.output
+                    )
+        rows = {
+            (name, seed): train_in_process(args, label, arch, network, training, seed, run)
+            for name, (label, arch, network) in in_process.items()
             for seed in args.seeds
         }
-        ours = {seed: train_ours(args, settings, training, seed, run, train_inrs) for seed in args.seeds}
-        references = {key: future.result() for key, future in futures.items()}
+        rows = {key: future.result() for key, future in futures.items()} | rows
     parity.print_header(("implementation", "seed"))
     groups = {}
-    for (model, seed), row in references.items():
-        parity.print_row((f"neural-graphs {model}", seed), row)
-        groups.setdefault(f"neural-graphs {model}", []).append(row)
-    for seed, row in ours.items():
-        parity.print_row(("ours, GMN", seed), row)
-        groups.setdefault("ours, GMN", []).append(row)
+    for (name, seed), row in rows.items():
+        parity.print_row((name, seed), row)
+        groups.setdefault(name, []).append(row)
     parity.print_summary(groups)
 
 
