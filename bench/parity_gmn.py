@@ -105,58 +105,56 @@ def reference_data(args, output: Path) -> tuple[Path, dict]:
 def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, train_inrs: int, output: Path):
     folder = output / f"{model}-epochs-{args.epochs}-seed-{seed}"
     result = folder / "result.json"
-    if result.exists():
-        return json.loads(result.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    batch_size = 128  # its configs/base.yaml, not changed by its scripts
-    overrides = [
-        f"seed={seed}", f"model={model}", "data=fmnist", f"n_epochs={args.epochs}", *PUBLISHED_FLAGS[model],
-        "data.dataset_dir=/", f"data.splits_path={splits}",
-        *(f"data.stats.{key}={json.dumps(value)}" for key, value in statistics.items()),
-        f"scheduler.warmup_steps={round(PUBLISHED_WARMUP_STEPS * train_inrs / PUBLISHED_TRAIN_INRS)}",
-        f"eval_every={math.ceil(train_inrs / batch_size)}", "num_workers=0", "distributed=null",
-        f"hydra.run.dir={folder / 'hydra'}",
-    ]  # fmt: skip
-    env = os.environ | {"REFERENCE_LOG": str(folder / "log.jsonl"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    command = [str(args.python), str(ENTRY), str(args.neural_graphs), *overrides]
-    cpu = parity.run_measured(command, env, folder / "out.txt")
+    if not result.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        batch_size = 128  # its configs/base.yaml, not changed by its scripts
+        overrides = [
+            f"seed={seed}", f"model={model}", "data=fmnist", f"n_epochs={args.epochs}", *PUBLISHED_FLAGS[model],
+            "data.dataset_dir=/", f"data.splits_path={splits}",
+            *(f"data.stats.{key}={json.dumps(value)}" for key, value in statistics.items()),
+            f"scheduler.warmup_steps={round(PUBLISHED_WARMUP_STEPS * train_inrs / PUBLISHED_TRAIN_INRS)}",
+            f"eval_every={math.ceil(train_inrs / batch_size)}", "num_workers=0", "distributed=null",
+            f"hydra.run.dir={folder / 'hydra'}",
+        ]  # fmt: skip
+        env = os.environ | {"REFERENCE_LOG": str(folder / "log.jsonl"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        command = [str(args.python), str(ENTRY), str(args.neural_graphs), *overrides]
+        result.write_text(json.dumps({"cpu": parity.run_measured(command, env, folder / "out.txt")}))
     records = parity.read_log(folder / "log.jsonl")
     epochs = parity.evaluations(records, folder / "out.txt")
-    row = {
+    return {
         "test": epochs[-1]["test/best_acc"],
         "val": epochs[-1]["val/best_acc"],
         "kept": epochs[parity.last_best([e["val/acc"] for e in epochs])]["epoch"] + 1,
         "epochs": len(epochs),
         "steps": sum(1 for r in records if "train/loss" in r),
-        "cpu": cpu,
+        "cpu": json.loads(result.read_text())["cpu"],
+        "curve": [e["test/acc"] for e in epochs],
     }
-    result.write_text(json.dumps(row))
-    return row
 
 
 def train_in_process(args, label: str, arch: str, network: dict, training: dict, seed: int, run: Path) -> dict:
     """A training by the pipeline's own training code: our GMN, or Lim et al.'s adapted network."""
     name = f"{label}-epochs-{args.epochs}-seed-{seed}"
-    result = args.output / f"{name}.result.json"
-    if result.exists():
-        return json.loads(result.read_text())
-    job = TrainingJob(
-        dataset=DATASET, arch=arch, seed=seed, network=network, training=training,
-        data_path=run / "data" / f"{DATASET}.h5", shard_paths=sorted((run / "inrs" / DATASET).glob("shard-*.h5")),
-        model_path=args.output / f"{name}.pt", metrics_path=args.output / f"{name}.metrics.json", device="cpu",
-    )  # fmt: skip
-    start = time.process_time()
-    metrics = train_and_save(job)
-    row = {
+    result, metrics_path = args.output / f"{name}.result.json", args.output / f"{name}.metrics.json"
+    if not result.exists():
+        job = TrainingJob(
+            dataset=DATASET, arch=arch, seed=seed, network=network, training=training,
+            data_path=run / "data" / f"{DATASET}.h5", shard_paths=sorted((run / "inrs" / DATASET).glob("shard-*.h5")),
+            model_path=args.output / f"{name}.pt", metrics_path=metrics_path, device="cpu",
+        )  # fmt: skip
+        start = time.process_time()
+        train_and_save(job)
+        result.write_text(json.dumps({"cpu": time.process_time() - start}))
+    metrics = json.loads(metrics_path.read_text())
+    return {
         "test": metrics["test_acc"],
         "val": metrics["val_acc"],
         "kept": metrics["best_epoch"],
         "epochs": len(metrics["history"]),
         "steps": len(metrics["history"]) * math.ceil(metrics["samples"]["train"] / training["batch_size"]),
-        "cpu": time.process_time() - start,
+        "cpu": json.loads(result.read_text())["cpu"],
+        "curve": [epoch["test_acc"] for epoch in metrics["history"]],
     }
-    result.write_text(json.dumps(row))
-    return row
 
 
 def main() -> None:
@@ -220,6 +218,9 @@ def main() -> None:
         parity.print_row((name, seed), row)
         groups.setdefault(name, []).append(row)
     parity.print_summary(groups)
+    print("\ntest accuracy (%) after each epoch:")
+    for (name, seed), row in rows.items():
+        print(f"{name}, seed {seed}: " + " ".join(f"{100 * value:.0f}" for value in row["curve"]))
 
 
 if __name__ == "__main__":
