@@ -27,22 +27,25 @@ def run_measured(command: list[str], env: dict, output: Path) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def read_log(log: Path) -> list[dict]:
-    """The records of a reference's run (one JSON dict per line, as it logged them to wandb)."""
-    return [json.loads(line) for line in log.read_text().splitlines()]
-
-
-def evaluations(records: list[dict], output: Path, accuracy: str = "val/acc") -> list[dict]:
-    """The records that hold an evaluation; SystemExit naming the run's output when there is none."""
-    epochs = [r for r in records if accuracy in r]
+def reference_row(log: Path, output: Path, step_key: str, cpu: float) -> dict:
+    """The row of a reference's run from its log (one JSON dict per line, as it logged them to
+    wandb; a record holding `step_key` is one optimizer step): the test accuracy it selected, at the
+    last epoch whose validation accuracy is at least every earlier one's, and its test accuracy after
+    every epoch (`curve`). SystemExit naming the run's `output` when it logged no evaluation."""
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    epochs = [r for r in records if "val/acc" in r]
     if not epochs:
         raise SystemExit(f"the reference logged no evaluation; its output: {output}")
-    return epochs
-
-
-def last_best(values: list[float]) -> int:
-    """The index the references keep: the last one whose value is at least every earlier one's."""
-    return max(range(len(values)), key=lambda i: (values[i], i))
+    kept = max(range(len(epochs)), key=lambda i: (epochs[i]["val/acc"], i))
+    return {
+        "test": epochs[-1]["test/best_acc"],
+        "val": epochs[-1]["val/best_acc"],
+        "kept": epochs[kept]["epoch"] + 1,
+        "epochs": len(epochs),
+        "steps": sum(1 for r in records if step_key in r),
+        "cpu": cpu,
+        "curve": [e["test/acc"] for e in epochs],
+    }
 
 
 def print_header(labels: tuple[str, ...]) -> None:

@@ -119,17 +119,8 @@ def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, t
         env = os.environ | {"REFERENCE_LOG": str(folder / "log.jsonl"), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         command = [str(args.python), str(ENTRY), str(args.neural_graphs), *overrides]
         result.write_text(json.dumps({"cpu": parity.run_measured(command, env, folder / "out.txt")}))
-    records = parity.read_log(folder / "log.jsonl")
-    epochs = parity.evaluations(records, folder / "out.txt")
-    return {
-        "test": epochs[-1]["test/best_acc"],
-        "val": epochs[-1]["val/best_acc"],
-        "kept": epochs[parity.last_best([e["val/acc"] for e in epochs])]["epoch"] + 1,
-        "epochs": len(epochs),
-        "steps": sum(1 for r in records if "train/loss" in r),
-        "cpu": json.loads(result.read_text())["cpu"],
-        "curve": [e["test/acc"] for e in epochs],
-    }
+    cpu = json.loads(result.read_text())["cpu"]
+    return parity.reference_row(folder / "log.jsonl", folder / "out.txt", "train/loss", cpu)
 
 
 def train_in_process(args, label: str, arch: str, network: dict, training: dict, seed: int, run: Path) -> dict:

@@ -86,16 +86,7 @@ def run_reference(args, config: Path, settings: dict, seed: int, log: Path) -> d
     command += [str(part) for flag, value in flags.items() for part in (flag, value)]
     env = os.environ | {"REFERENCE_LOG": str(log), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     cpu = parity.run_measured(command, env, log.with_suffix(".out"))
-    records = parity.read_log(log)
-    epochs = parity.evaluations(records, log.with_suffix(".out"))
-    return {
-        "test": epochs[-1]["test/best_acc"],
-        "val": epochs[-1]["val/best_acc"],
-        "kept": epochs[parity.last_best([e["val/acc"] for e in epochs])]["epoch"] + 1,
-        "epochs": len(epochs),
-        "steps": sum(1 for r in records if "train/CrossEntropyLoss" in r),
-        "cpu": cpu,
-    }
+    return parity.reference_row(log, log.with_suffix(".out"), "train/CrossEntropyLoss", cpu)
 
 
 def ours(results: Path, logs: Path, seed: int, train_size: int, batch_size: int) -> dict:
