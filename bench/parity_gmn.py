@@ -80,8 +80,9 @@ PUBLISHED_FLAGS = {
 STATISTICS = ("weights_mean", "weights_std", "biases_mean", "biases_std")
 
 
-def reference_data(args, output: Path) -> tuple[Path, dict]:
+def reference_data(args) -> tuple[Path, dict]:
     """The reference's own splits file and normalisation statistics for the exported INRs."""
+    output = args.output
     splits, statistics = output / "reference_splits.json", output / "reference_statistics.json"
     if not statistics.exists():
         env = os.environ | {"PYTHONPATH": str(ENTRY.parent)}  # the torchvision stand-in
@@ -102,8 +103,8 @@ def reference_data(args, output: Path) -> tuple[Path, dict]:
     return splits, json.loads(statistics.read_text())
 
 
-def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, train_inrs: int, output: Path):
-    folder = output / f"{model}-epochs-{args.epochs}-seed-{seed}"
+def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, train_inrs: int):
+    folder = args.output / f"{model}-epochs-{args.epochs}-seed-{seed}"
     result = folder / "result.json"
     if not result.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -190,12 +191,12 @@ def main() -> None:
             if not (args.output / "export").exists():
                 export_neural_graphs(shards, args.output / "export", SOURCES[DATASET].num_official_train)
             train_inrs = len(json.loads((args.output / "export" / SPLITS_FILE).read_text())["train"])
-            splits, statistics = reference_data(args, args.output)
+            splits, statistics = reference_data(args)
             print(f"neural-graphs: normalisation statistics of these INRs {json.dumps(statistics)}")
             for model in args.models:
                 for seed in args.seeds:
                     futures[(f"neural-graphs {model}", seed)] = pool.submit(
-                        run_reference, args, model, seed, splits, statistics, train_inrs, args.output
+                        run_reference, args, model, seed, splits, statistics, train_inrs
                     )
         rows = {
             (name, seed): train_in_process(args, label, arch, network, training, seed, run)
