@@ -110,6 +110,30 @@ def test_a_code_digest_ignores_comments_docstrings_and_layout_but_not_code(tmp_p
     assert len({digest["original"], digest["a value"], digest["a name"]}) == 3
 
 
+def test_a_modules_parse_is_kept_on_disk_and_an_unreadable_entry_is_parsed_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    module = tmp_path / "m.py"
+    module.write_text('"""Doc."""\nimport os\nfrom .a import b\n\ndef f(x):\n    return x + 1\n')
+    parsed = code._parse_module(module.read_bytes())
+    code._read_module.cache_clear()  # this process's own memory of parses: each step below reads the disk
+    assert code.module_digest(module) == parsed.digest
+    (entry,) = code.cache_folder().glob("*.json")
+    assert json.loads(entry.read_text()) == {"digest": parsed.digest, "imports": [[0, "os", []], [1, "a", ["b"]]]}
+    entry.write_text(json.dumps({"digest": "kept", "imports": []}))
+    code._read_module.cache_clear()
+    assert code.module_digest(module) == "kept", "the entry on disk was not read"
+    for unreadable in ('{"digest": "kept"', '{"imports": []}', "[]"):
+        entry.write_text(unreadable)
+        code._read_module.cache_clear()
+        assert code.module_digest(module) == parsed.digest, unreadable
+        assert json.loads(entry.read_text())["digest"] == parsed.digest
+    assert [path.name for path in entry.parent.iterdir()] == [entry.name]
+    (tmp_path / "a file").touch()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a file"))  # a folder that cannot be made
+    code._read_module.cache_clear()
+    assert code.module_digest(module) == parsed.digest
+
+
 def test_the_code_of_a_script_is_every_module_it_imports_through_the_roots(tmp_path):
     library = tmp_path / "src"
     files = {

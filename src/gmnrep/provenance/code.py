@@ -8,16 +8,29 @@ out by `ast.unparse`: comments, blank lines, line breaks, quoting and docstrings
 any change to a statement, name or value changes it. Only imports that the source spells out are
 followed (`import a.b`, `from a.b import c`, relative imports, at any depth of the file, so imports
 inside functions count too); modules imported by name at run time (`importlib`) are not seen.
+
+Every Snakemake start (a dry run, a local run, both starts of every SLURM job) and every job that
+records its code needs the digests of some hundred modules, and parsing them all is a sizeable
+part of a start's CPU time (bench/snakemake_start.py). What one parse gives is kept on disk,
+under the sha256 of the module's source and the Python version whose `ast` made it
+(`ast.unparse` may write another text in another one), in $XDG_CACHE_HOME/gmnrep (default
+~/.cache/gmnrep): an edited module has another key, so an entry is never out of date. An entry
+that cannot be read is parsed again and written anew; where the folder cannot be written, every
+start parses.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import json
+import os
+import sys
 from dataclasses import dataclass
 from functools import cache, partial
 from pathlib import Path
 
+from gmnrep.core.atomic import atomic_path
 from gmnrep.core.hashing import config_hash
 
 
@@ -28,8 +41,41 @@ class _Module:
     imports: tuple[tuple[int, str, tuple[str, ...]], ...]
 
 
+# Changed whenever what an entry holds or how a digest is made changes: entries of another version are not read.
+CACHE_VERSION = 1
+
+
+def cache_folder() -> Path:
+    """Where parsed modules are kept (see the module's docstring)."""
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return root / "gmnrep" / f"code-v{CACHE_VERSION}-python{python}"
+
+
 @cache
 def _read_module(source: bytes) -> _Module:
+    """The digest and the import statements of a module's source: kept on disk, else parsed."""
+    entry = cache_folder() / f"{hashlib.sha256(source).hexdigest()}.json"
+    try:
+        kept = json.loads(entry.read_text())
+        return _Module(kept["digest"], tuple((level, module, tuple(names)) for level, module, names in kept["imports"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        module = _parse_module(source)
+    _keep(entry, {"digest": module.digest, "imports": module.imports})
+    return module
+
+
+def _keep(entry: Path, content: dict) -> None:
+    """`content` written to `entry` whole (jobs that start together read a complete entry or none);
+    nothing where the folder cannot be written."""
+    try:
+        with atomic_path(entry) as written:
+            written.write_text(json.dumps(content))
+    except OSError:
+        pass
+
+
+def _parse_module(source: bytes) -> _Module:
     """The digest and the import statements of a module's source, from one parse and one walk."""
     tree = ast.parse(source)
     imports = []
