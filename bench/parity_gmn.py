@@ -27,7 +27,9 @@ Ours: the GMN of the presets, trained by the pipeline's own training (gmnrep.mod
 run's INRs with the same seeds and epochs, one thread. A training's row: test accuracy at the kept
 epoch (ours: the best validation epoch, the first of ties; the reference: the last epoch whose
 validation accuracy is at least every earlier one's), validation accuracy, epoch kept, epochs,
-optimizer steps and CPU seconds; then mean ± std per implementation.
+optimizer steps and CPU seconds; then mean ± std per implementation, the test accuracy after every
+epoch, and, for networks with BatchNorm (Lim et al.'s), the kept model's test accuracy with its
+running statistics as training left them and with statistics re-estimated over the training INRs.
 
 Every run's files stay in `--output` (default results/bench/parity_gmn): a rerun with the same
 arguments prints the finished runs again without repeating them.
@@ -50,14 +52,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import parity
 from gmnrep.config import layered
 from gmnrep.data.sources import SOURCES
+from gmnrep.data.splits import SPLIT_NAMES
 from gmnrep.inr.export import SPLITS_FILE, export_neural_graphs
-from gmnrep.models import registry
-from gmnrep.models.training import TrainingJob, train_and_save
+from gmnrep.models import checkpoints, registry
+from gmnrep.models.samples import load_samples
+from gmnrep.models.training import TrainingJob, evaluate, train_and_save
 from references import lim_gmn
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -124,9 +129,14 @@ def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, t
     return parity.reference_row(folder / "log.jsonl", folder / "out.txt", "train/loss", cpu)
 
 
+def trained_name(label: str, epochs: int, seed: int) -> str:
+    """The files of a training by train_in_process in the output folder: NAME.pt, NAME.metrics.json, ..."""
+    return f"{label}-epochs-{epochs}-seed-{seed}"
+
+
 def train_in_process(args, label: str, arch: str, network: dict, training: dict, seed: int, run: Path) -> dict:
     """A training by the pipeline's own training code: our GMN, or Lim et al.'s adapted network."""
-    name = f"{label}-epochs-{args.epochs}-seed-{seed}"
+    name = trained_name(label, args.epochs, seed)
     result, metrics_path = args.output / f"{name}.result.json", args.output / f"{name}.metrics.json"
     if not result.exists():
         job = TrainingJob(
@@ -147,6 +157,28 @@ def train_in_process(args, label: str, arch: str, network: dict, training: dict,
         "cpu": json.loads(result.read_text())["cpu"],
         "curve": [epoch["test_acc"] for epoch in metrics["history"]],
     }
+
+
+def batchnorm_test_accuracies(model_path: Path, arch: str, run: Path, batch_size: int) -> tuple[float, float] | None:
+    """The kept model's test accuracy with its BatchNorm layers' running statistics as training left
+    them, then with statistics re-estimated in one pass over the training INRs (a cumulative
+    average, no optimizer step: "precise BatchNorm", Wu and Johnson 2021); None without BatchNorm.
+    Whether a network's evaluations are held back by statistics that lag its weights."""
+    model, _ = checkpoints.load(model_path)
+    norms = [module for module in model.modules() if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return None
+    samples = load_samples(arch, run / "data" / f"{DATASET}.h5", sorted((run / "inrs" / DATASET).glob("shard-*.h5")))
+    rows = {split: torch.from_numpy(np.flatnonzero(samples.split == SPLIT_NAMES[split])) for split in ("train", "test")}
+    stored = evaluate(model, samples, rows["test"], batch_size)[1]
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the pass
+    model.train()
+    with torch.no_grad():
+        for batch in rows["train"].split(batch_size):
+            model(samples.take(batch))
+    return stored, evaluate(model, samples, rows["test"], batch_size)[1]
 
 
 def main() -> None:
@@ -213,6 +245,13 @@ def main() -> None:
     print("\ntest accuracy (%) after each epoch:")
     for (name, seed), row in rows.items():
         print(f"{name}, seed {seed}: " + " ".join(f"{100 * value:.0f}" for value in row["curve"]))
+    print("\ntest accuracy (%) of each kept model with BatchNorm, its running statistics as trained / re-estimated:")
+    for name, (label, arch, _) in in_process.items():
+        for seed in args.seeds:
+            model_path = args.output / f"{trained_name(label, args.epochs, seed)}.pt"
+            accuracies = batchnorm_test_accuracies(model_path, arch, run, training["batch_size"])
+            if accuracies is not None:
+                print(f"{name}, seed {seed}: {100 * accuracies[0]:.2f} / {100 * accuracies[1]:.2f}")
 
 
 if __name__ == "__main__":
