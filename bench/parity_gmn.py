@@ -50,6 +50,7 @@ import re
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ from gmnrep.data.sources import SOURCES
 from gmnrep.data.splits import SPLIT_NAMES
 from gmnrep.inr.export import SPLITS_FILE, export_neural_graphs
 from gmnrep.models import checkpoints, registry
-from gmnrep.models.samples import load_samples
+from gmnrep.models.samples import Samples, load_samples
 from gmnrep.models.training import TrainingJob, evaluate, train_and_save
 from references import lim_gmn
 
@@ -129,6 +130,16 @@ def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, t
     return parity.reference_row(folder / "log.jsonl", folder / "out.txt", "train/loss", cpu)
 
 
+def run_inputs(run: Path) -> tuple[Path, list[Path]]:
+    """The fmnist run's dataset file and INR shards, which every training here reads."""
+    return run / "data" / f"{DATASET}.h5", sorted((run / "inrs" / DATASET).glob("shard-*.h5"))
+
+
+@cache
+def run_samples(arch: str, run: Path) -> Samples:
+    return load_samples(arch, *run_inputs(run))
+
+
 def trained_name(label: str, epochs: int, seed: int) -> str:
     """The files of a training by train_in_process in the output folder: NAME.pt, NAME.metrics.json, ..."""
     return f"{label}-epochs-{epochs}-seed-{seed}"
@@ -139,9 +150,10 @@ def train_in_process(args, label: str, arch: str, network: dict, training: dict,
     name = trained_name(label, args.epochs, seed)
     result, metrics_path = args.output / f"{name}.result.json", args.output / f"{name}.metrics.json"
     if not result.exists():
+        data_path, shard_paths = run_inputs(run)
         job = TrainingJob(
             dataset=DATASET, arch=arch, seed=seed, network=network, training=training,
-            data_path=run / "data" / f"{DATASET}.h5", shard_paths=sorted((run / "inrs" / DATASET).glob("shard-*.h5")),
+            data_path=data_path, shard_paths=shard_paths,
             model_path=args.output / f"{name}.pt", metrics_path=metrics_path, device="cpu",
         )  # fmt: skip
         start = time.process_time()
@@ -168,7 +180,7 @@ def batchnorm_test_accuracies(model_path: Path, arch: str, run: Path, batch_size
     norms = [module for module in model.modules() if isinstance(module, torch.nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return None
-    samples = load_samples(arch, run / "data" / f"{DATASET}.h5", sorted((run / "inrs" / DATASET).glob("shard-*.h5")))
+    samples = run_samples(arch, run)
     rows = {split: torch.from_numpy(np.flatnonzero(samples.split == SPLIT_NAMES[split])) for split in ("train", "test")}
     stored = evaluate(model, samples, rows["test"], batch_size)[1]
     for norm in norms:
@@ -201,7 +213,7 @@ def main() -> None:
     args.epochs = args.epochs or settings["training"]["epochs"]
     training = {**settings["training"], "epochs": args.epochs}
     run = REPOSITORY / config["results"]
-    shards = sorted((run / "inrs" / DATASET).glob("shard-*.h5"))
+    shards = run_inputs(run)[1]
     if not shards:
         raise SystemExit(f"{run / 'inrs' / DATASET}: no INR shards; run the presets first")
     args.output.mkdir(parents=True, exist_ok=True)

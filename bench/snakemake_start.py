@@ -17,14 +17,14 @@ from pathlib import Path
 
 from parity import run_measured
 
-REPO = Path(__file__).resolve().parents[1]
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def dry_run(preset: str, folder: Path, cache: Path) -> float:
     """CPU seconds of a dry run of `preset` in `folder`, with the parsed modules kept in `cache`."""
     folder.mkdir()
-    command = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(folder)]
-    command += ["--configfile", str(REPO / "config.yaml"), str(REPO / "presets" / f"{preset}.yaml")]
+    command = [sys.executable, "-m", "snakemake", "-s", str(REPOSITORY / "Snakefile"), "--directory", str(folder)]
+    command += ["--configfile", str(REPOSITORY / "config.yaml"), str(REPOSITORY / "presets" / f"{preset}.yaml")]
     # SLURM's client, where installed, makes every start wait for a controller (tests/conftest.py)
     env = os.environ | {"XDG_CACHE_HOME": str(cache), "SLURM_CONF": os.devnull}
     return run_measured([*command, "--dry-run", "--quiet"], env, folder / "snakemake.out")

@@ -257,7 +257,7 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
 
 # The demo preset with small overrides: its settings come out of layering in another key order than
 # the smoke preset's (the case that made a finished demo run look stale); minutes become seconds, and
-# without the matched twins (which the smoke run has) the DAG has 47 jobs instead of 89.
+# the matched twins, which the smoke run has, are left out to halve the DAG.
 DEMO_OVERRIDES = textwrap.dedent(
     """\
     results: results/demo-small
