@@ -3,9 +3,9 @@ import torch
 import torch.nn.functional as F
 
 from gmn_dgl import VARIANTS, dgl_block_forward, dgl_representations
-from gmnrep.inr.siren import SirenRecipe, init_params
 from gmnrep.models.gmn import GMN, EdgeUpdatingBlock
 from gmnrep.models.param_graph import GraphBatch, build_graphs
+from siren_symmetries import permute_hidden_neurons, siren_weights
 
 MNIST_SIREN = (2, 32, 32, 1)
 CIFAR_SIREN = (2, 32, 32, 3)
@@ -24,19 +24,6 @@ OPTIONS = [
     {"head_layers": 3, "dropout": 0.2, "block_dropout": 0.2},
 ]
 OPTION_IDS = ["-".join(f"{k}={v}" for k, v in o.items()) or "default" for o in OPTIONS]
-
-
-def siren_weights(sizes, n, seed=0, dtype=torch.float32):
-    """SIREN-initialised weights (biases too) with some spread, as fitted INRs have."""
-    recipe = SirenRecipe(tuple(sizes[1:-1]), 30.0, "siren", 0.0, (-1.0, 1.0), 5e-4, 1, 40.0)
-    g = torch.Generator().manual_seed(seed)
-    return [
-        (
-            w * (1 + torch.rand(w.shape, generator=g, dtype=dtype)),
-            b + 0.1 * torch.randn(b.shape, generator=g, dtype=dtype),
-        )
-        for w, b in init_params(recipe, sizes[-1], seed, range(n), dtype)
-    ]
 
 
 def make_gmn(sizes, weights, dtype=torch.float32, seed=0, num_classes=5, **kwargs):
@@ -74,7 +61,7 @@ def test_block_edge_index_form_equals_dgl(variant, dtype):
     torch.manual_seed(0)
     hidden = 16
     block = EdgeUpdatingBlock(hidden).to(dtype)
-    graph = build_graphs(siren_weights(MNIST_SIREN, 3))
+    graph = build_graphs(siren_weights(MNIST_SIREN, 3, dtype=torch.float32))
     batch = GraphBatch.from_dgl(graph)
     h = torch.randn(graph.num_nodes(), hidden, dtype=dtype, requires_grad=True)
     e = torch.randn(graph.num_edges(), hidden, dtype=dtype, requires_grad=True)
@@ -94,7 +81,7 @@ def test_block_edge_index_form_equals_dgl(variant, dtype):
 
 def test_dgl_block_forward_leaves_the_graph_as_it_was():
     block = EdgeUpdatingBlock(8)
-    graph = build_graphs(siren_weights(MNIST_SIREN, 1))
+    graph = build_graphs(siren_weights(MNIST_SIREN, 1, dtype=torch.float32))
     keys = (set(graph.ndata), set(graph.edata))
     for variant in VARIANTS:
         dgl_block_forward(block, graph, torch.randn(67, 8), torch.randn(1120, 8), variant)
@@ -142,27 +129,12 @@ def test_gmn_with_dgl_blocks_equals_the_project_gmn(variant):
 
 
 def test_dense_form_rejects_weights_of_another_architecture():
-    model = make_gmn(MNIST_SIREN, siren_weights(MNIST_SIREN, 2))
+    model = make_gmn(MNIST_SIREN, siren_weights(MNIST_SIREN, 2, dtype=torch.float32))
     with pytest.raises(ValueError, match="SIREN"):
-        model(siren_weights(CIFAR_SIREN, 2))
+        model(siren_weights(CIFAR_SIREN, 2, dtype=torch.float32))
 
 
 # --- symmetries ---
-
-
-def permute_hidden_neurons(weights, seed=0):
-    """Each hidden layer of each SIREN gets its own random permutation of its neurons."""
-    g = torch.Generator().manual_seed(seed)
-    n = weights[0][0].shape[0]
-    graph_index = torch.arange(n)[:, None]
-    permuted = [[w, b] for w, b in weights]
-    for layer in range(len(weights) - 1):
-        w, b = permuted[layer]
-        perm = torch.stack([torch.randperm(b.shape[1], generator=g) for _ in range(n)])
-        permuted[layer] = [w[graph_index, perm], b[graph_index, perm]]
-        following = permuted[layer + 1][0]
-        permuted[layer + 1][0] = following[graph_index, :, perm].transpose(1, 2)
-    return [(w, b) for w, b in permuted]
 
 
 def test_hidden_permutation_helper_permutes_the_function_not_just_the_weights():
@@ -186,7 +158,7 @@ def test_hidden_permutation_helper_permutes_the_function_not_just_the_weights():
 @pytest.mark.parametrize("sizes", [MNIST_SIREN, CIFAR_SIREN])
 @pytest.mark.parametrize("options", OPTIONS, ids=OPTION_IDS)
 def test_permuting_hidden_neurons_changes_nothing(sizes, form, options):
-    weights = siren_weights(sizes, 3)
+    weights = siren_weights(sizes, 3, dtype=torch.float32)
     model = make_gmn(sizes, weights, **options)
     with torch.no_grad():
         assert_all_close(outputs(model, permute_hidden_neurons(weights), form), outputs(model, weights, form), 1e-5)
@@ -198,7 +170,7 @@ def test_permuting_input_or_output_neurons_changes_the_output(side, form):
     # inputs and outputs have their own position ids: swapping two of them is a different SIREN,
     # and the change is far above the tolerance of the invariance test (with a mean readout, too,
     # but there only 2 or 3 of 69 nodes move the mean: about 1e-4)
-    weights = siren_weights(CIFAR_SIREN, 3)
+    weights = siren_weights(CIFAR_SIREN, 3, dtype=torch.float32)
     model = make_gmn(CIFAR_SIREN, weights, pooling="sum")
     swapped = [[w.clone(), b.clone()] for w, b in weights]
     if side == "input":
@@ -231,7 +203,7 @@ def test_input_statistics_standardise_each_layer_pair():
 
 
 def test_constant_layer_statistics_give_finite_outputs():
-    weights = siren_weights(MNIST_SIREN, 4)
+    weights = siren_weights(MNIST_SIREN, 4, dtype=torch.float32)
     weights = [(w, torch.zeros_like(b)) for w, b in weights]  # the DWSNets init: zero biases
     model = make_gmn(MNIST_SIREN, weights)
     assert torch.isfinite(model(weights)).all()
@@ -242,7 +214,7 @@ def test_constant_layer_statistics_give_finite_outputs():
 
 def test_gmn_learns_a_separable_problem():
     # class 1: SIRENs whose output bias is shifted up; a GMN reads biases, so it can tell them apart
-    weights = siren_weights(MNIST_SIREN, 32, seed=1)
+    weights = siren_weights(MNIST_SIREN, 32, seed=1, dtype=torch.float32)
     labels = torch.arange(32) % 2
     weights[-1] = (weights[-1][0], weights[-1][1] + labels[:, None].float())
     model = make_gmn(MNIST_SIREN, weights, num_classes=2)

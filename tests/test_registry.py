@@ -78,12 +78,15 @@ def test_each_declaration_builds_its_network_with_the_layers_it_declares(name):
 
 
 def test_weight_space_networks_come_first_and_only_image_networks_have_twins():
-    assert registry.weight_space_archs() == ("gmn", "scalegmn")
+    weight_space = ("gmn", "scalegmn", "nfnnp", "statnn", "flatmlp")
+    assert registry.weight_space_archs() == weight_space
     assert registry.image_archs() == ("mlp", "cnn")
-    assert registry.display_order() == ("gmn", "scalegmn", "mlp", "cnn", "mlpmatch", "cnnmatch")
+    assert registry.display_order() == (*weight_space, "mlp", "cnn", "mlpmatch", "cnnmatch")
     assert registry.get("cnnmatch") is registry.get("cnn") and registry.title("cnnmatch") == "CNN (matched)"
     assert registry.network_arch("gmnmatch") == "gmnmatch" and not registry.is_matched("gmnmatch")
-    with pytest.raises(ValueError, match="unknown architecture 'rnn'; known: gmn, scalegmn, mlp, cnn"):
+    with pytest.raises(
+        ValueError, match="unknown architecture 'rnn'; known: gmn, scalegmn, nfnnp, statnn, flatmlp, mlp, cnn"
+    ):
         registry.get("rnn")
 
 

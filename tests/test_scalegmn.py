@@ -4,9 +4,19 @@ import pytest
 import torch
 from torch import nn
 
-from gmnrep.inr.siren import SirenRecipe, coordinate_grid, init_params
+from gmnrep.inr.siren import coordinate_grid
 from gmnrep.inr.siren import forward as siren_forward
 from gmnrep.models.scalegmn import ScaleGMN, SignEquivariant, SignSymmetrised
+from siren_symmetries import (
+    flip_hidden_signs,
+    flip_io_neuron,
+    hidden_permutations,
+    permute_hidden_neurons,
+    permuted,
+    random_signs,
+    recipe,
+    siren_weights,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SIZES = (2, 8, 8, 3)  # two hidden layers, several outputs (each output neuron its own type)
@@ -17,22 +27,6 @@ DROPOUT = {"head_layers": 2, "dropout": 0.2, "block_dropout": 0.2, "mlp_dropout"
 OPTIONS = [{"direction": "forward"}, {"direction": "bidirectional"}, {"direction": "bidirectional", **DROPOUT}]
 OPTION_IDS = ["forward", "bidirectional", "bidirectional, dropout on, eval mode"]
 DIRECTIONS = ["forward", "bidirectional"]
-
-
-def recipe(sizes):
-    return SirenRecipe(tuple(sizes[1:-1]), 30.0, "siren", 0.0, (-1.0, 1.0), 5e-4, 1, 40.0)
-
-
-def siren_weights(sizes, n, seed=0, dtype=torch.float64):
-    """SIREN-initialised weights (biases too) with some spread, as fitted INRs have."""
-    g = torch.Generator().manual_seed(seed)
-    return [
-        (
-            w * (1 + torch.rand(w.shape, generator=g, dtype=dtype)),
-            b + 0.1 * torch.randn(b.shape, generator=g, dtype=dtype),
-        )
-        for w, b in init_params(recipe(sizes), sizes[-1], seed, range(n), dtype)
-    ]
 
 
 def make_model(sizes=SIZES, seed=0, dtype=torch.float64, layers=3, **options):
@@ -55,61 +49,6 @@ def assert_all_close(actual, expected, tol=TOL):
 def max_change(actual, expected):
     """The largest change of any output, relative to that output's scale."""
     return max(float((a - b).abs().max().detach() / b.abs().max().detach()) for a, b in zip(actual, expected))
-
-
-# --- symmetry transforms of a stack of SIRENs ---
-
-
-def hidden_permutations(weights, seed=0):
-    """A random permutation of each hidden layer's neurons for each SIREN: per hidden layer, (n, width)."""
-    g = torch.Generator().manual_seed(seed)
-    n = weights[0][0].shape[0]
-    return [torch.stack([torch.randperm(b.shape[1], generator=g) for _ in range(n)]) for _, b in weights[:-1]]
-
-
-def permuted(weights, perms):
-    """Neuron k of hidden layer l of SIREN s becomes its neuron perms[l][s, k]: the rows of W_l and
-    b_l, and the columns of W_{l+1}."""
-    rows = torch.arange(weights[0][0].shape[0])[:, None]
-    out = [[w, b] for w, b in weights]
-    for layer, perm in enumerate(perms):
-        out[layer] = [out[layer][0][rows, perm], out[layer][1][rows, perm]]
-        out[layer + 1][0] = out[layer + 1][0][rows, :, perm].transpose(1, 2)
-    return [(w, b) for w, b in out]
-
-
-def permute_hidden_neurons(weights, seed=0):
-    """Each hidden layer of each SIREN gets its own random permutation of its neurons."""
-    return permuted(weights, hidden_permutations(weights, seed))
-
-
-def random_signs(weights, seed=0):
-    """q in {+1, -1} for every hidden neuron of every SIREN: per hidden layer, (n, width)."""
-    g = torch.Generator().manual_seed(seed)
-    return [torch.randint(0, 2, b.shape, generator=g).to(b.dtype) * 2 - 1 for _, b in weights[:-1]]
-
-
-def flip_hidden_signs(weights, signs, outgoing=True):
-    """Negate the incoming weights and bias of each hidden neuron with q = -1 and (the symmetry),
-    with `outgoing`, its outgoing weights; without, only the incoming side (not a symmetry)."""
-    out = [[w, b] for w, b in weights]
-    for layer, q in enumerate(signs):
-        out[layer] = [out[layer][0] * q[:, :, None], out[layer][1] * q]
-        if outgoing:
-            out[layer + 1][0] = out[layer + 1][0] * q[:, None, :]
-    return [(w, b) for w, b in out]
-
-
-def flip_io_neuron(weights, side):
-    """Negate the weights of input neuron 0 (its outgoing weights), or the incoming weights and
-    bias of output neuron 0: input and output neurons have no sign symmetry."""
-    out = [[w.clone(), b.clone()] for w, b in weights]
-    if side == "input":
-        out[0][0][:, :, 0] *= -1
-    else:
-        out[-1][0][:, 0] *= -1
-        out[-1][1][:, 0] *= -1
-    return [(w, b) for w, b in out]
 
 
 def siren_outputs(weights, sizes=SIZES):

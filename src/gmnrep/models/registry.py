@@ -9,11 +9,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gmnrep.models.architectures import IMAGE, WEIGHT_SPACE, Architecture, cnn, gmn, mlp, scalegmn
+from gmnrep.models.architectures import (
+    IMAGE,
+    WEIGHT_SPACE,
+    Architecture,
+    cnn,
+    flatmlp,
+    gmn,
+    mlp,
+    nfnnp,
+    scalegmn,
+    statnn,
+)
 
 # In the order tables, figures and claims show them: weight-space networks first.
 ARCHITECTURES: dict[str, Architecture] = {
-    module.ARCHITECTURE.name: module.ARCHITECTURE for module in (gmn, scalegmn, mlp, cnn)
+    module.ARCHITECTURE.name: module.ARCHITECTURE for module in (gmn, scalegmn, nfnnp, statnn, flatmlp, mlp, cnn)
 }
 MATCHED_SUFFIX = "match"
 

@@ -1,5 +1,5 @@
 """What the pipeline needs to know of an architecture, declared by one module of this package each
-(gmn, scalegmn, mlp, cnn); gmnrep.models.registry lists them.
+(gmn, scalegmn, nfnnp, statnn, flatmlp, mlp, cnn); gmnrep.models.registry lists them.
 
 A declaration names the architecture's network and says what it sees (INR weights or images), which
 family it belongs to (what the claims compare: weight-space networks against image networks), its
