@@ -4,6 +4,7 @@
 #   make smoke  - the CI-sized DAG (digits + Fashion-MNIST subset)
 #   make fmnist - the paper's experiment on real Fashion-MNIST at laptop scale, and its report
 #   make fmnist-scalegmn - the same with ScaleGMN beside the GMN, in its own results folder
+#   make fmnist-metanetworks - the same with every weight-space family (NFN, StatNN, flat MLP too)
 #   make results-page - docs/results.md rewritten from the last `make fmnist`'s claims table
 #   make check  - the tests without an end-to-end Snakemake run (times: docs/performance.md)
 #   make lint   - ruff (format and lint), snakemake --lint and snakefmt --check
@@ -20,7 +21,7 @@ STAMP := $(VENV)/.installed
 # torch goes in first, pinned, on its own: a loose torch requirement pulls GBs of CUDA wheels.
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
-.PHONY: install demo smoke fmnist fmnist-scalegmn results-page test check lint gpu-check clean-demo
+.PHONY: install demo smoke fmnist fmnist-scalegmn fmnist-metanetworks results-page test check lint gpu-check clean-demo
 
 install: $(STAMP)
 
@@ -49,6 +50,11 @@ FMNIST_SCALEGMN = --configfile presets/fmnist.yaml presets/fmnist_scalegmn.yaml
 fmnist-scalegmn: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) $(FMNIST_SCALEGMN)
 	$(BIN)/snakemake $(FMNIST_SCALEGMN) --report results/fmnist_scalegmn/report.html
+
+FMNIST_METANETWORKS = $(FMNIST_SCALEGMN) presets/fmnist_metanetworks.yaml
+fmnist-metanetworks: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) $(FMNIST_METANETWORKS)
+	$(BIN)/snakemake $(FMNIST_METANETWORKS) --report results/fmnist_metanetworks/report.html
 
 # Maintainers: docs/results.md from the last `make fmnist` (a run itself changes no tracked file).
 results-page: $(STAMP)

@@ -72,11 +72,11 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-PRESETS = ("paper", "demo", "smoke", "fmnist", "fmnist_scalegmn")
+PRESETS = ("paper", "demo", "smoke", "fmnist", "fmnist_scalegmn", "fmnist_metanetworks")
 
 
 # A preset layered over another one as well as over config.yaml (its file's header says so).
-LAYERED_OVER = {"fmnist_scalegmn": "fmnist"}
+LAYERED_OVER = {"fmnist_scalegmn": "fmnist", "fmnist_metanetworks": "fmnist_scalegmn"}
 
 
 def preset_files(name: str, root: Path = REPO) -> list[Path]:

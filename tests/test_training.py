@@ -479,7 +479,7 @@ def test_every_architecture_exposes_blocks_plus_one_representation_layers(blocks
             assert [layer.shape[1] for layer in layers] == [width] * blocks + [5]
 
 
-@pytest.mark.parametrize("preset", ["paper", "demo", "smoke", "fmnist"])
+@pytest.mark.parametrize("preset", ["paper", "demo", "smoke", "fmnist", "fmnist_metanetworks"])
 def test_configured_networks_build_for_every_dataset_with_their_layer_counts(preset):
     from conftest import preset_config
     from gmnrep import config as cfg
