@@ -14,6 +14,7 @@ from gmnrep.core.errors import DataError
 from gmnrep.paper import (
     accuracy_table,
     cka_results,
+    family_comparison,
     model_metrics,
     predictions,
     similarity_table,
@@ -239,9 +240,8 @@ NUM_LAYERS = 5
 NUM_CLASSES = 10
 
 
-PAIRING_STEP = (
-    0.04  # known_cka's step between pairings: all 21 pairings of the registry (vocabulary.PAIRINGS) stay below 1
-)
+# known_cka's step between pairings: every pairing of the registry (vocabulary.PAIRINGS) stays below 1
+PAIRING_STEP = 0.8 / len(vocabulary.PAIRINGS)
 
 
 def known_cka(pairing_number: int, pair_number: int) -> np.ndarray:
@@ -396,7 +396,7 @@ def test_similarity_rows_average_matched_layers_and_agreement_over_pairs(similar
             assert row[f"cka_{l}_{l}_std"] == pytest.approx(0.02, abs=1e-4)
             # the mean chance floor of the pairing's models (every seed of its one or two architectures)
             assert row[f"chance_{l}_{l}"] == pytest.approx(expected_chance(name.split("-"), SEEDS, l), abs=1e-4)
-    assert by_key["digits", "gmn-mlp"]["chance_3_3"] == pytest.approx(0.02 + 0.002 + 0.009, abs=1e-4)
+    assert by_key["digits", "gmn-mlp"]["chance_3_3"] == pytest.approx((0.01 + 0.06) / 2 + 0.002 + 0.009, abs=1e-4)
     expected_agreement = {
         "gmn-gmn": [0.9, 0.9, 0.8],
         "mlp-mlp": [1, 1, 1],
@@ -464,14 +464,14 @@ def test_write_similarity_table_writes_csv_markdown_and_latex(similarity_inputs,
         "|---|---|---|---|---|---|---|---|",
     ]
     assert markdown[2] == "| MNIST | GMN-GMN | 0.053 ± 0.020 | 0.021 | 0.064 ± 0.020 | 0.024 | 0.867 ± 0.058 | 3 |"
-    assert markdown[7] == "| MNIST | MLP-CNN | 0.413 ± 0.020 | 0.046 | 0.424 ± 0.020 | 0.049 | 0.900 ± 0.000 | 3 |"
+    assert markdown[7] == "| MNIST | MLP-CNN | 0.533 ± 0.020 | 0.076 | 0.544 ± 0.020 | 0.079 | 0.900 ± 0.000 | 3 |"
     assert markdown[8].startswith("| Digits | GMN-GMN |") and len(markdown) == 14
 
     latex = tex_path.read_text()
     assert latex.startswith("\\begin{tabular}{llrrrrrr}\n") and latex.endswith("\\end{tabular}\n")
     assert "Dataset & Pairing & CKA(3, 3) & chance & CKA(4, 4) & chance & Prediction agreement & Pairs \\\\\n" in latex
     assert (
-        "MNIST & GMN-MLP & $0.253 \\pm 0.020$ & 0.031 & $0.264 \\pm 0.020$ & 0.034 & $0.800 \\pm 0.100$ & 3 \\\\\n"
+        "MNIST & GMN-MLP & $0.249 \\pm 0.020$ & 0.046 & $0.260 \\pm 0.020$ & 0.049 & $0.800 \\pm 0.100$ & 3 \\\\\n"
         in latex
     )
     assert "±" not in latex
@@ -701,3 +701,61 @@ def test_chance_tables_given_for_another_dataset_or_twice_are_refused_naming_the
     with pytest.raises(DataError, match="not a readable chance table") as info:
         cka_results.read_chance_floors([missing], "digits")
     assert str(missing) in str(info.value)
+
+
+# --- the weight-space families side by side ------------------------------------------------------
+
+FAMILIES = ["gmn", "scalegmn", "mlp", "cnn"]
+
+
+def family_inputs(tmp_path):
+    tables = write_cka_tables(tmp_path / "cka", "digits", FAMILIES, SEEDS)
+    records = [
+        record("digits", arch, seed, 0.1 * (k + 1) + 0.01 * seed, num_parameters=100 * (k + 1))
+        for k, arch in enumerate(FAMILIES)
+        for seed in SEEDS
+    ]
+    return {"digits": tables}, write_metrics(tmp_path / "metrics", records)
+
+
+def known_mean(pairing: str, layer: int) -> float:
+    """known_cka's CKA(l, l) averaged over the three pairs of a pairing (pairs 0, 1, 2: the middle one)."""
+    return PAIRING_STEP * vocabulary.PAIRINGS.index(pairing) + 0.011 * layer + 0.02
+
+
+def test_family_rows_give_each_family_its_seed_to_seed_and_image_cka_and_its_accuracy(tmp_path):
+    tables, metrics = family_inputs(tmp_path)
+    rows = family_comparison.family_rows(tables, metrics, [3, 4])
+    assert [row["architecture"] for row in rows] == FAMILIES  # the families, then the image networks
+    scalegmn = rows[1]
+    assert scalegmn["seeds"] == 3 and scalegmn["parameters"] == 200
+    assert scalegmn["test_acc_mean"] == pytest.approx(21.0) and scalegmn["test_acc_std"] == pytest.approx(1.0)
+    for layer in (3, 4):
+        for partner, pairing in (("seeds", "scalegmn-scalegmn"), ("mlp", "scalegmn-mlp"), ("cnn", "scalegmn-cnn")):
+            assert scalegmn[f"cka_{layer}_{partner}_mean"] == pytest.approx(known_mean(pairing, layer), abs=1e-4)
+            assert scalegmn[f"cka_{layer}_{partner}_std"] == pytest.approx(0.02, abs=1e-4)
+            assert scalegmn[f"cka_{layer}_{partner}_pairs"] == 3
+    mlp = rows[2]  # an image network is compared with its own seeds and the other image network
+    assert "cka_3_mlp_mean" not in mlp and mlp["cka_3_cnn_mean"] == pytest.approx(known_mean("mlp-cnn", 3), abs=1e-4)
+
+
+def test_the_family_table_and_figure_are_written(tmp_path):
+    tables, metrics = family_inputs(tmp_path)
+    out = [tmp_path / name for name in ("families.pdf", "families.csv", "families.md", "families.tex")]
+    family_comparison.write_family_comparison(tables, metrics, [3, 4], *out)
+    markdown = out[2].read_text().splitlines()
+    header = "| Dataset | Architecture | Test accuracy (%) | Parameters | CKA(3, 3) seed to seed | CKA(3, 3) to MLP |"
+    assert markdown[0].startswith(header)
+    assert markdown[3].startswith("| Digits | ScaleGMN | 21.00 ± 1.00 | 200 |")
+    mlp_cells = [cell.strip() for cell in markdown[4].split("|")[1:-1]]
+    assert mlp_cells[1] == "MLP" and mlp_cells[5] == mlp_cells[8] == ""  # no "to MLP" for the MLP itself
+    assert "\\pm" in out[3].read_text() and "±" not in out[3].read_text()
+    content = out[0].read_bytes()
+    assert content.startswith(b"%PDF-") and len(content) > 5000
+
+
+def test_a_run_without_a_weight_space_family_is_refused(tmp_path):
+    tables = write_cka_tables(tmp_path / "cka", "digits", ["mlp", "cnn"], SEEDS)
+    metrics = write_metrics(tmp_path / "metrics", [record("digits", "mlp", 0, 0.5)])
+    with pytest.raises(DataError, match="digits: no weight-space architecture has seed-to-seed CKA tables"):
+        family_comparison.family_rows({"digits": tables}, metrics, [3])

@@ -22,7 +22,7 @@ from gmnrep import config as gmn_config
 from gmnrep.data import dataset_file
 from gmnrep.representations import pairs
 from gmnrep.core import gpu_slots, numerics
-from gmnrep.models.registry import network_arch
+from gmnrep.models.registry import network_arch, weight_space_archs
 from gmnrep.inr import planning
 from gmnrep.provenance import code
 from gmnrep.data.sources import SOURCES
@@ -488,8 +488,27 @@ def final_targets():
             for name in ("table1", "table2", "claims")
         ),
         *figures,
+        *family_comparison_targets(),
         PATHS["overview"],
     ]
+
+
+def family_comparison_targets():
+    """The weight-space families side by side, in runs that train more than one of them."""
+    families = [arch for arch in TRAINED_ARCHS if arch in weight_space_archs()]
+    if len(families) < 2:
+        return []
+    return [
+        PATHS["figure"].format(figure="families"),
+        PATHS["table"].format(name="families", ext="csv"),
+    ]
+
+
+def family_comparison_inputs(wildcards):
+    return {
+        **per_dataset(DATASETS, tables=compared_pair_tables),
+        "metrics": all_model_metrics(wildcards),
+    }
 
 
 def run_configfiles():

@@ -1,4 +1,5 @@
-# The paper's Figures 2-4 and Table 2, from the CKA tables and activation dumps.
+# The paper's Figures 2-4 and Table 2, from the CKA tables and activation dumps, and the
+# weight-space families side by side.
 
 
 rule cka_figure:
@@ -111,3 +112,31 @@ rule table2:
         deepest=DEEPEST,
     script:
         "../scripts/table2.py"
+
+
+rule family_comparison:
+    input:
+        unpack(family_comparison_inputs),
+    output:
+        **table_outputs("families", caption="../report/families.rst", category="Tables"),
+        figure=report(
+            PATHS["figure"].format(figure="families"),
+            caption="../report/families.rst",
+            category="Figures",
+            subcategory="families",
+        ),
+    log:
+        log_path(PATHS["table"].format(name="families", ext="csv")),
+    group:
+        "summaries"
+    conda:
+        ENV
+    resources:
+        mem_mb=config["table_resources"]["mem_mb"],
+        runtime=config["table_resources"]["runtime"],
+    params:
+        code=code_of("family_comparison"),
+        layers=config["cka"]["figure_layers"],
+        deepest=DEEPEST,
+    script:
+        "../scripts/family_comparison.py"
