@@ -1,6 +1,8 @@
 """Weight-space architectures side by side on a run: test accuracy, CPU time per training and
 seed-to-seed CKA(l, l), from the run's metrics records, Snakemake benchmark files and CKA tables
-(what docs/science.md, "A second metanetwork", reports). Reads only; computes nothing new.
+(what docs/science.md, "A second metanetwork" and "Metanetwork families", report), and the CPU time
+of the whole run by stage (every job's benchmark file: what the preset costs from scratch). Reads
+only; computes nothing new.
 
 Run (from the repository root, after a run of a preset with several weight-space architectures,
 e.g. `make fmnist-scalegmn`; --seeds restricts to the seeds whose pairs were computed)::
@@ -11,6 +13,7 @@ e.g. `make fmnist-scalegmn`; --seeds restricts to the seeds whose pairs were com
 
 import argparse
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +37,7 @@ def main() -> None:
         tests = []
         for seed in args.seeds:
             metrics = json.loads((args.results / f"models/{args.dataset}/{arch}/seed-{seed}.metrics.json").read_text())
-            benchmark = args.logs / f"benchmarks/models/{args.dataset}/{arch}/seed-{seed}.tsv"
-            header, values = (line.split("\t") for line in benchmark.read_text().splitlines())
-            cpu = float(dict(zip(header, values))["cpu_time"])
+            cpu = benchmark_cpu(args.logs / f"benchmarks/models/{args.dataset}/{arch}/seed-{seed}.tsv")
             tests.append(100 * metrics["test_acc"])
             print(
                 f"{arch} | {seed} | {tests[-1]:.2f} | {100 * metrics['val_acc']:.2f} | {metrics['best_epoch']} | "
@@ -66,6 +67,20 @@ def main() -> None:
     for arch in archs:
         rows = [floors[(arch, seed)] for seed in args.seeds]
         print(f"{arch} chance CKA per layer: {np.round(np.mean(rows, axis=0), 3).tolist()}")
+    stages = defaultdict(lambda: [0, 0.0])
+    for benchmark in sorted((args.logs / "benchmarks").rglob("*.tsv")):
+        stage = stages[benchmark.relative_to(args.logs / "benchmarks").parts[0]]
+        stage[0], stage[1] = stage[0] + 1, stage[1] + benchmark_cpu(benchmark)
+    print("stage | jobs | CPU s (every job's benchmark)")
+    for name, (jobs, cpu) in stages.items():
+        print(f"{name} | {jobs} | {cpu:.0f}")
+    print(f"all | {sum(j for j, _ in stages.values())} | {sum(c for _, c in stages.values()):.0f}")
+
+
+def benchmark_cpu(path: Path) -> float:
+    """The CPU seconds a Snakemake benchmark file records."""
+    header, values = (line.split("\t") for line in path.read_text().splitlines())
+    return float(dict(zip(header, values))["cpu_time"])
 
 
 if __name__ == "__main__":

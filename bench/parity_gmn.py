@@ -1,5 +1,7 @@
 """Our GMN beside the references of its kind, on the same INRs and budget: NG-GNN, neural-graphs'
-own INR classification, and Lim et al.'s GMN code (which has no training loop) in ours.
+own INR classification, and Lim et al.'s GMN code (which has no training loop) in ours; and our NFN
+beside neural-graphs' NFN (`--models nfn`: its configs/model/nfn.yaml, no script of its own, at our
+preset's channels: `--presets fmnist fmnist_scalegmn fmnist_metanetworks`).
 
 NG-GNN (`--neural-graphs`): the reference (mkofinas/neural-graphs: a checkout the user fetched, and
 a Python environment with its dependencies, e.g. `pip install torch==2.13.0 torch-geometric==2.3.1
@@ -23,9 +25,10 @@ needs torch-geometric 2.3.1 in this environment: `pip install -e .[references]`)
 GMN width and depth and trained with the presets' GMN training, so the rows differ only in the
 network. `--lim-inputs`: the parameters standardised per layer as our GMN does, or raw.
 
-Ours: the GMN of the presets, trained by the pipeline's own training (gmnrep.models.training) on the
-run's INRs with the same seeds and epochs, one thread. A training's row: test accuracy at the kept
-epoch (ours: the best validation epoch, the first of ties; the reference: the last epoch whose
+Ours: the GMN (and with `--models nfn` the NFN) of the presets, trained by the pipeline's own
+training (gmnrep.models.training) on the run's INRs with the same seeds and epochs, one thread. A
+training's row: test accuracy at the kept epoch (ours: the best validation epoch, the first of
+ties; the reference: the last epoch whose
 validation accuracy is at least every earlier one's), validation accuracy, epoch kept, epochs,
 optimizer steps and CPU seconds; then mean ± std per implementation, the test accuracy after every
 epoch, and, for networks with BatchNorm (Lim et al.'s), the kept model's test accuracy with its
@@ -82,7 +85,10 @@ PUBLISHED_FLAGS = {
         "data.train.augmentation=True", "model.graph_constructor.num_probe_features=0", "model.dropout=0.2",
         "model.graph_constructor.use_pos_embed=True",
     ],
+    "nfn": [],
 }  # fmt: skip
+# Which of our architectures trains beside each of neural-graphs' models.
+OURS_BESIDE = {"pna": "gmn", "rtransformer": "gmn", "nfn": "nfnnp"}
 STATISTICS = ("weights_mean", "weights_std", "biases_mean", "biases_std")
 
 
@@ -109,14 +115,21 @@ def reference_data(args) -> tuple[Path, dict]:
     return splits, json.loads(statistics.read_text())
 
 
-def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, train_inrs: int):
+def width_flags(model: str, config: dict) -> list[str]:
+    """Neural-graphs' NFN at our NFN's channels (the laptop presets narrow both alike)."""
+    if model != "nfn":
+        return []
+    return [f"model.hchannels=[{','.join(map(str, config['models']['nfnnp']['network']['hchannels']))}]"]
+
+
+def run_reference(args, model: str, seed: int, splits: Path, statistics: dict, train_inrs: int, width: list[str]):
     folder = args.output / f"{model}-epochs-{args.epochs}-seed-{seed}"
     result = folder / "result.json"
     if not result.exists():
         folder.mkdir(parents=True, exist_ok=True)
         batch_size = 128  # its configs/base.yaml, not changed by its scripts
         overrides = [
-            f"seed={seed}", f"model={model}", "data=fmnist", f"n_epochs={args.epochs}", *PUBLISHED_FLAGS[model],
+            f"seed={seed}", f"model={model}", "data=fmnist", f"n_epochs={args.epochs}", *PUBLISHED_FLAGS[model], *width,
             "data.dataset_dir=/", f"data.splits_path={splits}",
             *(f"data.stats.{key}={json.dumps(value)}" for key, value in statistics.items()),
             f"scheduler.warmup_steps={round(PUBLISHED_WARMUP_STEPS * train_inrs / PUBLISHED_TRAIN_INRS)}",
@@ -146,7 +159,7 @@ def trained_name(label: str, epochs: int, seed: int) -> str:
 
 
 def train_in_process(args, label: str, arch: str, network: dict, training: dict, seed: int, run: Path) -> dict:
-    """A training by the pipeline's own training code: our GMN, or Lim et al.'s adapted network."""
+    """A training by the pipeline's own training code: our GMN or NFN, or Lim et al.'s adapted network."""
     name = trained_name(label, args.epochs, seed)
     result, metrics_path = args.output / f"{name}.result.json", args.output / f"{name}.metrics.json"
     if not result.exists():
@@ -212,6 +225,7 @@ def main() -> None:
     settings = config["models"]["gmn"]
     args.epochs = args.epochs or settings["training"]["epochs"]
     training = {**settings["training"], "epochs": args.epochs}
+    ours = ["gmn", *(OURS_BESIDE[model] for model in args.models if args.neural_graphs and OURS_BESIDE[model] != "gmn")]
     run = REPOSITORY / config["results"]
     shards = run_inputs(run)[1]
     if not shards:
@@ -219,16 +233,25 @@ def main() -> None:
     args.output.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     print(f"presets {' + '.join(args.presets)}: {args.epochs} epochs for every training")
-    print(f"ours: GMN {json.dumps(settings['network'])}, training {json.dumps(training)}")
+    for arch in ours:
+        own = config["models"][arch]
+        print(f"ours: {registry.title(arch)} {json.dumps(own['network'])}, training {json.dumps(own['training'])}")
     in_process = {}
     if args.lim_gmn:
         registry.ARCHITECTURES["limgmn"] = lim_gmn.architecture(args.lim_gmn)
         for inputs in args.lim_inputs:
             network = {"hidden": settings["network"]["hidden"], "blocks": settings["network"]["blocks"],
                        "readout_layers": 2, "inputs": inputs}  # fmt: skip
-            in_process[f"Lim et al.'s GMN, {inputs} inputs"] = (f"limgmn-{inputs}", "limgmn", network)
+            in_process[f"Lim et al.'s GMN, {inputs} inputs"] = (f"limgmn-{inputs}", "limgmn", network, training)
             print(f"Lim et al.'s GMN ({inputs} inputs): {json.dumps(network)}, the same training")
-    in_process["ours, GMN"] = ("gmn", "gmn", settings["network"])
+    for arch in ours:
+        own = config["models"][arch]
+        in_process[f"ours, {registry.title(arch)}"] = (
+            arch,
+            arch,
+            own["network"],
+            {**own["training"], "epochs": args.epochs},
+        )
     with ThreadPoolExecutor(args.jobs) as pool:
         futures = {}
         if args.neural_graphs:
@@ -240,11 +263,11 @@ def main() -> None:
             for model in args.models:
                 for seed in args.seeds:
                     futures[(f"neural-graphs {model}", seed)] = pool.submit(
-                        run_reference, args, model, seed, splits, statistics, train_inrs
+                        run_reference, args, model, seed, splits, statistics, train_inrs, width_flags(model, config)
                     )
         rows = {
-            (name, seed): train_in_process(args, label, arch, network, training, seed, run)
-            for name, (label, arch, network) in in_process.items()
+            (name, seed): train_in_process(args, label, arch, network, own_training, seed, run)
+            for name, (label, arch, network, own_training) in in_process.items()
             for seed in args.seeds
         }
         rows = {key: future.result() for key, future in futures.items()} | rows
@@ -258,10 +281,10 @@ def main() -> None:
     for (name, seed), row in rows.items():
         print(f"{name}, seed {seed}: " + " ".join(f"{100 * value:.0f}" for value in row["curve"]))
     print("\ntest accuracy (%) of each kept model with BatchNorm, its running statistics as trained / re-estimated:")
-    for name, (label, arch, _) in in_process.items():
+    for name, (label, arch, _, own_training) in in_process.items():
         for seed in args.seeds:
             model_path = args.output / f"{trained_name(label, args.epochs, seed)}.pt"
-            accuracies = batchnorm_test_accuracies(model_path, arch, run, training["batch_size"])
+            accuracies = batchnorm_test_accuracies(model_path, arch, run, own_training["batch_size"])
             if accuracies is not None:
                 print(f"{name}, seed {seed}: {100 * accuracies[0]:.2f} / {100 * accuracies[1]:.2f}")
 
