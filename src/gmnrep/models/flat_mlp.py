@@ -14,7 +14,7 @@ penultimate layer.
 import torch
 from torch import nn
 
-from gmnrep.models.param_graph import Weights, layer_sizes_of
+from gmnrep.models.param_graph import Weights, check_layer_sizes
 
 
 def flatten(weights: Weights) -> torch.Tensor:
@@ -54,8 +54,7 @@ class FlatMLP(nn.Module):
 
     def representations(self, weights: Weights) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and the representation layers 1..blocks + 1, each (batch, hidden)."""
-        if layer_sizes_of(weights) != self.layer_sizes:
-            raise ValueError(f"weights of a {layer_sizes_of(weights)} SIREN given to a flat MLP for {self.layer_sizes}")
+        check_layer_sizes(weights, self.layer_sizes, "a flat MLP")
         x = (flatten(weights) - self.input_mean) / self.input_std
         layers = []
         for layer in self.layers:

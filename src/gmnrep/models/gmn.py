@@ -48,7 +48,7 @@ from gmnrep.models.param_graph import (
     GraphBatch,
     Weights,
     build_graphs,
-    layer_sizes_of,
+    check_layer_sizes,
     layout,
 )
 
@@ -270,8 +270,7 @@ class GMN(nn.Module):
         return torch.cat([nodes, _pool_into(e, graph.node_graph[graph.src], graph.num_graphs, self.pooling)], dim=1)
 
     def _dense_form(self, weights: Weights) -> list[torch.Tensor]:
-        if layer_sizes_of(weights) != self.layer_sizes:
-            raise ValueError(f"weights of a {layer_sizes_of(weights)} SIREN given to a GMN for {self.layer_sizes}")
+        check_layer_sizes(weights, self.layer_sizes, "a GMN")
         w0 = weights[0][0]
         device, batch = w0.device, w0.shape[0]
         position = self.layout.node_position.to(device)

@@ -22,7 +22,7 @@ from nfn.common import ArraySpec, NetworkSpec, WeightSpaceFeatures
 from nfn.layers import GaussianFourierFeatureTransform, HNPPool, IOSinusoidalEncoding, NPLinear, TupleOp
 from torch import nn
 
-from gmnrep.models.param_graph import Weights, layer_sizes_of
+from gmnrep.models.param_graph import Weights, check_layer_sizes
 
 
 def network_spec(layer_sizes: tuple[int, ...]) -> NetworkSpec:
@@ -82,8 +82,7 @@ class NFN(nn.Module):
 
     def representations(self, weights: Weights) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and the representation layers 1..len(hchannels) + 1, each (batch, features)."""
-        if layer_sizes_of(weights) != self.layer_sizes:
-            raise ValueError(f"weights of a {layer_sizes_of(weights)} SIREN given to an NFN for {self.layer_sizes}")
+        check_layer_sizes(weights, self.layer_sizes, "an NFN")
         features, pooled = self.encode(weight_space_features(weights)), []
         for layer in self.layers:
             features = layer(features)

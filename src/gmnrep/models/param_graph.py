@@ -81,6 +81,12 @@ def layer_sizes_of(weights: Weights) -> tuple[int, ...]:
     return (weights[0][0].shape[2], *(w.shape[1] for w, _ in weights))
 
 
+def check_layer_sizes(weights: Weights, layer_sizes: tuple[int, ...], network: str) -> None:
+    """ValueError unless `weights` are those of SIRENs with the `layer_sizes` that `network` was built for."""
+    if layer_sizes_of(weights) != tuple(layer_sizes):
+        raise ValueError(f"weights of a {layer_sizes_of(weights)} SIREN given to {network} for {tuple(layer_sizes)}")
+
+
 def edge_weights(weights: Weights) -> torch.Tensor:
     """(n, edges): each graph's edge features in layout order."""
     return torch.cat([w.reshape(w.shape[0], -1) for w, _ in weights], dim=1)

@@ -100,7 +100,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gmnrep.models.param_graph import Weights, layer_sizes_of
+from gmnrep.models.param_graph import Weights, check_layer_sizes
 
 DIRECTIONS = ("forward", "bidirectional")
 
@@ -324,8 +324,7 @@ class ScaleGMN(nn.Module):
     def encode(self, weights: Weights) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Initial node features per SIREN layer (batch, n_l, hidden) and edge features per layer
         pair (batch, n_{l+1}, n_l, hidden)."""
-        if layer_sizes_of(weights) != self.layer_sizes:
-            raise ValueError(f"weights of a {layer_sizes_of(weights)} SIREN given to a ScaleGMN for {self.layer_sizes}")
+        check_layer_sizes(weights, self.layer_sizes, "a ScaleGMN")
         n_in, n_out, num_pairs = self.layer_sizes[0], self.layer_sizes[-1], len(weights)
         batch = weights[0][0].shape[0]
         node_types, edge_types = self.node_types, self.edge_types

@@ -15,7 +15,7 @@ seed cannot change them), then each hidden layer, the last being the penultimate
 import torch
 from torch import nn
 
-from gmnrep.models.param_graph import Weights, layer_sizes_of
+from gmnrep.models.param_graph import Weights, check_layer_sizes
 
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
 STATISTICS = 2 + len(QUANTILES)  # of each weight matrix and each bias vector
@@ -51,8 +51,7 @@ class StatNN(nn.Module):
 
     def representations(self, weights: Weights) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and the representation layers: the statistics, then each hidden layer."""
-        if layer_sizes_of(weights) != self.layer_sizes:
-            raise ValueError(f"weights of a {layer_sizes_of(weights)} SIREN given to a StatNN for {self.layer_sizes}")
+        check_layer_sizes(weights, self.layer_sizes, "a StatNN")
         x = weight_statistics(weights)
         layers = [x]
         for block in self.blocks:
