@@ -1,6 +1,7 @@
 """Weight-space architectures side by side on a run: test accuracy, CPU time per training and
 seed-to-seed CKA(l, l), from the run's metrics records, Snakemake benchmark files and CKA tables
-(what docs/science.md, "A second metanetwork" and "Metanetwork families", report), and the CPU time
+(what docs/science.md, "A second metanetwork" and "Metanetwork families", report), the verdicts of
+each claim per architecture from its claims table, and the CPU time
 of the whole run by stage (every job's benchmark file: what the preset costs from scratch). Reads
 only; computes nothing new.
 
@@ -12,8 +13,9 @@ e.g. `make fmnist-scalegmn`; --seeds restricts to the seeds whose pairs were com
 """
 
 import argparse
+import csv
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +69,16 @@ def main() -> None:
     for arch in archs:
         rows = [floors[(arch, seed)] for seed in args.seeds]
         print(f"{arch} chance CKA per layer: {np.round(np.mean(rows, axis=0), 3).tolist()}")
+    claims = args.results / "tables/claims.csv"
+    if claims.exists():
+        with open(claims) as f:
+            rows = [row for row in csv.DictReader(f) if row["dataset"] == args.dataset and row["verdict"] != "context"]
+        print("claim | subject | rows | verdicts")
+        for claim in sorted({row["claim"] for row in rows}):
+            for arch in archs:
+                verdicts = Counter(row["verdict"] for row in rows if row["claim"] == claim and row["subject"] == arch)
+                counts = ", ".join(f"{n} {verdict}" for verdict, n in verdicts.most_common())
+                print(f"{claim} | {arch} | {sum(verdicts.values())} | {counts}")
     stages = defaultdict(lambda: [0, 0.0])
     for benchmark in sorted((args.logs / "benchmarks").rglob("*.tsv")):
         stage = stages[benchmark.relative_to(args.logs / "benchmarks").parts[0]]

@@ -131,6 +131,15 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
     assert c3[3::4] == ["context"] * 8
     with open(results / "tables/fig4_counts.csv") as f:
         assert {r["dataset"] for r in csv.DictReader(f)} == {"digits", "fashion_mnist"}
+    # two weight-space architectures: the families side by side, each with its seeds' CKA and the image networks'
+    with open(results / "tables/families.csv") as f:
+        families = list(csv.DictReader(f))
+    assert [(r["dataset"], r["architecture"]) for r in families] == [
+        (d, a) for d in ("fashion_mnist", "digits") for a in ARCHS[:4]
+    ]
+    for row in families:
+        assert row["seeds"] == "2" and 0 <= float(row["cka_3_seeds_mean"]) <= 1 and row["cka_3_seeds_pairs"] == "1"
+        assert 0 <= float(row["cka_4_cnn_mean"] if row["architecture"] != "cnn" else row["cka_4_mlp_mean"]) <= 1
 
 
 def test_debiased_cka_runs_through_the_claims(smoke_run, tmp_path):
@@ -173,6 +182,8 @@ def test_the_report_holds_every_figure_table_and_the_audit_summary(smoke_report)
         "table2.csv",
         "summary.csv",
         "claims.csv",
+        "families.pdf",
+        "families.csv",
     ):
         assert name in html, name
     # the landing page (workflow/report/workflow.rst) says what was run and shows the verdicts,
