@@ -217,7 +217,7 @@ def test_the_report_reads_in_a_browser(smoke_run, smoke_report, tmp_path):
     assert sorted(listed) == ["Audit", "Figures", "Findings", "INRs", "Tables"]
     results = smoke_run.workdir / "results/smoke"
     figures = {str(p.relative_to(smoke_run.workdir)) for p in results.rglob("*.pdf")}
-    assert len(figures) == 7  # fig2-4, training curves and INRs of each of the two datasets
+    assert len(figures) == 8  # fig2-4, the families, training curves and INRs of each of the two datasets
     assert figures <= {path for files in listed.values() for path in files}
 
 
