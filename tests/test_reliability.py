@@ -243,7 +243,7 @@ def planned(smoke: SmokeRun, *config: str, configfile: Path | None = None) -> di
 # After the INR shards, everything of both datasets (2 datasets x 4 trained architectures and 2
 # matched twins x 2 seeds; 66 CKA pairs per dataset: 6 within, 15 x 4 across), the figures (fig2:
 # digits; fig3, fig4: both; the INRs' and the training curves of each), the tables, the claims,
-# the report's first page and the manifest.
+# the families' comparison (GMN and ScaleGMN), the report's first page and the manifest.
 DOWNSTREAM_OF_SHARDS = {
     "summarize_inrs": 2,
     "inr_figure": 2,
@@ -259,6 +259,7 @@ DOWNSTREAM_OF_SHARDS = {
     "table1": 1,
     "table2": 1,
     "claims": 1,
+    "family_comparison": 1,
     "audit_manifest": 1,
     "all": 1,
 }
@@ -276,6 +277,7 @@ def test_a_changed_cka_setting_plans_only_cka_figure_and_table_jobs(smoke_run):
         "cka_figure": 2,
         "table2": 1,
         "claims": 1,
+        "family_comparison": 1,
         "overview": 1,
         "audit_manifest": 1,
         "all": 1,
@@ -317,6 +319,7 @@ def test_a_touched_raw_file_plans_everything_downstream_of_it(smoke_run):
         "table1": 1,
         "table2": 1,
         "claims": 1,
+        "family_comparison": 1,
         "audit_manifest": 1,
         "all": 1,
     }

@@ -354,8 +354,8 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm):
     assert {job["State"] for job in jobs} == {"COMPLETED"}
     kinds = Counter(job_kind(job["Comment"]) for job in jobs)
     # big jobs one each (the matched twins too); each model's dump + CKA operands one group job; 66
-    # CKA pairs in groups of at most 10; the tables, figures, claims, training curves and the
-    # report's first page one job. Raw files are fetched on the submit host.
+    # CKA pairs in groups of at most 10; the tables, figures (the families' comparison too), claims,
+    # training curves and the report's first page one job. Raw files are fetched on the submit host.
     assert kinds == {
         "prepare_data": 1,
         "fit_inr_shard": 2,
@@ -366,7 +366,7 @@ def test_every_job_of_the_smoke_dag_goes_through_sbatch_and_completes(slurm):
         "representations_dump_activations_prepare_cka": 12,
         "cka_pairs_cka_pair": 7,
         # Snakemake names a group job after its first 5 rules, then "..."
-        "summaries_cka_figure_claims_overview_sample_figure_table1_...": 1,
+        "summaries_cka_figure_claims_family_comparison_overview_sample_figure_...": 1,
     }
     trainings = [job for job in jobs if job_kind(job["Comment"]) in ("train_model", "train_matched")]
     assert all("gres/gpu=1" in job["AllocTRES"] for job in trainings)
