@@ -120,7 +120,7 @@ def image_references(images: list[dict], layer: int, palette: dict) -> list[tupl
 def family_figure(rows: list[dict], layers, output: Path) -> None:
     """One panel per dataset (row) and compared layer (column): per weight-space family, CKA(l, l)
     seed to seed and to each image network (mean ± std over pairs); the image networks' own values
-    as horizontal lines."""
+    as horizontal lines, named in the legend."""
     datasets = list(dict.fromkeys(row["dataset"] for row in rows))
     columns = partners("")
     markers = dict(zip(columns, "oDs^v"))
@@ -140,15 +140,13 @@ def family_figure(rows: list[dict], layers, output: Path) -> None:
                     label = "seed to seed" if partner == SEEDS else f"to {ARCH_TITLES[partner]}"
                     ax.errorbar(x, mean, yerr=std, fmt=markers[partner], color=palette[partner], capsize=2, label=label)
                 for label, value, colour, style in image_references(images, layer, palette):
-                    ax.axhline(value, color=colour, linestyle=style, linewidth=0.9)
-                    ax.annotate(
-                        label, (1.0, value), xycoords=("axes fraction", "data"), fontsize=6, va="bottom", ha="right"
-                    )
+                    # in the legend, not beside the line: close values would print their names over each other
+                    ax.axhline(value, color=colour, linestyle=style, linewidth=0.9, label=label)
                 ax.set_xticks(np.arange(len(families)), [ARCH_TITLES[r["architecture"]] for r in families], rotation=30)
                 ax.set_title(f"{DATASET_TITLES[dataset]}: CKA({layer}, {layer})")
                 ax.set_ylim(0, 1.02)
         handles, labels = axes[0, 0].get_legend_handles_labels()
-        figure.legend(handles, labels, loc="outside upper center", ncols=len(columns), frameon=False)
+        figure.legend(handles, labels, loc="outside upper center", ncols=len(labels), frameon=False)
     save_pdf(figure, output)
 
 
