@@ -203,7 +203,7 @@ def _cka_row(
     verdict = interval_verdict(difference)
     row |= {"ci_low": round(low, 4), "ci_high": round(high, 4)}
     reason = (
-        f"{said}; {settings.confidence:.0%} t interval, jackknife over each architecture's models ({models}) "
+        f"{said}; {100 * settings.confidence:g}% t interval, jackknife over each architecture's models ({models}) "
         f"and {difference.probe_blocks} probe blocks ({difference.degrees_of_freedom} df: the fewest models less one)"
     )
     if verdict == INCONCLUSIVE and fewest < FEW_SEEDS:

@@ -80,7 +80,7 @@ def _cells(row: dict) -> list[str]:
     return list(claim_cells(row).values())
 
 
-HEADER = ["Dataset", "Claim", "Of", "Comparison", "Layer", "Value", "95% interval / p", "Chance CKA", "Verdict"]
+HEADER = ["Dataset", "Claim", "Of", "Comparison", "Layer", "Value", "Interval / p", "Chance CKA", "Verdict"]
 
 
 def claims_markdown(rows: list[dict]) -> str:

@@ -20,7 +20,7 @@ from gmnrep.paper.accuracy_table import read_accuracy_table
 from gmnrep.paper.text_tables import plus_minus
 from gmnrep.paper.vocabulary import ARCH_TITLES, DATASET_TITLES
 
-VERDICT_HEADER = ["Claim", "Comparison", "Layer", "Value", "95% interval / p", "Verdict", "Why"]
+VERDICT_HEADER = ["Claim", "Comparison", "Layer", "Value", "Interval / p", "Verdict", "Why"]
 # Relative column widths: the "why" is the longest text, then the comparison.
 VERDICT_WIDTHS = [7, 20, 7, 7, 14, 12, 33]
 
