@@ -5,7 +5,7 @@ architecture, computes linear CKA with the pipeline's functions and applies
 statistics.mean_difference. The truth is the mean difference over the replicates; the interval errs
 on the `holds` side when it lies above the truth and on the `does not hold` side when it lies below
 it. The claims' target for each is alpha / 2 = 2.5% (config.yaml's `claims`, whose settings the
-bench takes; C1's and C2's interval is at 97.5% so as to keep it). Scenarios, per seed count k:
+bench takes; C1's and C2's interval is at 99% so as to keep it). Scenarios, per seed count k:
 
 - synthetic (`Scenario`): shared (every architecture reads the probe samples alike); model effects
   (each model's noise scaled by exp(0.3 u)); own directions (each architecture reads mostly its own

@@ -16,7 +16,7 @@ from gmnrep.representations import dump_file, pairs, similarity
 
 ARCHS = ["gmn", "mlp", "cnn"]
 SETTINGS = claims.ClaimSettings(
-    null_draws=500, confidence=0.975, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0
+    null_draws=500, confidence=0.99, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0
 )
 MIN_SEEDS, CONFIDENCE = SETTINGS.min_seeds, SETTINGS.confidence  # what the C1/C2 interval takes of them
 

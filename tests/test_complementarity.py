@@ -11,7 +11,7 @@ from gmnrep.paper import claims_table, complementarity
 from gmnrep.paper import complementarity_calibration as calibration
 from gmnrep.paper.claims import ClaimSettings
 
-SETTINGS = ClaimSettings(null_draws=200, confidence=0.975, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0)
+SETTINGS = ClaimSettings(null_draws=200, confidence=0.99, alpha=0.05, accuracy_gap_bound=5.0, min_seeds=3, seed=0)
 
 
 def test_the_stratified_count_distribution_equals_counting_every_subset_per_class():

@@ -10,8 +10,9 @@ so that a scenario need not have equal means to test the interval: it errs on th
 its lower end lies above the truth, as it would say `holds` of a claim that is false by exactly
 nothing, and on the `does not hold` side when its upper end lies below it. The claims' target for
 each side is alpha / 2 (2.5%). A t interval at level c errs (1 - c) / 2 per side when the statistic
-is symmetric; with heterogeneous seeds it is skewed, and at 95% one side erred twice its share on
-real networks, which is why the claims' interval is at 97.5% (config.yaml, docs/science.md).
+is symmetric; with heterogeneous seeds it is skewed, and on real networks one side erred more than
+twice its share at 95% and 1.6 times at 97.5%, which is why the claims' interval is at 99%
+(config.yaml, docs/science.md).
 
 Synthetic models (`Scenario`). A model's layer is
 
