@@ -2,8 +2,8 @@
 (claims_table), on inputs whose answer is known."""
 
 import json
-from itertools import combinations
 from dataclasses import replace
+from itertools import combinations
 
 import numpy as np
 import pytest
