@@ -66,8 +66,9 @@ SYNTHETIC = {
 }
 # The real networks' alternative: the GMNs' representations plus Gaussian noise of this many times
 # their features' sd (a true gap of about 0.10 at layer 3; the `holds` column is the power).
-REAL_ALTERNATIVE_NOISE = 1.2
-ALTERNATIVE = f"alternative: GMN noise {REAL_ALTERNATIVE_NOISE}x its features' sd"
+ALTERNATIVE_NOISE = 1.2
+ALTERNATIVE = f"alternative: GMN noise {ALTERNATIVE_NOISE}x its features' sd"
+LOWER_NOISE = {ALTERNATIVE: ALTERNATIVE_NOISE}  # scenario -> PoolScenario.lower_noise (0 for the nulls)
 # architecture -> pool group, per comparison
 REAL = {
     "C1": {
@@ -151,8 +152,7 @@ def main() -> None:
                     if name not in chosen:
                         continue
                     for layer in args.layers:
-                        noise = REAL_ALTERNATIVE_NOISE if name == ALTERNATIVE else 0.0
-                        scenario = PoolScenario(k, comparison, groups, layer, lower_noise=noise)
+                        scenario = PoolScenario(k, comparison, groups, layer, lower_noise=LOWER_NOISE.get(name, 0.0))
                         runs = simulate(scenario, args.replicates, 0, pool)
                         _print_rows(comparison, k, f"real: {name}", str(layer), runs, settings, df, levels)
     if "C3" not in args.skip:
