@@ -32,7 +32,6 @@ from conftest import (
     resumed_outputs,
     run,
     sha256_tree,
-    smoke_args,
     snakemake_cmd,
 )
 from gmnrep.core.atomic import atomic_path
@@ -42,12 +41,13 @@ pytestmark = pytest.mark.e2e
 RESULTS = "results/smoke"
 
 
-def digits_args(workdir: Path, *extra: str) -> list[str]:
-    """The interrupted runs' DAG: the smoke DAG of digits alone, up to its CKA tables, INR summary
-    and figure and training curves, which is every digits artifact (the tables and figures after
-    them show both datasets in the session's run and are compared with nothing here)."""
-    until = ("cka_pair", "summarize_inrs", "inr_figure", "training_curves")
-    return smoke_args(workdir, "datasets=[digits]", "--until", *until, *extra)
+# The jobs the kill test interrupts, each kind in its own copy of the smoke run, where its digits
+# jobs are redone (forced, and nothing after them): their rule and the logs of its running jobs.
+INTERRUPTED = {
+    "INR shard": ("fit_inr_shard", "inrs/digits/shard-*.log"),
+    "training": ("train_model", "models/digits/*/seed-*.log"),
+    "CKA job": ("cka_pair", "cka/digits/*__*.log"),
+}
 
 
 def test_a_writer_removes_what_a_killed_writer_of_the_same_file_left(tmp_path):
@@ -86,10 +86,9 @@ def _running_job_log(workdir: Path, pattern: str) -> Path | None:
     return None
 
 
-def _interrupt(workdir: Path, pattern: str, timeout: float = 600) -> Path:
-    """Start the smoke run, SIGKILL Snakemake and its jobs (one process group) while a job whose log
+def _interrupt(command: list[str], workdir: Path, pattern: str, timeout: float = 600) -> Path:
+    """Start `command`, SIGKILL Snakemake and its jobs (one process group) while a job whose log
     matches `pattern` is running, and return that log."""
-    command = snakemake_cmd(*digits_args(workdir, "--cores", "2"))
     with open(workdir / "interrupted.out", "a") as out:
         proc = subprocess.Popen(command, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout
@@ -120,37 +119,41 @@ def _dates(results: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(results)): (p.stat().st_mtime_ns, p.stat().st_size) for p in artifact_files(results)}
 
 
-def test_runs_killed_mid_shard_mid_training_and_mid_cka_resume_to_the_same_bytes(tmp_path, smoke_run):
-    """kill -9 of Snakemake and its running job, three times, in the smoke DAG of digits alone
-    (`digits_args`); after each, whatever carries a final name is complete (it equals the
-    uninterrupted run's file) and `--unlock` clears the lock the killed Snakemake left (without it,
-    the same command refuses: checked after the first kill), and the same command resumes without
-    redoing what was finished. The resumed run is also a second run of the digits DAG, in another
-    directory and with another copy of the workflow (the repository's) than the session's run: its
-    digits artifacts are byte-identical."""
+@pytest.mark.parametrize("kind", INTERRUPTED)
+def test_a_run_killed_mid_job_resumes_to_the_same_bytes(kind, tmp_path, smoke_run):
+    """kill -9 of Snakemake and its running job, in a copy of the smoke run whose digits jobs of one
+    kind (INR shards, trainings, CKA pairs) are being redone: every file under its final name is
+    then complete (it equals the session's run's file), the same command refuses to start while the
+    killed run's lock remains and `--unlock` clears it, and the resumed run redoes the job Snakemake
+    did not see finish, keeps every file it did, and ends with every digits artifact of the
+    session's run, byte for byte."""
     reference = digits_part(sha256_tree(smoke_run.workdir / "results"))
-    results = tmp_path / "results"
-    finished: dict[str, tuple[int, int]] = {}
-    for kill, pattern in enumerate(("inrs/*/shard-*.log", "models/*/*/seed-*.log", "cka/**/*.log")):
-        caught = _interrupt(tmp_path, pattern)
-        assert caught.is_file()
-        final = digits_part(sha256_tree(results))
-        assert final == {path: reference.get(path) for path in final}, "a file under its final name is not complete"
-        # the killed Snakemake could not release its lock: the same command refuses, safely
-        assert list((tmp_path / ".snakemake/locks").glob("*.lock"))
-        if kill == 0:
-            locked = run(digits_args(tmp_path, "--cores", "2"), cwd=tmp_path, check=False)
-            assert locked.returncode != 0 and "cannot be locked" in locked.stdout + locked.stderr
-        run(digits_args(tmp_path, "--unlock"), cwd=tmp_path)
-        # Files present now were written completely (atomic writes); those whose job Snakemake did
-        # not see finish are marked incomplete and redone, all others must be kept as they are.
-        incomplete = _marked_incomplete(tmp_path)
-        finished.update({p: d for p, d in _dates(results).items() if f"results/{p}" not in incomplete})
-    run(digits_args(tmp_path, "--cores", "2"), cwd=tmp_path)
+    workdir = smoke_run.copy(tmp_path / "run")
+    results = workdir / "results"
+    rule, pattern = INTERRUPTED[kind]
+    redone = smoke_run.args("datasets=[digits]", "--cores", "2", "--until", rule, "--forcerun", rule, directory=workdir)
+    caught = _interrupt(snakemake_cmd(*redone), workdir, pattern)
+    assert caught.is_file()
+    final = digits_part(sha256_tree(results))
+    assert final == {path: reference.get(path) for path in final}, "a file under its final name is not complete"
+    # the killed Snakemake could not release its lock: the same command refuses, safely
+    assert list((workdir / ".snakemake/locks").glob("*.lock"))
+    locked = run(redone, cwd=workdir, check=False)
+    assert locked.returncode != 0 and "cannot be locked" in locked.stdout + locked.stderr
+    run(smoke_run.args("datasets=[digits]", "--unlock", directory=workdir), cwd=workdir)
+    # Files present now were written completely (atomic writes); those whose job Snakemake did not
+    # see finish are marked incomplete and redone, all others must be kept as they are.
+    incomplete = _marked_incomplete(workdir)
+    assert f"results/{caught.relative_to(workdir / 'logs').with_suffix('')}" in {
+        str(Path(path).with_suffix("")) for path in incomplete
+    }, incomplete
+    finished = {p: d for p, d in _dates(results).items() if f"results/{p}" not in incomplete}
+    resumed = run(smoke_run.args("datasets=[digits]", "--cores", "2", "--until", rule, directory=workdir), cwd=workdir)
     assert digits_part(sha256_tree(results)) == reference
     after = _dates(results)
     assert {path: after[path] for path in finished} == finished, "finished artifacts were recomputed"
     assert not [p for p in results.rglob(".*.tmp")], "temporaries of killed writers were left behind"
+    assert "Nothing to be done" not in resumed.stdout + resumed.stderr
 
 
 def _wait_for_line(log: Path, pattern: str, proc: subprocess.Popen, timeout: float = 300) -> re.Match:

@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -255,57 +254,24 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     assert all("Snakemake would recompute it" in stale[output] for output in downstream)
 
 
-# The demo preset with small overrides: its settings come out of layering in another key order than
-# the smoke preset's (the case that made a finished demo run look stale); minutes become seconds, and
-# the matched twins, which the smoke run has, are left out to halve the DAG.
-DEMO_OVERRIDES = textwrap.dedent(
-    """\
-    results: results/demo-small
-    logs: logs/demo-small
-    inr:
-      subset: {train: 48, val: 16, test: 16}
-      shard_size: 40
-      fit_batch_size: {cpu: 40, cuda: 40}
-      recipes: {dwsnets: {max_steps: 100}}
-    models:
-      seeds: [0, 1]
-      matched: {architectures: []}
-      gmn: {training: {epochs: 1}}
-      mlp: {training: {epochs: 1}}
-      cnn: {training: {epochs: 1}}
-    cka: {minibatch_size: 8, probe_blocks: 8}
-    """
-)
-
-
 @pytest.mark.e2e
-def test_a_finished_run_audits_ok_and_plans_nothing_as_the_user_layers_it(tmp_path):
-    """A demo-sized run in a checkout, made and audited with the documented commands."""
-    checkout = tmp_path / "checkout"
-    for name in ("workflow", "src", "envs", "presets", "profiles"):
-        shutil.copytree(REPO / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy2(REPO / name, checkout / name)
-    (checkout / "small.yaml").write_text(DEMO_OVERRIDES)
-    made = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "presets/demo.yaml", "small.yaml"],
-        cwd=checkout,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert made.returncode == 0, made.stderr[-3000:]
+def test_a_finished_run_audits_ok_and_plans_nothing_as_the_user_layers_it(smoke_run, tmp_path):
+    """The session's smoke run was made with config.yaml named before the preset. In a copy with
+    config.yaml at its root, as in a user's checkout, the documented commands name the preset alone
+    (config.yaml then comes from the Snakefile, after it): the audit finds every artifact OK, and a
+    dry run plans nothing, also with a value restated by --config."""
+    workdir = smoke_run.copy(tmp_path / "run")
+    (workdir / "config.yaml").symlink_to(smoke_run.repo / "config.yaml")
+    preset = ["--configfile", str(smoke_run.repo / "presets/smoke.yaml"), "--config", f"raw_dir={SMOKE_RAW_DIR}"]
+    workflow = ["--snakefile", str(smoke_run.repo / "Snakefile"), "--directory", str(workdir)]
     audit = subprocess.run(
-        [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--configfile", "presets/demo.yaml", "small.yaml"],
-        cwd=checkout,
+        [sys.executable, "-m", "gmnrep.provenance.cli", "audit", *workflow, *preset],
+        cwd=workdir,
         capture_output=True,
         text=True,
         timeout=600,
     )
     summary = audit.stdout.strip().splitlines()[-1]
     assert audit.returncode == 0 and summary.endswith(" OK") and "STALE" not in summary, audit.stdout[-3000:]
-    for layering in (
-        ["--configfile", "config.yaml", "presets/demo.yaml", "small.yaml"],
-        ["--configfile", "presets/demo.yaml", "small.yaml", "--config", "results=results/demo-small"],
-    ):
-        assert dry_run_outputs(layering, checkout) == {}, layering
+    for layering in (preset, [*preset, "results=results/smoke"]):
+        assert dry_run_outputs([*workflow, *layering], workdir) == {}, layering
