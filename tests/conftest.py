@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import json
 import os
@@ -126,6 +127,29 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
         if len(parts) == 2 and parts[1].isdigit():
             counts[parts[0]] = int(parts[1])
     return counts
+
+
+def user_directory(path: Path) -> Path:
+    """A working directory as a user's checkout has it for a dry run: config.yaml at its root."""
+    path.mkdir(exist_ok=True)
+    (path / "config.yaml").symlink_to(REPO / "config.yaml")
+    return path
+
+
+def jobs_of(workdir: Path, configfiles: list[Path], config: dict | None = None) -> subprocess.Popen:
+    """Started in the background: every job Snakemake would run in `workdir` with these config files
+    (after the Snakefile's config.yaml) and `--config` values, with its rule, params and outputs
+    (tests/snakemake_jobs.py; read with `read_jobs`)."""
+    command = [sys.executable, str(REPO / "tests/snakemake_jobs.py"), str(REPO / "Snakefile"), json.dumps(config or {})]
+    return subprocess.Popen(
+        [*command, *map(str, configfiles)], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+
+def read_jobs(proc: subprocess.Popen) -> dict[str, dict]:
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    return json.loads(out)
 
 
 # The smoke runs' raw folder, relative to the run's folder: a copy of a run has its own.
@@ -388,6 +412,42 @@ def smoke_run(request, tmp_path_factory) -> SmokeRun:
     if not FASHION_DIR.is_dir():
         pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
     return SharedSmokeRun(request.config).wait().copy_with_workflow(tmp_path_factory.mktemp("smoke"))
+
+
+PRESET_JOBS_LIMIT_S = 600
+
+
+@pytest.fixture(scope="session")
+def preset_jobs(request, tmp_path_factory) -> Callable[[str], dict[str, dict]]:
+    """Every job a user's dry run of a preset plans in an empty checkout (the preset's files named,
+    config.yaml from the Snakefile): {job: {"rule", "params", "outputs"}}. Each preset's DAG is
+    built once per session, by the first process to ask, and read by the others from the session's
+    shared folder."""
+
+    @functools.cache
+    def jobs(preset: str) -> dict[str, dict]:
+        folder = request.config.stash[SHARED] / f"jobs-{preset}"
+        made, failed = folder / "jobs.json", folder / "error.txt"
+        if claim(request.config, folder.name) is not None:
+            workdir = user_directory(tmp_path_factory.mktemp(preset))
+            try:
+                made.with_suffix(".partial").write_text(
+                    json.dumps(read_jobs(jobs_of(workdir, preset_files(preset)[1:])))
+                )
+                made.with_suffix(".partial").rename(made)
+            except BaseException:
+                failed.write_text(traceback.format_exc())
+                raise
+        deadline = time.monotonic() + PRESET_JOBS_LIMIT_S
+        while not made.is_file():
+            if failed.is_file():
+                raise AssertionError(f"the {preset} DAG could not be built:\n{failed.read_text()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the {preset} DAG was not built within {PRESET_JOBS_LIMIT_S} s")
+            time.sleep(0.2)
+        return json.loads(made.read_text())
+
+    return jobs
 
 
 def reads_the_smoke_run(item) -> bool:

@@ -4,11 +4,12 @@ measurement table records one."""
 
 import importlib
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from conftest import PRESETS, REPO, planned_jobs, preset_config, preset_files
+from conftest import PRESETS, REPO, preset_config
 from gmnrep import config
 from gmnrep.inr import planning
 from gmnrep.representations import pairs
@@ -83,18 +84,15 @@ def test_the_plans_table_lists_every_preset_as_its_configuration_plans_it(plans)
         assert stated == planned_by_config(preset), f"docs/performance.md, {PLANS_HEADING!r}, {preset}"
 
 
-@pytest.mark.e2e
-def test_the_plans_table_states_the_jobs_snakemake_plans(plans, tmp_path):
+def test_the_plans_table_states_the_jobs_snakemake_plans(plans, preset_jobs):
     for preset in PRESETS:
-        workdir = tmp_path / preset
-        workdir.mkdir()
-        counts = planned_jobs(workdir, "--configfile", *map(str, preset_files(preset)))
+        rules = Counter(job["rule"] for job in preset_jobs(preset).values())
         planned = {
-            "jobs": counts["total"],
-            "trainings": counts["train_model"],
-            "matched twins": counts.get("train_matched", 0),
-            "activation dumps": counts["dump_activations"],
-            "CKA pairs": counts["cka_pair"],
+            "jobs": rules.total(),
+            "trainings": rules["train_model"],
+            "matched twins": rules["train_matched"],
+            "activation dumps": rules["dump_activations"],
+            "CKA pairs": rules["cka_pair"],
         }
         assert {column: int(plans[preset][column]) for column in planned} == planned, preset
 

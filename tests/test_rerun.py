@@ -1,6 +1,6 @@
 """What makes Snakemake and `gmnrep audit` rerun a job: its settings by value, however the config
 files were layered, and the code its script imports by content, for exactly the jobs that run it.
-The params compared are those Snakemake itself would store (tests/snakemake_params.py)."""
+The params compared are those Snakemake itself would store (tests/snakemake_jobs.py)."""
 
 import json
 import re
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PRESETS, REPO, SMOKE_RAW_DIR, preset_files, smoke_args
+from conftest import PRESETS, REPO, SMOKE_RAW_DIR, jobs_of, preset_files, read_jobs, smoke_args, user_directory
 from gmnrep.provenance import code
 
 
@@ -30,60 +30,38 @@ def restated(preset: str, path: Path) -> Path:
     return path
 
 
-def params_of_every_job(workdir: Path, configfiles: list[Path], config: dict | None = None) -> subprocess.Popen:
-    """Started in the background: the params Snakemake would store for every job (read with `result`)."""
-    command = [
-        sys.executable,
-        str(REPO / "tests/snakemake_params.py"),
-        str(REPO / "Snakefile"),
-        json.dumps(config or {}),
-    ]
-    return subprocess.Popen(
-        [*command, *map(str, configfiles)], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
-
-
-def result(proc: subprocess.Popen) -> dict[str, list]:
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err.decode()[-3000:]
-    return json.loads(out)
-
-
-def user_directory(path: Path) -> Path:
-    """A working directory as a user's checkout has it for a dry run: config.yaml at its root."""
-    path.mkdir(exist_ok=True)
-    (path / "config.yaml").symlink_to(REPO / "config.yaml")
-    return path
+def params(jobs: dict[str, dict]) -> dict[str, list]:
+    return {job: values["params"] for job, values in jobs.items()}
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_every_job_gets_the_same_params_however_the_presets_settings_are_layered(preset, tmp_path):
+def test_every_job_gets_the_same_params_however_the_presets_settings_are_layered(preset, preset_jobs, tmp_path):
+    """The preset's files named alone (config.yaml from the Snakefile), as the documented commands
+    do, against two other ways of stating the same settings."""
     workdir = user_directory(tmp_path / "run")
-    own = [] if preset == "paper" else [REPO / "presets" / f"{preset}.yaml"]
+    own = preset_files(preset)[1:]
     results = yaml.safe_load(preset_files(preset)[-1].read_text())["results"]
     ways = {
-        "the preset over the Snakefile's config.yaml": params_of_every_job(workdir, own),
-        "config.yaml given explicitly": params_of_every_job(workdir, [REPO / "config.yaml", *own]),
-        "a further file restating the preset, keys reversed, and --config restating a value": params_of_every_job(
+        "config.yaml given explicitly": jobs_of(workdir, [REPO / "config.yaml", *own]),
+        "a further file restating the preset, keys reversed, and --config restating a value": jobs_of(
             workdir, [*own, restated(preset, tmp_path / "restated.yaml")], {"results": results}
         ),
     }
-    params = {way: result(proc) for way, proc in ways.items()}
-    reference = params.pop("the preset over the Snakefile's config.yaml")
+    reference = params(preset_jobs(preset))
     assert len(reference) > 20 and any(job.startswith("train_model") for job in reference)
-    for way, jobs in params.items():
+    for way, proc in ways.items():
+        jobs = params(read_jobs(proc))
         assert jobs.keys() == reference.keys(), way
         differing = [job for job in jobs if jobs[job] != reference[job]]
         assert not differing, f"{way}: params differ for {len(differing)} jobs, e.g. {differing[0]}"
 
 
-def test_a_changed_value_changes_the_params_of_exactly_the_jobs_that_use_it(tmp_path):
+def test_a_changed_value_changes_the_params_of_exactly_the_jobs_that_use_it(preset_jobs, tmp_path):
     """The comparison above can fail: one setting changed is seen, and only where it is used."""
-    workdir = user_directory(tmp_path / "run")
     changed = tmp_path / "changed.yaml"
     changed.write_text("models: {mlp: {training: {epochs: 3}}}\n")
-    smoke = REPO / "presets/smoke.yaml"
-    before, after = map(result, (params_of_every_job(workdir, [smoke]), params_of_every_job(workdir, [smoke, changed])))
+    after = params(read_jobs(jobs_of(user_directory(tmp_path / "run"), [*preset_files("smoke")[1:], changed])))
+    before = params(preset_jobs("smoke"))
     differing = {job for job in before if before[job] != after[job]}
     # the MLPs and their accuracy-matched twins, which train as they do: two datasets, two seeds each
     mlps = {job for job in differing if job.startswith("train_model") and "'arch': 'mlp'" in job}
@@ -189,11 +167,10 @@ def test_a_cka_edit_changes_the_code_digest_of_exactly_the_rules_that_compute_or
     assert changed == {"prepare_cka", "cka_pair", "cka_figure", "table2", "claims", "family_comparison"}
 
 
-def test_every_jobs_params_hold_one_code_digest(tmp_path):
+def test_every_jobs_params_hold_one_code_digest(preset_jobs):
     """Snakemake prints a job's changed params, before and now, in the reason of a dry run: one
     digest of the script's modules, not each module's (those are in the job's record)."""
-    params = result(params_of_every_job(user_directory(tmp_path / "run"), [REPO / "presets/smoke.yaml"]))
-    coded = {job: values for job, values in params.items() if values}  # the `all` target has none
+    coded = {job: values for job, values in params(preset_jobs("smoke")).items() if values}  # `all` has none
     assert len(coded) > 200
     for job, values in coded.items():
         assert sum(re.fullmatch(r"'[0-9a-f]{64}'", value) is not None for value in values) == 1, job

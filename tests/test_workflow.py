@@ -5,6 +5,8 @@ import itertools
 import json
 import subprocess
 import sys
+from collections import Counter
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -231,10 +233,14 @@ def test_paper_scale_dry_run_lists_download_data_and_14_mnist_shards(tmp_path):
     assert counts == {"fetch_raw": 4, "prepare_data": 1, "fit_inr_shard": 14, "summarize_inrs": 1, "total": 20}
 
 
+def rule_counts(jobs: dict[str, dict]) -> Counter:
+    return Counter(job["rule"] for job in jobs.values())
+
+
 @pytest.fixture(scope="module")
-def paper_dag(tmp_path_factory) -> dict[str, int]:
-    """The whole paper-scale DAG's jobs per rule (one dry run for the tests that read it)."""
-    return paper_plan(tmp_path_factory.mktemp("paper"))
+def paper_dag(preset_jobs) -> Counter:
+    """The whole paper-scale DAG's jobs per rule."""
+    return rule_counts(preset_jobs("paper"))
 
 
 def test_paper_scale_dry_run_trains_3_datasets_x_3_architectures_x_5_seeds(paper_dag):
@@ -287,8 +293,8 @@ def test_paper_scale_with_imported_inr_sets_plans_no_fit_for_them(tmp_path):
     assert counts["train_model"] == 45 and counts["cka_pair"] == 900
 
 
-def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(tmp_path):
-    counts = planned_jobs(tmp_path, "--configfile", *map(str, preset_files("fmnist")))
+def test_fmnist_preset_plans_the_paper_experiment_on_fashion_mnist_alone(preset_jobs):
+    counts = rule_counts(preset_jobs("fmnist"))
     assert counts["fit_inr_shard"] == 4 and counts["prepare_data"] == 1
     # 3 architectures and 2 matched twins x 5 seeds; every seed pair: 5 pairings within (10 seed pairs
     # each) and 10 across (25 each)
@@ -352,22 +358,13 @@ def test_bad_config_is_refused_before_any_job_with_the_key_named(tmp_path):
     assert not any(tmp_path.glob("results*"))
 
 
-def test_presets_write_to_separate_folders(tmp_path):
+def test_presets_write_to_separate_folders(preset_jobs):
+    """Every output but the raw downloads, which all presets share (each file checksum-verified)."""
     outputs = {}
     for preset in PRESETS:
-        proc = run(
-            [
-                "--directory",
-                str(tmp_path),
-                "--configfile",
-                *map(str, preset_files(preset)),
-                "--dry-run",
-                "--config",
-                "datasets=[digits]",
-            ],
-            cwd=tmp_path,
-        )
-        outputs[preset] = {line.split()[1] for line in proc.stdout.splitlines() if line.strip().startswith("output:")}
+        raw = Path(preset_config(preset)["raw_dir"])
+        files = {Path(path) for job in preset_jobs(preset).values() for path in job["outputs"]}
+        outputs[preset] = {path for path in files if not path.is_relative_to(raw)}
     assert all(outputs.values())
     for a, b in itertools.combinations(outputs, 2):
         assert not outputs[a] & outputs[b], (a, b)
