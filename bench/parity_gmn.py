@@ -86,9 +86,10 @@ PUBLISHED_FLAGS = {
         "model.graph_constructor.use_pos_embed=True",
     ],
     "nfn": [],
+    "dwsnet": [],  # no script: its configs/model/dwsnet.yaml, DWSNets' own INR-classification settings
 }  # fmt: skip
 # Which of our architectures trains beside each of neural-graphs' models.
-OURS_BESIDE = {"pna": "gmn", "rtransformer": "gmn", "nfn": "nfnnp"}
+OURS_BESIDE = {"pna": "gmn", "rtransformer": "gmn", "nfn": "nfnnp", "dwsnet": "gmn"}
 STATISTICS = ("weights_mean", "weights_std", "biases_mean", "biases_std")
 
 
@@ -230,6 +231,7 @@ def main() -> None:
     shards = run_inputs(run)[1]
     if not shards:
         raise SystemExit(f"{run / 'inrs' / DATASET}: no INR shards; run the presets first")
+    args.output = args.output.resolve()  # the references run in their own checkouts
     args.output.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     print(f"presets {' + '.join(args.presets)}: {args.epochs} epochs for every training")
