@@ -10,6 +10,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -412,6 +413,11 @@ def smoke_run(request, tmp_path_factory) -> SmokeRun:
     if not FASHION_DIR.is_dir():
         pytest.skip(f"{FASHION_DIR} missing: apt-get install dataset-fashion-mnist (CI does)")
     return SharedSmokeRun(request.config).wait().copy_with_workflow(tmp_path_factory.mktemp("smoke"))
+
+
+def rule_counts(jobs: dict[str, dict]) -> Counter:
+    """Jobs per rule of a `preset_jobs` DAG."""
+    return Counter(job["rule"] for job in jobs.values())
 
 
 PRESET_JOBS_LIMIT_S = 600

@@ -4,12 +4,11 @@ measurement table records one."""
 
 import importlib
 import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from conftest import PRESETS, REPO, preset_config
+from conftest import PRESETS, REPO, preset_config, rule_counts
 from gmnrep import config
 from gmnrep.inr import planning
 from gmnrep.representations import pairs
@@ -86,7 +85,7 @@ def test_the_plans_table_lists_every_preset_as_its_configuration_plans_it(plans)
 
 def test_the_plans_table_states_the_jobs_snakemake_plans(plans, preset_jobs):
     for preset in PRESETS:
-        rules = Counter(job["rule"] for job in preset_jobs(preset).values())
+        rules = rule_counts(preset_jobs(preset))
         planned = {
             "jobs": rules.total(),
             "trainings": rules["train_model"],

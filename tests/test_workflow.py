@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import browser
-from conftest import PRESETS, REPO, planned_jobs, preset_config, preset_files, run
+from conftest import PRESETS, REPO, planned_jobs, preset_config, preset_files, rule_counts, run
 from gmnrep.data import dataset_file
 from gmnrep.inr import shards
 from gmnrep.models import checkpoints, registry
@@ -231,10 +231,6 @@ def paper_plan(tmp_path, *args) -> dict[str, int]:
 def test_paper_scale_dry_run_lists_download_data_and_14_mnist_shards(tmp_path):
     counts = paper_plan(tmp_path, "results/inrs/mnist/summary.csv")
     assert counts == {"fetch_raw": 4, "prepare_data": 1, "fit_inr_shard": 14, "summarize_inrs": 1, "total": 20}
-
-
-def rule_counts(jobs: dict[str, dict]) -> Counter:
-    return Counter(job["rule"] for job in jobs.values())
 
 
 @pytest.fixture(scope="module")
