@@ -41,12 +41,14 @@ pytestmark = pytest.mark.e2e
 RESULTS = "results/smoke"
 
 
-# The jobs the kill test interrupts, each kind in its own copy of the smoke run, where its digits
-# jobs are redone (forced, and nothing after them): their rule and the logs of its running jobs.
+# The jobs the kill test interrupts, each kind in its own copy of the smoke run, where some of its
+# digits jobs are redone (forced, and nothing after them): globs of the files they write, under the
+# run's results, and of the logs of its running jobs. Both INR shards; two trainings, the GMN
+# (through DGL) and an image network; the CKA pairs of one GMN with the eleven other models.
 INTERRUPTED = {
-    "INR shard": ("fit_inr_shard", "inrs/digits/shard-*.log"),
-    "training": ("train_model", "models/digits/*/seed-*.log"),
-    "CKA job": ("cka_pair", "cka/digits/*__*.log"),
+    "INR shard": (("inrs/digits/shard-*.h5",), "inrs/digits/shard-*.log"),
+    "training": (("models/digits/gmn/seed-0.pt", "models/digits/mlp/seed-1.pt"), "models/digits/*/seed-*.log"),
+    "CKA job": (("cka/digits/gmn-0__*.csv",), "cka/digits/*__*.log"),
 }
 
 
@@ -124,8 +126,8 @@ def _dates(results: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.parametrize("kind", INTERRUPTED)
 def test_a_run_killed_mid_job_resumes_to_the_same_bytes(kind, tmp_path, smoke_run):
-    """kill -9 of Snakemake and its running job, in a copy of the smoke run whose digits jobs of one
-    kind (INR shards, trainings, CKA pairs) are being redone: every file under its final name is
+    """kill -9 of Snakemake and its running job, in a copy of the smoke run where digits jobs of one
+    kind (INTERRUPTED: INR shards, trainings, CKA pairs) are being redone: every file under its final name is
     then complete (it equals the session's run's file), the same command refuses to start while the
     killed run's lock remains and `--unlock` clears it, and the resumed run redoes the job Snakemake
     did not see finish, keeps every file it did, and ends with every digits artifact of the
@@ -133,8 +135,12 @@ def test_a_run_killed_mid_job_resumes_to_the_same_bytes(kind, tmp_path, smoke_ru
     reference = digits_part(sha256_tree(smoke_run.workdir / "results"))
     workdir = smoke_run.copy(tmp_path / "run")
     results = workdir / "results"
-    rule, pattern = INTERRUPTED[kind]
-    redone = smoke_run.args("datasets=[digits]", "--cores", "2", "--until", rule, "--forcerun", rule, directory=workdir)
+    outputs, pattern = INTERRUPTED[kind]
+    targets = sorted(str(path.relative_to(workdir)) for glob in outputs for path in (results / "smoke").glob(glob))
+    assert len(targets) >= 2, targets
+    redone = smoke_run.args(
+        "datasets=[digits]", "--cores", "2", "--until", *targets, "--forcerun", *targets, directory=workdir
+    )
     caught = _interrupt(snakemake_cmd(*redone), workdir, pattern)
     assert caught.is_file()
     final = digits_part(sha256_tree(results))
@@ -151,7 +157,9 @@ def test_a_run_killed_mid_job_resumes_to_the_same_bytes(kind, tmp_path, smoke_ru
         str(Path(path).with_suffix("")) for path in incomplete
     }, incomplete
     finished = {p: d for p, d in _dates(results).items() if f"results/{p}" not in incomplete}
-    resumed = run(smoke_run.args("datasets=[digits]", "--cores", "2", "--until", rule, directory=workdir), cwd=workdir)
+    resumed = run(
+        smoke_run.args("datasets=[digits]", "--cores", "2", "--until", *targets, directory=workdir), cwd=workdir
+    )
     assert digits_part(sha256_tree(results)) == reference
     after = _dates(results)
     assert {path: after[path] for path in finished} == finished, "finished artifacts were recomputed"
