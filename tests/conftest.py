@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from forked_snakemake import ForkedRun, SnakemakeServer
+
 # The test workers run beside each other and beside the runs they start: OpenMP's and OpenBLAS's
 # threads, waiting actively for each other on a busy machine, made tests up to 40 times slower
 # (docs/performance.md). Every process of the session computes on one thread, as the workflow's
@@ -97,10 +99,15 @@ def preset_config(name: str) -> dict:
     return config.layered(preset_files(name))
 
 
-def snakemake_cmd(*args: str) -> list[str]:
-    """Snakemake on `args`, with this repository's workflow unless they name one (a copy's: smoke_args)."""
+def snakemake_args(*args: str) -> list[str]:
+    """`args` for Snakemake, with this repository's workflow unless they name one (a copy's: smoke_args)."""
     snakefile = [] if "-s" in args else ["-s", str(REPO / "Snakefile")]
-    return [sys.executable, "-m", "snakemake", *snakefile, *args]
+    return [*snakefile, *args]
+
+
+def snakemake_cmd(*args: str) -> list[str]:
+    """Snakemake's command line on `args` (snakemake_args)."""
+    return [sys.executable, "-m", "snakemake", *snakemake_args(*args)]
 
 
 def random_images(n: int, shape=(8, 8), seed: int = 0):
@@ -111,9 +118,16 @@ def random_images(n: int, shape=(8, 8), seed: int = 0):
     return np.random.default_rng(seed).integers(0, 256, size=(n, *shape), dtype=np.uint8)
 
 
+@functools.cache
+def snakemake_server() -> SnakemakeServer:
+    """This test process's server of forked Snakemake runs (tests/forked_snakemake.py)."""
+    return SnakemakeServer()
+
+
 def run(args, cwd, check=True, timeout=900):
-    """Snakemake on this repository's workflow; on failure the assertion shows the end of its output."""
-    proc = subprocess.run(snakemake_cmd(*args), cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    """Snakemake on this repository's workflow, in a process forked from one that has imported it;
+    on failure the assertion shows the end of its output."""
+    proc = snakemake_server().run(snakemake_args(*args), cwd, timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
@@ -137,20 +151,18 @@ def user_directory(path: Path) -> Path:
     return path
 
 
-def jobs_of(workdir: Path, configfiles: list[Path], config: dict | None = None) -> subprocess.Popen:
+def jobs_of(workdir: Path, configfiles: list[Path], config: dict | None = None) -> ForkedRun:
     """Started in the background: every job Snakemake would run in `workdir` with these config files
     (after the Snakefile's config.yaml) and `--config` values, with its rule, params and outputs
     (tests/snakemake_jobs.py; read with `read_jobs`)."""
-    command = [sys.executable, str(REPO / "tests/snakemake_jobs.py"), str(REPO / "Snakefile"), json.dumps(config or {})]
-    return subprocess.Popen(
-        [*command, *map(str, configfiles)], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    args = [str(REPO / "Snakefile"), json.dumps(config or {}), *map(str, configfiles)]
+    return snakemake_server().start(args, workdir, script=REPO / "tests/snakemake_jobs.py")
 
 
-def read_jobs(proc: subprocess.Popen) -> dict[str, dict]:
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err.decode()[-3000:]
-    return json.loads(out)
+def read_jobs(started: ForkedRun) -> dict[str, dict]:
+    proc = started.result(timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout)
 
 
 # The smoke runs' raw folder, relative to the run's folder: a copy of a run has its own.
