@@ -189,9 +189,9 @@ class SlurmSession:
         self.operands_written = (self.failing_workdir / "results/smoke/cka/digits/operands/mlp-0.h5").exists()
         # A missing intermediate file alone does not make Snakemake rerun anything while its
         # downstream results exist, so the repair names the corrupt file: it and everything after
-        # it are redone, here up to the CKA tables (the tables and figures would cost another round
-        # of status polls and are compared with the local run nowhere else).
-        self.run("repair", self.failing_workdir, args("--forcerun", CORRUPT_DUMP, "--until", "cka_pair"))
+        # it are redone, here up to the CKA operands whose job failed (the pairs after them are
+        # SLURM jobs of the smoke run's kind, each paying two Snakemake starts).
+        self.run("repair", self.failing_workdir, args("--forcerun", CORRUPT_DUMP, "--until", "prepare_cka"))
 
     def resumed_steps(self, local: SmokeRun) -> None:
         """The longer GMN training (conftest.RESUMED_MODEL) on SLURM, its first attempt sent SIGTERM
@@ -401,8 +401,8 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, s
     """In a copy of the local smoke run, a hand-corrupted activation dump makes its CKA job fail on
     the cluster, attempt after attempt (retried once here; the profile retries twice); an
     independent job in the same run still completes; a rerun that recomputes the corrupt file
-    (--forcerun) and what is made from it, up to the CKA tables, leaves every digits artifact as in
-    the local run."""
+    (--forcerun) and what is made from it, up to the CKA operands that failed, leaves every digits
+    artifact as in the local run."""
     failing, repair = finished(slurm, "failing", "repair")
     out = failing.proc.stdout + failing.proc.stderr
     assert failing.proc.returncode != 0
@@ -420,8 +420,7 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, s
 
     assert repair.proc.returncode == 0, repair.proc.stderr[-6000:]
     kinds = Counter(job_kind(job["Comment"]) for job in repair.jobs)
-    # the MLP's 11 pairs (one within, ten across): two groups
-    assert kinds == {"representations_dump_activations_prepare_cka": 1, "cka_pairs_cka_pair": 2}, kinds
+    assert kinds == {"representations_dump_activations_prepare_cka": 1}, kinds
     assert repair.digits == digits_part(sha256_tree(smoke_run.workdir / "results"))
 
 
