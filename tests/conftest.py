@@ -124,10 +124,11 @@ def snakemake_server() -> SnakemakeServer:
     return SnakemakeServer()
 
 
-def run(args, cwd, check=True, timeout=900):
-    """Snakemake on this repository's workflow, in a process forked from one that has imported it;
-    on failure the assertion shows the end of its output."""
-    proc = snakemake_server().run(snakemake_args(*args), cwd, timeout)
+def run(args, cwd, check=True, timeout=900, env=None):
+    """Snakemake on this repository's workflow, in a process forked from one that has imported it
+    (in `env`, default this process's environment); on failure the assertion shows the end of its
+    output."""
+    proc = snakemake_server().run(snakemake_args(*args), cwd, timeout, env)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc

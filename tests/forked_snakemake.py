@@ -132,11 +132,14 @@ class SnakemakeServer:
                     raise RuntimeError(f"the Snakemake server did not start (rc {self.process.poll()})")
                 time.sleep(0.05)
 
-    def start(self, args: list[str], cwd: Path, script: Path | None = None) -> ForkedRun:
-        """Snakemake's command line on `args` in `cwd`, or the Python `script` on them, started."""
+    def start(
+        self, args: list[str], cwd: Path, script: Path | None = None, env: dict[str, str] | None = None
+    ) -> ForkedRun:
+        """Snakemake's command line on `args` in `cwd`, or the Python `script` on them, started, in
+        `env` (default: this process's environment)."""
         self._started()
         outputs = Path(tempfile.mkdtemp(dir=self.folder))
-        request = {"args": list(map(str, args)), "cwd": str(cwd), "env": dict(os.environ)}
+        request = {"args": list(map(str, args)), "cwd": str(cwd), "env": dict(os.environ if env is None else env)}
         request |= {"script": script and str(script)} | {name: str(outputs / name) for name in ("stdout", "stderr")}
         for name in ("stdout", "stderr"):
             (outputs / name).touch()
@@ -145,9 +148,11 @@ class SnakemakeServer:
         connection.sendall((json.dumps(request) + "\n").encode())
         return ForkedRun(connection, outputs, [str(script or "snakemake"), *request["args"]])
 
-    def run(self, args: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess:
+    def run(
+        self, args: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
         """subprocess.run of Snakemake's command line, the output captured."""
-        return self.start(args, cwd).result(timeout)
+        return self.start(args, cwd, env=env).result(timeout)
 
 
 if __name__ == "__main__":

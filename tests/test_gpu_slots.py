@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, snakemake_cmd
+from conftest import REPO, run
 from gmnrep.core import gpu_slots
 
 
@@ -79,11 +79,7 @@ def test_a_local_run_puts_no_two_gpu_jobs_on_one_gpu(tmp_path, smoke_run, visibl
     args = smoke_run.args(
         "--set-resources", "train_model:gpu=1", "--forcerun", *models, "--cores", "2", *models, directory=workdir
     )
-    proc = subprocess.run(
-        snakemake_cmd(*args),
-        cwd=workdir, capture_output=True, text=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": visible},
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run(args, workdir, env={**os.environ, "CUDA_VISIBLE_DEVICES": visible})
     assert ('Provided resources: gpu=Resource("gpu", 1)' in proc.stderr) is not at_once
     (start_a, end_a), (start_b, end_b) = sorted(
         _job_interval(workdir / f"logs/smoke/models/digits/mlp/seed-{seed}.log") for seed in (0, 1)
