@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from forked_snakemake import ForkedRun, SnakemakeServer
+from gmnrep.core.atomic import atomic_path
 
 # The test workers run beside each other and beside the runs they start: OpenMP's and OpenBLAS's
 # threads, waiting actively for each other on a busy machine, made tests up to 40 times slower
@@ -415,9 +416,8 @@ class SmokeRunMaker:
             outcome = {"returncode": cls.process.returncode, "peak_rss_mb": usage.ru_maxrss / 1024}
         except BaseException:
             outcome = {"returncode": None, "error": traceback.format_exc()}
-        partial = shared.outcome.with_suffix(".partial")
-        partial.write_text(json.dumps(outcome))
-        partial.rename(shared.outcome)
+        with atomic_path(shared.outcome) as written:
+            written.write_text(json.dumps(outcome))
 
 
 @pytest.fixture(scope="session")
@@ -450,10 +450,8 @@ def preset_jobs(request, tmp_path_factory) -> Callable[[str], dict[str, dict]]:
         if claim(request.config, folder.name) is not None:
             workdir = user_directory(tmp_path_factory.mktemp(preset))
             try:
-                made.with_suffix(".partial").write_text(
-                    json.dumps(read_jobs(jobs_of(workdir, preset_files(preset)[1:])))
-                )
-                made.with_suffix(".partial").rename(made)
+                with atomic_path(made) as written:
+                    written.write_text(json.dumps(read_jobs(jobs_of(workdir, preset_files(preset)[1:]))))
             except BaseException:
                 failed.write_text(traceback.format_exc())
                 raise

@@ -21,6 +21,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 
 START_LIMIT_S = 120
@@ -66,7 +67,7 @@ def _run(connection: socket.socket, snakemake) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     for fd, name in ((0, os.devnull), (1, request["stdout"]), (2, request["stderr"])):
-        opened = os.open(name, os.O_RDWR)
+        opened = os.open(name, os.O_RDWR | os.O_CREAT)
         os.dup2(opened, fd)
         os.close(opened)
     connection.sendall(f"{os.getpid()}\n".encode())
@@ -81,6 +82,9 @@ def _run(connection: socket.socket, snakemake) -> None:
         if isinstance(exc.code, str):
             print(exc.code, file=sys.stderr)
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except Exception:  # what a script lets escape, as the interpreter would report it
+        traceback.print_exc()
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     connection.sendall(f"{code}\n".encode())
@@ -141,8 +145,6 @@ class SnakemakeServer:
         outputs = Path(tempfile.mkdtemp(dir=self.folder))
         request = {"args": list(map(str, args)), "cwd": str(cwd), "env": dict(os.environ if env is None else env)}
         request |= {"script": script and str(script)} | {name: str(outputs / name) for name in ("stdout", "stderr")}
-        for name in ("stdout", "stderr"):
-            (outputs / name).touch()
         connection = socket.socket(socket.AF_UNIX)
         connection.connect(str(self.socket))
         connection.sendall((json.dumps(request) + "\n").encode())

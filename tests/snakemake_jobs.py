@@ -19,7 +19,7 @@ from snakemake.api import SnakemakeApi
 from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
 
 
-def planned_jobs(snakefile: Path, configfiles: list[Path], config: dict) -> dict[str, dict]:
+def dag_jobs(snakefile: Path, configfiles: list[Path], config: dict) -> dict[str, dict]:
     with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
         workflow_api = api.workflow(
             resource_settings=ResourceSettings(cores=1),
@@ -43,4 +43,4 @@ def planned_jobs(snakefile: Path, configfiles: list[Path], config: dict) -> dict
 
 if __name__ == "__main__":
     snakefile, config, *configfiles = sys.argv[1:]
-    json.dump(planned_jobs(Path(snakefile), [Path(p) for p in configfiles], json.loads(config)), sys.stdout)
+    json.dump(dag_jobs(Path(snakefile), [Path(p) for p in configfiles], json.loads(config)), sys.stdout)

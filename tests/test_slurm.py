@@ -50,6 +50,7 @@ from conftest import (
     smoke_args,
     snakemake_cmd,
 )
+from gmnrep.core.atomic import atomic_path
 
 pytestmark = pytest.mark.e2e
 
@@ -258,9 +259,8 @@ class SlurmSession:
             subprocess.run(["scancel", f"--name={run.run_id}"], capture_output=True, env=SLURM_ENV)
         if self.started_here:
             subprocess.run(["bash", str(SLURM_SCRIPTS / "stop.sh")], capture_output=True, env=SLURM_ENV)
-        partial = self.folder / f".{self.OUTCOME}"
-        partial.write_bytes(pickle.dumps(self))
-        partial.rename(self.folder / self.OUTCOME)
+        with atomic_path(self.folder / self.OUTCOME) as written:
+            written.write_bytes(pickle.dumps(self))
 
     def recorded_thread(self, steps, *args) -> threading.Thread:
         def recorded():
