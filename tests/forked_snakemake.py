@@ -1,7 +1,7 @@
 """Snakemake's command line (or a script that calls its API: tests/snakemake_jobs.py), each run in a
 process forked from a server that has imported Snakemake once. Most of a short Snakemake run is
-its imports (about 2 of the 3-5 CPU seconds of one of the suite's dry runs), which the suite's
-many short runs would each pay again. A forked run is a new process as far as Snakemake can tell:
+its imports (bench/snakemake_start.py measures a start), which the suite's many short runs would
+each pay again. A forked run is a new process as far as Snakemake can tell:
 the caller's arguments, working directory, environment and output files, its own process group,
 and nothing left by another run (each is forked from the server, which runs nothing itself).
 
