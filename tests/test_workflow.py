@@ -146,11 +146,14 @@ def test_smoke_run_dumps_activations_compares_models_and_draws_figures(smoke_run
 
 def test_debiased_cka_runs_through_the_claims(smoke_run, tmp_path):
     """The minibatch estimator with one batch of every probe sample is debiased CKA (unbiased HSIC);
-    its values may be slightly negative, which the tables and claims accept (digits alone: every
-    pair of the run is computed again)."""
+    its values may be slightly negative, which the tables and claims accept (digits, the GMNs, MLPs
+    and CNNs alone: every pair of theirs is computed again, no training)."""
     workdir = smoke_run.copy(tmp_path / "run")
     debiased = tmp_path / "debiased.yaml"
-    debiased.write_text("datasets: [digits]\ncka: {estimator: minibatch, minibatch_size: 16}\n")
+    debiased.write_text(
+        "datasets: [digits]\ncka: {estimator: minibatch, minibatch_size: 16}\n"
+        "models: {architectures: [gmn, mlp, cnn], matched: {architectures: []}}\n"
+    )
     args = smoke_run.args(directory=workdir)
     args.insert(args.index("--config"), str(debiased))  # one more config file, after the preset
     run([*args, "--cores", "2", "results/smoke/tables/claims.csv", "results/smoke/tables/table2.csv"], cwd=workdir)
@@ -159,7 +162,8 @@ def test_debiased_cka_runs_through_the_claims(smoke_run, tmp_path):
         assert {r["estimator"] for r in csv.DictReader(f)} == {"minibatch"}
     with open(results / "tables/claims.csv") as f:
         claims = list(csv.DictReader(f))
-    assert len(claims) == 2 * 24 and all(r["verdict"] for r in claims)  # 2 subjects
+    # the GMN against the MLPs and CNNs: C1 and C2 two comparisons at two layers each, C3 four rows
+    assert len(claims) == 12 and all(r["verdict"] for r in claims)
     assert any("probe blocks" in r["sample_size"] for r in claims if r["claim"] == "C1")
 
 
