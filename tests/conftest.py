@@ -2,6 +2,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import resource
 import shutil
 import subprocess
@@ -263,13 +264,21 @@ def longer_training_config(directory: Path) -> Path:
     return path
 
 
-def longer_training(smoke: "SmokeRun", directory: Path) -> dict[str, bytes]:
+LONGER_TRAINING_LIMIT_S = 600
+
+
+def longer_training(smoke: "SmokeRun", shared: Path) -> dict[str, bytes]:
     """The longer GMN training, uninterrupted, in a copy of the smoke run: its checkpoint's and
-    metrics' bytes."""
-    smoke.copy(directory)
-    args = smoke.args("--cores", "2", RESUMED_MODEL, directory=directory, configfile=longer_training_config(directory))
-    run(args, cwd=directory)
-    return resumed_outputs(directory)
+    metrics' bytes. Made once per session, in the shared folder `shared`, by the first process to
+    ask (the SLURM session or the local kill test), and read by the other."""
+
+    def train() -> bytes:
+        directory = smoke.copy(shared / "longer-training" / "run")
+        config = longer_training_config(directory)
+        run(smoke.args("--cores", "2", RESUMED_MODEL, directory=directory, configfile=config), cwd=directory)
+        return pickle.dumps(resumed_outputs(directory))
+
+    return pickle.loads(made_once(shared / "longer-training", train, LONGER_TRAINING_LIMIT_S))
 
 
 def resumed_outputs(directory: Path) -> dict[str, bytes]:
@@ -339,6 +348,32 @@ def claim(config, name: str) -> Path | None:
     except FileExistsError:
         return None
     return folder
+
+
+def made_once(folder: Path, make: Callable[[], bytes], limit_s: float) -> bytes:
+    """What `make` returns, made by the first process of the session to ask (it claims `folder`, in
+    the shared folder) and read by the others, which wait for it up to `limit_s`; the maker's failure
+    fails them too, with its traceback."""
+    made, failed = folder / "made", folder / "error.txt"
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        deadline = time.monotonic() + limit_s
+        while not made.is_file():
+            if failed.is_file():
+                raise AssertionError(f"{folder.name} could not be made:\n{failed.read_text()}") from None
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{folder.name} was not made within {limit_s} s") from None
+            time.sleep(0.2)
+        return made.read_bytes()
+    try:
+        content = make()
+    except BaseException:
+        failed.write_text(traceback.format_exc())
+        raise
+    with atomic_path(made) as written:
+        written.write_bytes(content)
+    return content
 
 
 def in_background(work: Callable[[], None], name: str) -> threading.Thread:
@@ -445,24 +480,11 @@ def preset_jobs(request, tmp_path_factory) -> Callable[[str], dict[str, dict]]:
 
     @functools.cache
     def jobs(preset: str) -> dict[str, dict]:
-        folder = request.config.stash[SHARED] / f"jobs-{preset}"
-        made, failed = folder / "jobs.json", folder / "error.txt"
-        if claim(request.config, folder.name) is not None:
+        def build() -> bytes:
             workdir = user_directory(tmp_path_factory.mktemp(preset))
-            try:
-                with atomic_path(made) as written:
-                    written.write_text(json.dumps(read_jobs(jobs_of(workdir, preset_files(preset)[1:]))))
-            except BaseException:
-                failed.write_text(traceback.format_exc())
-                raise
-        deadline = time.monotonic() + PRESET_JOBS_LIMIT_S
-        while not made.is_file():
-            if failed.is_file():
-                raise AssertionError(f"the {preset} DAG could not be built:\n{failed.read_text()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the {preset} DAG was not built within {PRESET_JOBS_LIMIT_S} s")
-            time.sleep(0.2)
-        return json.loads(made.read_text())
+            return json.dumps(read_jobs(jobs_of(workdir, preset_files(preset)[1:]))).encode()
+
+        return json.loads(made_once(request.config.stash[SHARED] / f"jobs-{preset}", build, PRESET_JOBS_LIMIT_S))
 
     return jobs
 

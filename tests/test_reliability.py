@@ -21,6 +21,7 @@ from conftest import (
     RESUMED_EPOCHS,
     RESUMED_LOG,
     RESUMED_MODEL,
+    SHARED,
     SmokeRun,
     artifact_files,
     digits_part,
@@ -180,13 +181,15 @@ def _wait_for_line(log: Path, pattern: str, proc: subprocess.Popen, timeout: flo
     pytest.fail(f"{log} did not show {pattern!r} within {timeout} s")
 
 
-def test_a_training_killed_then_terminated_through_snakemake_resumes_to_the_uninterrupted_bytes(tmp_path, smoke_run):
+def test_a_training_killed_then_terminated_through_snakemake_resumes_to_the_uninterrupted_bytes(
+    request, tmp_path, smoke_run
+):
     """The smoke run's GMN of digits trained for 60 epochs (conftest.RESUMED_MODEL), in a copy of
     the run: first Snakemake and its job are SIGKILLed (a node dying) at a random epoch, then the
     job alone gets SIGTERM (what SLURM sends before a time limit) at a later one; each time the same
     command goes on from the last saved epoch, and the checkpoint and metrics it ends with are
     byte-identical to those of an uninterrupted training. No resume state is left."""
-    reference = longer_training(smoke_run, tmp_path / "reference")
+    reference = longer_training(smoke_run, request.config.stash[SHARED])
     workdir = smoke_run.copy(tmp_path / "interrupted")
     args = smoke_run.args(
         "--cores", "2", RESUMED_MODEL, directory=workdir, configfile=longer_training_config(workdir)
