@@ -174,15 +174,18 @@ def _pool_models(
 
 def _pairing(operands: dict, archs: tuple[str, str], blocks: np.ndarray, count: int) -> PairingMatrix:
     first, second = operands[archs[0]], operands[archs[1]]
+    within = archs[0] == archs[1]
+    models = first if within else [*first, *second]
+    offset = 0 if within else len(first)
+    pairs = [(i, offset + j) for i in range(len(first)) for j in range(len(second)) if not within or i < j]
+    left_out = cka.cka_without_blocks_of_pairs(models, pairs, blocks)
     values = np.full((len(first), len(second)), np.nan)
     without = np.full((count, len(first), len(second)), np.nan)
-    for i, a in enumerate(first):
-        for j, b in enumerate(second):
-            if archs[0] == archs[1] and j <= i:
-                continue
-            values[i, j], without[:, i, j] = cka.cka(a, b), cka.cka_without_blocks(a, b, blocks)
-            if archs[0] == archs[1]:
-                values[j, i], without[:, j, i] = values[i, j], without[:, i, j]
+    for (i, paired), column in zip(pairs, left_out.T):
+        j = paired - offset
+        values[i, j], without[:, i, j] = cka.cka(models[i], models[paired]), column
+        if within:
+            values[j, i], without[:, j, i] = values[i, j], without[:, i, j]
     return PairingMatrix(archs, values, without)
 
 

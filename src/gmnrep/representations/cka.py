@@ -583,14 +583,21 @@ def _squared_norms_without_blocks(F: np.ndarray, G: np.ndarray, blocks: np.ndarr
     return values
 
 
-def _linear_without_blocks(a: LinearOperand, b: LinearOperand, blocks: np.ndarray, count: int) -> np.ndarray:
+def _linear_without_blocks(
+    operands: Sequence[LinearOperand], pairs: Sequence[tuple[int, int]], blocks: np.ndarray, count: int
+) -> np.ndarray:
     """Linear CKA on the samples outside each block: ||F'^T G'||^2 / (||F'^T F'|| ||G'^T G'||), each
-    term from `_squared_norms_without_blocks`. Costs six products of the factors' sizes (n r_a r_b,
-    n r_a^2, n r_b^2, each twice), whatever the number of blocks."""
-    cross = _squared_norms_without_blocks(a.factor, b.factor, blocks, count)
-    self_a = _squared_norms_without_blocks(a.factor, a.factor, blocks, count)
-    self_b = _squared_norms_without_blocks(b.factor, b.factor, blocks, count)
-    return cross / np.sqrt(self_a * self_b)
+    term from `_squared_norms_without_blocks`: six products of the factors' sizes per pair (n r_a r_b,
+    n r_a^2, n r_b^2, each twice), whatever the number of blocks; an operand's own terms once."""
+    own = {
+        index: _squared_norms_without_blocks(operands[index].factor, operands[index].factor, blocks, count)
+        for index in sorted({index for pair in pairs for index in pair})
+    }
+    columns = [
+        _squared_norms_without_blocks(operands[i].factor, operands[j].factor, blocks, count) / np.sqrt(own[i] * own[j])
+        for i, j in pairs
+    ]
+    return np.stack(columns, axis=1)
 
 
 def _hsic1_without_each_block(first: np.ndarray, second: np.ndarray, weights: np.ndarray, scales) -> np.ndarray:
@@ -626,18 +633,26 @@ def _minibatch_without_blocks(a: MinibatchOperand, b: MinibatchOperand, blocks: 
         return cross / np.sqrt(self_a * self_b)
 
 
+def cka_without_blocks_of_pairs(
+    operands: Sequence[Operand], pairs: Sequence[tuple[int, int]], blocks: np.ndarray
+) -> np.ndarray:
+    """`cka_without_blocks` of each pair (i, j) of `operands`: a blocks x pairs array, each operand's
+    own left-out terms computed once however many pairs it is in."""
+    _check_compatible(operands, operands)
+    blocks = np.asarray(blocks)
+    if blocks.shape != (operands[0].n,):
+        raise CKAInputError(f"blocks must give one block per probe sample ({operands[0].n}), got shape {blocks.shape}")
+    count = int(blocks.max()) + 1
+    if operands[0].estimator == "linear":
+        return _linear_without_blocks(operands, pairs, blocks, count)
+    return np.stack([_minibatch_without_blocks(operands[i], operands[j], blocks, count) for i, j in pairs], axis=1)
+
+
 def cka_without_blocks(a: Operand, b: Operand, blocks: np.ndarray) -> np.ndarray:
     """CKA of two prepared operands recomputed with each probe block's samples left out of both
     (`blocks`: each sample's block, from `probe_blocks`): one value per block, the replicates of a
     delete-a-block jackknife over probe samples. NaN for a block that leaves no usable batch."""
-    _check_compatible([a], [b])
-    blocks = np.asarray(blocks)
-    if blocks.shape != (a.n,):
-        raise CKAInputError(f"blocks must give one block per probe sample ({a.n}), got shape {blocks.shape}")
-    count = int(blocks.max()) + 1
-    if a.estimator == "linear":
-        return _linear_without_blocks(a, b, blocks, count)
-    return _minibatch_without_blocks(a, b, blocks, count)
+    return cka_without_blocks_of_pairs([a, b], [(0, 1)], blocks)[:, 0]
 
 
 def permutation_mean(operand: LinearOperand) -> float:
