@@ -19,6 +19,7 @@ weight-space tools.
 """
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -201,6 +202,7 @@ def run_audit(args) -> list[audit.Finding]:
     def script_now(rule: str) -> Path:
         return snakefile.parent / "workflow/scripts" / f"{rule}.py"
 
+    @functools.cache  # once per rule, not per artifact
     def code_now(rule: str) -> dict[str, str]:
         # as the rule's jobs record it (workflow/scripts/snakemake_job.py)
         return code.script_code(script_now(rule), snakefile.parent / "src")
