@@ -60,20 +60,22 @@ SLURMCTLD_PID = Path("/run/slurmctld.pid")
 # behind them, where each wait would cost a round of status polls (14-36 s).
 NODE_CPUS = 2 * (os.cpu_count() or 1)
 START_LIMIT_S = 600
-RUN_LIMIT_S = 1500  # a SLURM smoke run of digits takes about 3 min on 2 cores
+RUN_LIMIT_S = 1500  # each SLURM run's limit: several times what the longest takes on 2 cores
 CORRUPT_DUMP = "results/smoke/activations/digits/mlp/seed-0.h5"
-# not a CKA pair: pairs travel in group jobs, and a group waits for all of its members' inputs
-INDEPENDENT = "results/smoke/inrs/digits/summary.csv"
-# What the SLURM smoke run makes of the digits DAG, from scratch: every rule and group kind, each
-# training (the training curves, a job of the summaries group, read them all), the INR summary and
-# figure, and one CKA pair: a GMN against a matched twin, with their dumps and CKA operands. Each job
-# on SLURM pays two Snakemake starts, so the other models' dumps and operands and the other 65 pairs
-# are left to the local run.
+CORRUPT_OPERANDS = "results/smoke/cka/digits/operands/mlp-0.h5"
+# Deleted beside the corruption, made again in the same run: a job of its own, and a job of the
+# summaries group (the failing run names its targets, so that no other member of that group waits on
+# the failing job)
+INDEPENDENT = ("results/smoke/inrs/digits/summary.csv", "results/smoke/figures/training_curves/digits.pdf")
+# What the SLURM smoke run makes of the digits DAG, from scratch: every rule kind and the
+# representations and CKA pair groups (the failing run has a summaries group job), up to one CKA
+# pair, a GMN against a matched twin: the GMNs' trainings (the twin matches their accuracy), the
+# twin's, both models' dumps and CKA operands, and the INR summary and figure. Each job on SLURM pays
+# two Snakemake starts, so the other models and the other 65 pairs are left to the local run.
 SMOKE_PAIR = ("gmn-0", "cnnmatch-0")
 SMOKE_TARGETS = [
     "results/smoke/inrs/digits/summary.csv",
     "results/smoke/inrs/digits/reconstructions.pdf",
-    "results/smoke/figures/training_curves/digits.pdf",
     "results/smoke/cka/digits/{}__{}.csv".format(*SMOKE_PAIR),
 ]
 
@@ -177,14 +179,15 @@ class SlurmSession:
         local.copy(self.failing_workdir)
         dump = self.failing_workdir / CORRUPT_DUMP
         dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
-        (self.failing_workdir / INDEPENDENT).unlink()
+        for path in INDEPENDENT:
+            (self.failing_workdir / path).unlink()
         # One retry, not the profile's two: after each failed attempt the executor's status polls
         # back off by 10 s more, so every retry costs the test 20-40 s of waiting.
-        self.run("failing", self.failing_workdir, args("--retries", "1"))
+        self.run("failing", self.failing_workdir, args("--retries", "1", "--", CORRUPT_OPERANDS, *INDEPENDENT))
         log = self.failing_workdir / "logs/smoke/cka/digits/operands/mlp-0.log"
         self.failed_log = log.read_text() if log.is_file() else ""
-        self.independent_remade = (self.failing_workdir / INDEPENDENT).is_file()
-        self.operands_written = (self.failing_workdir / "results/smoke/cka/digits/operands/mlp-0.h5").exists()
+        self.independent_remade = all((self.failing_workdir / path).is_file() for path in INDEPENDENT)
+        self.operands_written = (self.failing_workdir / CORRUPT_OPERANDS).exists()
         # A missing intermediate file alone does not make Snakemake rerun anything while its
         # downstream results exist, so the repair names the corrupt file: it and everything after
         # it are redone, here up to the CKA operands whose job failed (the pairs after them are
@@ -364,19 +367,17 @@ def test_every_kind_of_job_of_the_smoke_dag_goes_through_sbatch_and_completes(sl
     assert {job["JobID"] for job in jobs} == submitted_ids(smoke.proc.stdout + smoke.proc.stderr)
     assert {job["State"] for job in jobs} == {"COMPLETED"}
     kinds = Counter(job_kind(job["Comment"]) for job in jobs)
-    # big jobs one each (the matched twins too); each model's dump + CKA operands one group job; the
-    # CKA pair a group job of one; the training curves a job of the summaries group. Raw files are
-    # fetched on the submit host.
+    # big jobs one each (the matched twin too); each model's dump + CKA operands one group job; the
+    # CKA pair a group job of one. Raw files are fetched on the submit host.
     assert kinds == {
         "prepare_data": 1,
         "fit_inr_shard": 2,
         "summarize_inrs": 1,
         "inr_figure": 1,
-        "train_model": 8,
-        "train_matched": 4,
+        "train_model": 2,
+        "train_matched": 1,
         "representations_dump_activations_prepare_cka": 2,
         "cka_pairs_cka_pair": 1,
-        "summaries_training_curves": 1,
     }
     trainings = [job for job in jobs if job_kind(job["Comment"]) in ("train_model", "train_matched")]
     assert all("gres/gpu=1" in job["AllocTRES"] for job in trainings)
@@ -384,26 +385,34 @@ def test_every_kind_of_job_of_the_smoke_dag_goes_through_sbatch_and_completes(sl
 
 def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm, smoke_run):
     """Every digits artifact the SLURM run made (SMOKE_TARGETS and all they need) is the local run's
-    file; the local run's others are the CKA pairs but SMOKE_PAIR and the dumps, CKA operands and
-    chance tables of the models not in it."""
+    file; the local run's others are the other models and CKA pairs, and the training curves."""
     (smoke,) = finished(slurm, "smoke")
     local = digits_part(sha256_tree(smoke_run.workdir / "results"))
     assert smoke.digits == {path: local.get(path) for path in smoke.digits}
-    # the dataset, 2 shards, the INR summary, weight statistics and figure, 12 models with their
-    # metrics, 2 dumps with their CKA operands and chance tables, the pair's 2 tables, the curves' 2
-    assert len(smoke.digits) == 1 + 2 + 3 + 2 * 12 + 3 * 2 + 2 + 2
-    left = set(local) - set(smoke.digits)
-    pair_files = {p for p in left if re.fullmatch(r"smoke/cka/digits/[^/]+__[^/]+\.csv", p)}
-    assert len(pair_files) == 2 * 65 and not any("{}__{}.".format(*SMOKE_PAIR) in p for p in pair_files)
-    per_model = left - pair_files
-    assert len(per_model) == 3 * 10, sorted(per_model)
-    for path in per_model:
-        found = re.fullmatch(
-            r"smoke/(?:activations/digits/(\w+)/seed-(\d)\.h5|cka/digits/(?:chance|operands)/(\w+-\d)\.\w+)", path
+    # the dataset, 2 shards, the INR summary, weight statistics and figure, 3 models with their
+    # metrics, 2 dumps with their CKA operands and chance tables, the pair's 2 tables
+    assert len(smoke.digits) == 1 + 2 + 3 + 2 * 3 + 3 * 2 + 2
+    trained = {"gmn-0", "gmn-1", "cnnmatch-0"}
+    left = Counter()
+    for path in set(local) - set(smoke.digits):
+        pair = re.fullmatch(r"smoke/cka/digits/([^/]+)__([^/.]+)(?:\.blocks)?\.csv", path)
+        per_model = re.fullmatch(
+            r"smoke/(?:activations|models)/digits/(\w+)/seed-(\d)\.\w+(?:\.json)?"
+            r"|smoke/cka/digits/(?:chance|operands)/(\w+-\d)\.\w+",
+            path,
         )
-        assert found, path
-        model = found.group(3) or f"{found.group(1)}-{found.group(2)}"
-        assert model not in SMOKE_PAIR, path
+        if pair:
+            assert (pair.group(1), pair.group(2)) != SMOKE_PAIR, path
+            left["pair tables"] += 1
+        elif per_model:
+            model = per_model.group(3) or f"{per_model.group(1)}-{per_model.group(2)}"
+            kind = "models" if "/models/" in path else "dumps and operands"
+            assert model not in (trained if kind == "models" else SMOKE_PAIR), path
+            left[kind] += 1
+        else:
+            assert path.startswith("smoke/figures/training_curves/digits."), path
+            left["training curves"] += 1
+    assert left == {"pair tables": 2 * 65, "dumps and operands": 3 * 10, "models": 2 * 9, "training curves": 2}
 
 
 def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, smoke_run):
@@ -424,7 +433,9 @@ def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, s
     assert len(failures) == 2, failing.jobs
     assert yaml.safe_load((REPO / "slurm/config.yaml").read_text())["retries"] == 2
     assert {job_kind(job["Comment"]) for job in failures} == {"representations_prepare_cka"}, failing.jobs
-    assert slurm.independent_remade  # keep-going: the independent job ran in the same run
+    assert slurm.independent_remade  # keep-going: the independent jobs ran in the same run
+    completed = Counter(job_kind(job["Comment"]) for job in failing.jobs if job["State"] == "COMPLETED")
+    assert completed == {"summarize_inrs": 1, "summaries_training_curves": 1}, failing.jobs
     assert not slurm.operands_written
 
     assert repair.proc.returncode == 0, repair.proc.stderr[-6000:]
