@@ -418,3 +418,20 @@ def test_minibatch_cka_without_each_block_drops_its_rows_from_every_batch(batch_
         cka.prepare(X, "minibatch", batch_size, 3), cka.prepare(Y, "minibatch", batch_size, 3), blocks
     )
     assert got == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("estimator", ["linear", "minibatch"])
+def test_cka_without_blocks_of_pairs_gives_each_pairs_own_values_bit_for_bit(estimator):
+    """Each operand's own terms are computed once for all its pairs, with the same arithmetic."""
+    rng = np.random.default_rng(4)
+    latent = rng.normal(size=(60, 3))
+    operands = [
+        cka.prepare(latent @ rng.normal(size=(3, 5)) + rng.normal(size=(60, 5)), estimator, 20) for _ in range(4)
+    ]
+    blocks = cka.probe_blocks(60, 6, seed=1)
+    pairs = [(0, 1), (0, 2), (2, 3), (3, 0)]
+    together = cka.cka_without_blocks_of_pairs(operands, pairs, blocks)
+    assert together.shape == (6, 4)
+    for column, (i, j) in zip(together.T, pairs):
+        assert np.array_equal(column, cka.cka_without_blocks(operands[i], operands[j], blocks))
+    assert cka.cka_without_blocks_of_pairs(operands, [], blocks).shape == (6, 0)

@@ -15,7 +15,6 @@ from gmnrep.data import splits
 from gmnrep.data.sources import SOURCES
 from gmnrep.models import registry
 
-
 # libyaml's parser where PyYAML was built with it: the same documents, parsed ten times faster (every
 # Snakemake start, each SLURM job's included, reads the schema)
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -643,6 +643,8 @@ def cka_without_blocks_of_pairs(
     if blocks.shape != (operands[0].n,):
         raise CKAInputError(f"blocks must give one block per probe sample ({operands[0].n}), got shape {blocks.shape}")
     count = int(blocks.max()) + 1
+    if not pairs:
+        return np.empty((count, 0))
     if operands[0].estimator == "linear":
         return _linear_without_blocks(operands, pairs, blocks, count)
     return np.stack([_minibatch_without_blocks(operands[i], operands[j], blocks, count) for i, j in pairs], axis=1)
