@@ -425,9 +425,9 @@ def test_cka_without_blocks_of_pairs_gives_each_pairs_own_values_bit_for_bit(est
     """Each operand's own terms are computed once for all its pairs, with the same arithmetic."""
     rng = np.random.default_rng(4)
     latent = rng.normal(size=(60, 3))
-    operands = [
-        cka.prepare(latent @ rng.normal(size=(3, 5)) + rng.normal(size=(60, 5)), estimator, 20) for _ in range(4)
-    ]
+    batch_size = 20 if estimator == "minibatch" else None
+    layers = [latent @ rng.normal(size=(3, 5)) + rng.normal(size=(60, 5)) for _ in range(4)]
+    operands = [cka.prepare(layer, estimator, batch_size) for layer in layers]
     blocks = cka.probe_blocks(60, 6, seed=1)
     pairs = [(0, 1), (0, 2), (2, 3), (3, 0)]
     together = cka.cka_without_blocks_of_pairs(operands, pairs, blocks)
