@@ -312,9 +312,9 @@ BACKGROUND: list[threading.Thread] = []  # joined before this process ends
 WORKER_NICENESS = 10
 SMOKE_LIMIT_S = 900
 # Snakemake (9.27) re-evaluates its schedule one timespan after each pass, and each finished job
-# starts a pass and so another chain of them: over the smoke run's 230 jobs its own process came to
-# poll about a hundred times a second. The same job rate over 5 s makes those polls five times
-# rarer; the run ends up to 5 s after its last job. (Not in profiles/default: Snakemake lays the
+# starts a pass and so another chain of them: over the smoke run's jobs its own process comes to
+# poll ever more often. The same job rate over 5 s makes those polls five times rarer; the run ends
+# up to 5 s after its last job. (Not in profiles/default: Snakemake lays the
 # workflow's profile over `--profile slurm`, whose job rate is for the controller.)
 SMOKE_RUN_RATE = ("--max-jobs-per-timespan", "500/5s")
 

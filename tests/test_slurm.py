@@ -109,9 +109,9 @@ class SlurmRun:
 @dataclass
 class SlurmSession:
     """The cluster and three runs, in `folder`. In smoke/, the smoke DAG of digits. In failing/, a
-    copy of the session's local smoke run (so that they need not wait for the first): the same DAG
-    after an activation dump is corrupted by hand (and an independent output deleted), then the
-    repair. In resumed/, another copy, for the interrupted training. What the runs left is pickled
+    copy of the session's local smoke run (so that they need not wait for the first): the dump's
+    CKA operands and two independent outputs, after the dump is corrupted by hand and the two
+    deleted, then the repair. In resumed/, another copy, for the interrupted training. What the runs left is pickled
     to OUTCOME in `folder` (threads, events and the local run stay behind)."""
 
     folder: Path
@@ -417,10 +417,10 @@ def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm, smoke_run):
 
 def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, smoke_run):
     """In a copy of the local smoke run, a hand-corrupted activation dump makes its CKA job fail on
-    the cluster, attempt after attempt (retried once here; the profile retries twice); an
-    independent job in the same run still completes; a rerun that recomputes the corrupt file
-    (--forcerun) and what is made from it, up to the CKA operands that failed, leaves every digits
-    artifact as in the local run."""
+    the cluster, attempt after attempt (retried once here; the profile retries twice); two
+    independent jobs in the same run (one of the summaries group) still complete; a rerun that
+    recomputes the corrupt file (--forcerun) and what is made from it, up to the CKA operands that
+    failed, leaves every digits artifact as in the local run."""
     failing, repair = finished(slurm, "failing", "repair")
     out = failing.proc.stdout + failing.proc.stderr
     assert failing.proc.returncode != 0
