@@ -314,8 +314,8 @@ SMOKE_LIMIT_S = 900
 # Snakemake (9.27) re-evaluates its schedule one timespan after each pass, and each finished job
 # starts a pass and so another chain of them: over the smoke run's jobs its own process comes to
 # poll ever more often. The same job rate over 5 s makes those polls five times rarer; the run ends
-# up to 5 s after its last job. (Not in profiles/default: Snakemake lays the
-# workflow's profile over `--profile slurm`, whose job rate is for the controller.)
+# up to 5 s after its last job. (Not in profiles/default: Snakemake lays the workflow's profile
+# over `--profile slurm`, whose job rate is for the controller.)
 SMOKE_RUN_RATE = ("--max-jobs-per-timespan", "500/5s")
 
 
@@ -346,14 +346,14 @@ def pytest_unconfigure(config):
         shutil.rmtree(config.stash[SHARED], ignore_errors=True)
 
 
-def claim(config, name: str) -> Path | None:
-    """The shared folder `name`, made for the first process of the session to ask; None for the others."""
-    folder = config.stash[SHARED] / name
+def claim(folder: Path) -> bool:
+    """`folder` (in the session's shared folder) made: True for the first process of the session to
+    ask, False for the others."""
     try:
         folder.mkdir()
     except FileExistsError:
-        return None
-    return folder
+        return False
+    return True
 
 
 def made_once(folder: Path, make: Callable[[], bytes], limit_s: float) -> bytes:
@@ -361,9 +361,7 @@ def made_once(folder: Path, make: Callable[[], bytes], limit_s: float) -> bytes:
     the shared folder) and read by the others, which wait for it up to `limit_s`; the maker's failure
     fails them too, with its traceback."""
     made, failed = folder / "made", folder / "error.txt"
-    try:
-        folder.mkdir()
-    except FileExistsError:
+    if not claim(folder):
         deadline = time.monotonic() + limit_s
         while not made.is_file():
             if failed.is_file():
@@ -375,7 +373,8 @@ def made_once(folder: Path, make: Callable[[], bytes], limit_s: float) -> bytes:
     try:
         content = make()
     except BaseException:
-        failed.write_text(traceback.format_exc())
+        with atomic_path(failed) as written:
+            written.write_text(traceback.format_exc())
         raise
     with atomic_path(made) as written:
         written.write_bytes(content)

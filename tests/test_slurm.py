@@ -293,7 +293,8 @@ SLURM_OPTIONS = (
 def start_in_background(config) -> None:
     """Called once a process of the session has collected these tests (conftest.py): the first
     such process runs the session; nothing where SLURM cannot start."""
-    if why_slurm_cannot_start() is None and (folder := claim(config, "slurm")) is not None:
+    folder = config.stash[SHARED] / "slurm"
+    if why_slurm_cannot_start() is None and claim(folder):
         local = SharedSmokeRun(config) if FASHION_DIR.is_dir() else None
         in_background(SlurmSession(folder, local).all_steps, "slurm")
 
