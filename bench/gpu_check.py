@@ -11,7 +11,7 @@ Correctness, the device against the CPU, float32:
   Fashion-MNIST when installed, else scikit-learn's digits upscaled 3x and padded to 28x28): the
   same stop step for every INR, PSNR within 1e-3 dB;
 - a paper-width GMN (width 128, 4 blocks, dense form) forward and backward on 128 INR weight stacks
-  (--quick: 8):
+  (--quick: width 16, 8 stacks):
   logits and every parameter gradient within float32 tolerance (relative to the largest entry);
 - an activation dump (gmnrep.representations.extract.compute) of that GMN: every layer within tolerance.
 
@@ -91,12 +91,13 @@ class Sizes:
     probe: int
     cka_features: int
     batch: int  # graphs or images per training step, and per correctness check
+    gmn_width: int  # the GMN's hidden and head width (the paper's: 128)
 
 
 FULL = Sizes(check_images=64, check_steps=1000, images=10240, steps=1000, fit_batch=5000, train_steps=20,
-             probe=10_000, cka_features=6272, batch=128)  # fmt: skip
+             probe=10_000, cka_features=6272, batch=128, gmn_width=128)  # fmt: skip
 QUICK = Sizes(check_images=4, check_steps=20, images=16, steps=10, fit_batch=8, train_steps=2, probe=300,
-              cka_features=200, batch=8)  # fmt: skip
+              cka_features=200, batch=8, gmn_width=16)  # fmt: skip
 
 
 def real_images(n: int) -> tuple[np.ndarray, str]:
@@ -134,9 +135,9 @@ def weight_stacks(batch: int, device: torch.device):
             for w, b in init_params(recipe, 1, 0, range(batch))]  # fmt: skip
 
 
-def paper_gmn(device: torch.device) -> GMN:
+def paper_gmn(device: torch.device, width: int) -> GMN:
     torch.manual_seed(0)
-    return GMN(LAYER_SIZES, 10, hidden=128, blocks=4, head_hidden=128).to(device)
+    return GMN(LAYER_SIZES, 10, hidden=width, blocks=4, head_hidden=width).to(device)
 
 
 # --- correctness ------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def check_gmn(device, sizes, rows):
     labels = torch.arange(sizes.batch) % 10
     results = {}
     for where in (torch.device("cpu"), device):
-        model = paper_gmn(where)
+        model = paper_gmn(where, sizes.gmn_width)
         model.set_input_statistics(weights)
         logits = model([(w.to(where), b.to(where)) for w, b in weights])
         F.cross_entropy(logits, labels.to(where)).backward()
@@ -170,9 +171,10 @@ def check_gmn(device, sizes, rows):
     (logits_cpu, grads_cpu), (logits_dev, grads_dev) = results["cpu"], results[device.type]
     logit_error = relative_error(logits_dev, logits_cpu)
     grad_error = max(relative_error(a, b) for a, b in zip(grads_dev, grads_cpu))
-    rows.append(("GMN width 128: logits, device vs CPU (rel.)", f"{logit_error:.1e}", f"<= {FLOAT32_TOLERANCE:g}",
+    gmn = f"GMN width {sizes.gmn_width}"
+    rows.append((f"{gmn}: logits, device vs CPU (rel.)", f"{logit_error:.1e}", f"<= {FLOAT32_TOLERANCE:g}",
                  logit_error <= FLOAT32_TOLERANCE))  # fmt: skip
-    rows.append(("GMN width 128: gradients, device vs CPU (rel.)", f"{grad_error:.1e}", f"<= {FLOAT32_TOLERANCE:g}",
+    rows.append((f"{gmn}: gradients, device vs CPU (rel.)", f"{grad_error:.1e}", f"<= {FLOAT32_TOLERANCE:g}",
                  grad_error <= FLOAT32_TOLERANCE))  # fmt: skip
 
 
@@ -182,7 +184,7 @@ def check_dump(device, sizes, rows):
     samples = Samples(weights, torch.zeros(n, dtype=torch.int64), np.zeros(n), np.arange(n))
     layers = {}
     for where in (torch.device("cpu"), device):
-        model = paper_gmn(where)
+        model = paper_gmn(where, sizes.gmn_width)
         model.set_input_statistics(weights)
         layers[where.type], _ = extract.compute(model, samples.to(where), np.arange(n), n // 4, f"dump on {where.type}")
     error = max(
@@ -200,7 +202,7 @@ def check_repeatable(device, sizes, rows):
     settings = training.TrainingSettings(
         epochs=2, batch_size=max(2, sizes.batch // 4), lr=1e-3, weight_decay=0.01, augmentation={"noise": 0.05}
     )
-    gmn = {"hidden": 128, "blocks": 4, "head_hidden": 128, "dropout": 0.1}
+    gmn = {"hidden": sizes.gmn_width, "blocks": 4, "head_hidden": sizes.gmn_width, "dropout": 0.1}
     for arch, inputs, network in (
         ("gmn", weight_stacks(n, torch.device("cpu")), gmn),
         ("cnn", images, {"dropout": 0.1}),
@@ -242,7 +244,7 @@ def training_rate(model, inputs, labels, device, steps: int) -> float:
 
 def throughputs(device, sizes) -> dict[str, float]:
     labels = (torch.arange(sizes.batch) % 10).to(device)
-    gmn = paper_gmn(device)
+    gmn = paper_gmn(device, sizes.gmn_width)
     rates = {
         "inr": inr_rate(device, sizes),
         "gmn": training_rate(gmn, weight_stacks(sizes.batch, device), labels, device, sizes.train_steps),
@@ -297,7 +299,12 @@ def main() -> None:
     rows += [
         ("28x28 INRs per second at 1000 steps", f"{rates['inr']:.0f}", "", None),
         ("  implied minutes for 70k INRs", f"{70_000 / rates['inr'] / 60:.1f}", "< 3 (H100/H200)", None),
-        (f"GMN graphs per second (128 wide, 4 blocks, batch {sizes.batch})", f"{rates['gmn']:.0f}", "", None),
+        (
+            f"GMN graphs per second ({sizes.gmn_width} wide, 4 blocks, batch {sizes.batch})",
+            f"{rates['gmn']:.0f}",
+            "",
+            None,
+        ),
         ("  implied seconds per epoch of 55k graphs", f"{TRAIN_SIZE / rates['gmn']:.1f}", "< 15 (H100/H200)", None),
         (f"CNN images per second (batch {sizes.batch})", f"{rates['cnn']:.0f}", "", None),
         (f"MLP images per second (batch {sizes.batch})", f"{rates['mlp']:.0f}", "", None),
