@@ -1,6 +1,7 @@
 """The claims (claims), the statistics behind their verdicts (statistics) and the claims table
 (claims_table), on inputs whose answer is known."""
 
+import functools
 import json
 from dataclasses import replace
 from itertools import combinations
@@ -239,11 +240,15 @@ def build_run(folder, layers_of, accuracy, seeds=(0, 1, 2), archs=ARCHS, dataset
             for paths, path in zip((dumps, chance, metrics), files):
                 paths.append(path)
     cka_tables, block_tables = [], []
-    for pair in pairs.model_pairs(list(archs), list(seeds), "all"):
-        operands = [folder / f"operands/{arch}-{seed}.h5" for arch, seed in pair]
-        cka_tables.append(folder / f"cka/{pairs.pair_name(pair)}.csv")
-        block_tables.append(folder / f"cka/{pairs.pair_name(pair)}.blocks.csv")
-        similarity.write_pair_table(*operands, cka_tables[-1], block_tables[-1], layers=[3, 4], probe_blocks=6, seed=0)
+    with pytest.MonkeyPatch.context() as patch:
+        # each model's operands read once for all its pairs, not once per pair as by the pipeline's jobs
+        patch.setattr(similarity, "read_operands", functools.cache(similarity.read_operands))
+        for pair in pairs.model_pairs(list(archs), list(seeds), "all"):
+            operands = [folder / f"operands/{arch}-{seed}.h5" for arch, seed in pair]
+            cka_tables.append(folder / f"cka/{pairs.pair_name(pair)}.csv")
+            block_tables.append(folder / f"cka/{pairs.pair_name(pair)}.blocks.csv")
+            tables = cka_tables[-1], block_tables[-1]
+            similarity.write_pair_table(*operands, *tables, layers=[3, 4], probe_blocks=6, seed=0)
     return {dataset: cka_tables}, {dataset: block_tables}, {dataset: chance}, {dataset: dumps}, metrics
 
 
