@@ -59,14 +59,14 @@ def test_every_job_gets_the_same_params_however_the_presets_settings_are_layered
 def test_a_changed_value_changes_the_params_of_exactly_the_jobs_that_use_it(preset_jobs, tmp_path):
     """The comparison above can fail: one setting changed is seen, and only where it is used."""
     changed = tmp_path / "changed.yaml"
-    changed.write_text("models: {mlp: {training: {epochs: 3}}}\n")
+    changed.write_text("models: {cnn: {training: {epochs: 3}}}\n")
     after = params(read_jobs(jobs_of(user_directory(tmp_path / "run"), [*preset_files("smoke")[1:], changed])))
     before = params(preset_jobs("smoke"))
     differing = {job for job in before if before[job] != after[job]}
-    # the MLPs and their accuracy-matched twins, which train as they do: two datasets, two seeds each
-    mlps = {job for job in differing if job.startswith("train_model") and "'arch': 'mlp'" in job}
-    twins = {job for job in differing if job.startswith("train_matched") and "'arch': 'mlpmatch'" in job}
-    assert differing == mlps | twins and len(mlps) == len(twins) == 2 * 2
+    # the CNNs and their accuracy-matched twins, which train as they do: two datasets, two seeds each
+    cnns = {job for job in differing if job.startswith("train_model") and "'arch': 'cnn'" in job}
+    twins = {job for job in differing if job.startswith("train_matched") and "'arch': 'cnnmatch'" in job}
+    assert differing == cnns | twins and len(cnns) == len(twins) == 2 * 2
 
 
 def test_a_code_digest_ignores_comments_docstrings_and_layout_but_not_code(tmp_path):

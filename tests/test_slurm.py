@@ -71,7 +71,7 @@ INDEPENDENT = ("results/smoke/inrs/digits/summary.csv", "results/smoke/figures/t
 # representations and CKA pair groups (the failing run has a summaries group job), up to one CKA
 # pair, a GMN against a matched twin: the GMNs' trainings (the twin matches their accuracy), the
 # twin's, both models' dumps and CKA operands, and the INR summary and figure. Each job on SLURM pays
-# two Snakemake starts, so the other models and the other 65 pairs are left to the local run.
+# two Snakemake starts, so the other models and the other 44 pairs are left to the local run.
 SMOKE_PAIR = ("gmn-0", "cnnmatch-0")
 SMOKE_TARGETS = [
     "results/smoke/inrs/digits/summary.csv",
@@ -413,7 +413,7 @@ def test_slurm_run_writes_the_same_bytes_as_a_local_run(slurm, smoke_run):
         else:
             assert path.startswith("smoke/figures/training_curves/digits."), path
             left["training curves"] += 1
-    assert left == {"pair tables": 2 * 65, "dumps and operands": 3 * 10, "models": 2 * 9, "training curves": 2}
+    assert left == {"pair tables": 2 * 44, "dumps and operands": 3 * 8, "models": 2 * 7, "training curves": 2}
 
 
 def test_a_failing_slurm_job_is_reported_and_a_rerun_completes_the_rest(slurm, smoke_run):

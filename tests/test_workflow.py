@@ -23,7 +23,7 @@ from gmnrep.representations import dump_file
 
 pytestmark = pytest.mark.e2e
 # the smoke preset's trained and matched architectures
-ARCHS = ("gmn", "scalegmn", "mlp", "cnn", "mlpmatch", "cnnmatch")
+ARCHS = ("gmn", "scalegmn", "mlp", "cnn", "cnnmatch")
 
 
 def representation_layers(arch: str) -> int:
