@@ -15,7 +15,7 @@ from matplotlib.text import Text
 from conftest import DWSNETS_RECIPE
 from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file
-from gmnrep.inr import shards, siren
+from gmnrep.inr import shard_fitting, shards, siren
 from gmnrep.paper import (
     cka_figure,
     cka_results,
@@ -197,7 +197,7 @@ def fitted(tmp_path_factory):
     torch.set_num_threads(1)
     try:
         for k, path in enumerate(shard_paths):
-            shards.fit_shard(
+            shard_fitting.fit_shard(
                 data_path,
                 path,
                 k,

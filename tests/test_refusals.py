@@ -40,7 +40,7 @@ from gmnrep.data.sources import (
     DatasetSource,
     RawFile,
 )
-from gmnrep.inr import planning, shards
+from gmnrep.inr import planning, shard_fitting, shards
 from gmnrep.paper import accuracy_table
 from gmnrep.representations import dump_file, similarity
 from test_config import CONFIG, SCHEMA, problems_of
@@ -262,7 +262,7 @@ def digits_file(tmp_path_factory):
 
 def fit_one_shard(data_path, shard_path, recipe=RECIPE):
     """Shard 0 of 1: the ten images of SUBSET, fitted for a few steps."""
-    return shards.fit_shard(
+    return shard_fitting.fit_shard(
         data_path,
         shard_path,
         0,

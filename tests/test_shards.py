@@ -8,7 +8,7 @@ import torch
 from conftest import DWSNETS_RECIPE
 from gmnrep.core.errors import DataError
 from gmnrep.data import dataset_file, formats, splits
-from gmnrep.inr import planning, shards, siren, statistics
+from gmnrep.inr import planning, shard_fitting, shards, siren, statistics
 from gmnrep.inr.siren import SirenRecipe
 
 RECIPE = {**DWSNETS_RECIPE, "max_steps": 60}
@@ -22,7 +22,7 @@ def digits_file(tmp_path_factory):
 
 
 def fit(digits_file, out, shard, subset=None, shard_size=10, num_shards=3):
-    return shards.fit_shard(
+    return shard_fitting.fit_shard(
         digits_file,
         out,
         shard,

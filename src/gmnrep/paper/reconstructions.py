@@ -12,7 +12,7 @@ from gmnrep.inr import shards, siren
 
 
 def shard_recipe(path: Path, attrs: dict) -> siren.SirenRecipe:
-    """The SIREN recipe a shard was fitted with, from the recipe.* attrs that shards.fit_shard writes."""
+    """The SIREN recipe a shard was fitted with, from the recipe.* attrs that shard_fitting.fit_shard writes."""
     values = {key.removeprefix("recipe."): value for key, value in attrs.items() if key.startswith("recipe.")}
     try:
         for sequence in ("hidden", "target_range"):  # h5io stores sequences as JSON text
