@@ -18,7 +18,7 @@ from gmnrep.paper import (
     model_metrics,
     predictions,
     similarity_table,
-    statistics,
+    spread,
     vocabulary,
 )
 from gmnrep.representations import dump_file, pairs, similarity
@@ -81,8 +81,8 @@ def test_accuracy_rows_are_ordered_by_dataset_then_architecture():
 
 
 def test_mean_std():
-    assert statistics.mean_std([0.5]) == (0.5, 0.0)
-    mean, std = statistics.mean_std([1.0, 2.0, 3.0, 4.0])
+    assert spread.mean_std([0.5]) == (0.5, 0.0)
+    mean, std = spread.mean_std([1.0, 2.0, 3.0, 4.0])
     assert mean == pytest.approx(2.5) and std == pytest.approx(np.std([1, 2, 3, 4], ddof=1))
 
 

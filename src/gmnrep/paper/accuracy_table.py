@@ -13,7 +13,7 @@ import numpy as np
 from gmnrep.core.csv_files import read_csv, to_csv, write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.paper.model_metrics import read_metrics
-from gmnrep.paper.statistics import mean_std
+from gmnrep.paper.spread import mean_std
 from gmnrep.paper.text_tables import latex_table, markdown_table, plus_minus
 from gmnrep.paper.vocabulary import ARCH_TITLES, DATASET_TITLES
 

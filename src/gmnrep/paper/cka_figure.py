@@ -22,7 +22,7 @@ from matplotlib.patches import Patch
 from gmnrep.core.errors import DataError
 from gmnrep.paper.cka_results import CkaTable, by_pairing, read_cka_tables
 from gmnrep.paper.plotting import save_pdf
-from gmnrep.paper.statistics import mean_std
+from gmnrep.paper.spread import mean_std
 from gmnrep.paper.vocabulary import (
     ARCH_TITLES,
     DATASET_TITLES,

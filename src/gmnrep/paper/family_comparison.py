@@ -20,7 +20,7 @@ from gmnrep.core.errors import DataError
 from gmnrep.paper.cka_results import by_pairing, read_cka_tables
 from gmnrep.paper.model_metrics import read_metrics
 from gmnrep.paper.plotting import save_pdf
-from gmnrep.paper.statistics import mean_std
+from gmnrep.paper.spread import mean_std
 from gmnrep.paper.text_tables import latex_table, markdown_table, plus_minus
 from gmnrep.paper.vocabulary import ARCH_TITLES, DATASET_TITLES, IMAGE_ARCHS, WEIGHT_SPACE_ARCHS, ordered_datasets
 

@@ -11,7 +11,7 @@ from gmnrep.core.csv_files import to_csv, write_texts
 from gmnrep.core.errors import DataError
 from gmnrep.paper.cka_results import by_pairing, pairing_chance, read_chance_floors, read_cka_tables
 from gmnrep.paper.predictions import agreement, read_predictions
-from gmnrep.paper.statistics import mean_std
+from gmnrep.paper.spread import mean_std
 from gmnrep.paper.text_tables import latex_table, markdown_table, plus_minus
 from gmnrep.paper.vocabulary import DATASET_TITLES, ordered_datasets, pairing_title
 

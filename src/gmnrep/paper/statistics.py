@@ -1,4 +1,4 @@
-"""The statistics the claims are judged by (gmnrep.paper.claims), and the mean ± std of the tables.
+"""The statistics the claims are judged by (gmnrep.paper.claims); the tables' mean ± std: gmnrep.paper.spread.
 
 C1 and C2: a difference of mean CKA(l, l) between two pairings of architectures (e.g. MLP-MLP minus
 GMN-GMN), over the compared pairs. The pairs of a pairing share models (with 5 seeds, each model is
@@ -36,13 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import t as student_t
-
-
-def mean_std(values) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof 1; 0 for a single value)."""
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
-
 
 # --- C1 and C2: differences of mean CKA, with a jackknife over models and probe blocks ----------
 
