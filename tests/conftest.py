@@ -103,7 +103,7 @@ def preset_config(name: str) -> dict:
 
 def snakemake_args(*args: str) -> list[str]:
     """`args` for Snakemake, with this repository's workflow unless they name one (a copy's: smoke_args)."""
-    snakefile = [] if "-s" in args else ["-s", str(REPO / "Snakefile")]
+    snakefile = [] if {"-s", "--snakefile"} & set(args) else ["-s", str(REPO / "Snakefile")]
     return [*snakefile, *args]
 
 

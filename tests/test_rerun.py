@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PRESETS, REPO, SMOKE_RAW_DIR, jobs_of, preset_files, read_jobs, smoke_args, user_directory
-from gmnrep.provenance import code
+from conftest import PRESETS, REPO, SMOKE_RAW_DIR, jobs_of, preset_files, read_jobs, run, smoke_args, user_directory
+from gmnrep.provenance import audit, code
 
 
 def reversed_keys(values):
@@ -148,10 +148,18 @@ def test_each_rule_script_is_given_the_library_modules_it_runs():
     assert {"gmnrep/models/training.py", "gmnrep/models/gmn.py", "snakemake_job.py", "training_job.py"} <= set(training)
 
 
-def test_a_cka_edit_changes_the_code_digest_of_exactly_the_rules_that_compute_or_read_cka(tmp_path):
-    """Imports follow what a job uses: a table or figure that reads no CKA (Table 1, the INR figure,
-    the training curves, Figure 4, the report's first page) imports no CKA code, so an edit to
-    cka.py reruns none of them."""
+# Imports follow what a job uses. A table or figure that reads no CKA (Table 1, the INR figure, the
+# training curves, Figure 4, the report's first page) imports no CKA code; what reads INR shards or
+# their summary imports no fitter (nor torch); the tables' mean ± std is not the claims' statistics.
+EDITS_AND_RULES = {
+    "representations/cka.py": {"prepare_cka", "cka_pair", "cka_figure", "table2", "claims", "family_comparison"},
+    "inr/fitting.py": {"fit_inr_shard"},
+    "paper/statistics.py": {"claims"},
+}
+
+
+@pytest.mark.parametrize("edited", EDITS_AND_RULES)
+def test_a_library_edit_changes_the_code_digest_of_exactly_the_rules_that_run_it(edited, tmp_path):
     for folder in ("src", "workflow/scripts"):
         shutil.copytree(REPO / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     scripts = sorted((tmp_path / "workflow/scripts").glob("*.py"))
@@ -160,11 +168,10 @@ def test_a_cka_edit_changes_the_code_digest_of_exactly_the_rules_that_compute_or
         return {script.stem: code.code_digest(code.script_code(script, tmp_path / "src")) for script in scripts}
 
     before = digests()
-    module = tmp_path / "src/gmnrep/representations/cka.py"
+    module = tmp_path / "src/gmnrep" / edited
     module.write_text(module.read_text() + "\n_EDITED = True\n")
     after = digests()
-    changed = {rule for rule in before if before[rule] != after[rule]}
-    assert changed == {"prepare_cka", "cka_pair", "cka_figure", "table2", "claims", "family_comparison"}
+    assert {rule for rule in before if before[rule] != after[rule]} == EDITS_AND_RULES[edited]
 
 
 def test_every_jobs_params_hold_one_code_digest(preset_jobs):
@@ -181,11 +188,14 @@ def test_every_jobs_params_hold_one_code_digest(preset_jobs):
 # --- end to end ---------------------------------------------------------------------------------
 
 
-def dry_run_outputs(args: list[str], cwd: Path) -> dict[str, str]:
-    """Each output a dry run with `args` would (re)make -> the job's reason."""
-    from gmnrep.provenance import audit
+def dry_run(args: list[str], cwd: Path) -> str:
+    """The standard output of a dry run with `args`, which names each job it would run and why."""
+    return run([*args, "--dry-run", "--nolock"], cwd).stdout
 
-    return audit.snakemake_reasons([sys.executable, "-m", "snakemake", *args], cwd)
+
+def dry_run_outputs(args: list[str], cwd: Path) -> dict[str, str]:
+    """Each output a dry run with `args` would (re)make -> the job's reason, as the audit reads them."""
+    return audit.dry_run_reasons(dry_run(args, cwd))
 
 
 def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_run, tmp_path):
@@ -201,7 +211,8 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
     module.write_text(module.read_text() + "\n# a comment on the claims\n")
     assert dry_run_outputs(args, workdir) == {}
     module.write_text(module.read_text() + "_EDITED = True\n")
-    replanned = dry_run_outputs(args, workdir)
+    planned = dry_run(args, workdir)
+    replanned = audit.dry_run_reasons(planned)
     claims = {f"results/smoke/tables/claims.{ext}" for ext in ("csv", "md", "tex")} | {
         "results/smoke/tables/findings.md"
     }
@@ -212,10 +223,7 @@ def test_a_library_edit_replans_exactly_the_jobs_whose_scripts_import_it(smoke_r
         "results/smoke/audit/manifest.json",
         "results/smoke/audit/summary.csv",
     }
-    dry_run = subprocess.run(
-        [sys.executable, "-m", "snakemake", *args, "--dry-run", "--nolock"], cwd=workdir, capture_output=True, text=True
-    ).stdout
-    assert max(len(line) for line in dry_run.splitlines() if line.strip().startswith("reason:")) < 400
+    assert max(len(line) for line in planned.splitlines() if line.strip().startswith("reason:")) < 400
 
     proc = subprocess.run(
         [sys.executable, "-m", "gmnrep.provenance.cli", "audit", "--snakefile", str(repo / "Snakefile")]
@@ -242,14 +250,14 @@ def test_a_finished_run_audits_ok_and_plans_nothing_as_the_user_layers_it(smoke_
     (workdir / "config.yaml").symlink_to(smoke_run.repo / "config.yaml")
     preset = ["--configfile", str(smoke_run.repo / "presets/smoke.yaml"), "--config", f"raw_dir={SMOKE_RAW_DIR}"]
     workflow = ["--snakefile", str(smoke_run.repo / "Snakefile"), "--directory", str(workdir)]
-    audit = subprocess.run(
+    audited = subprocess.run(
         [sys.executable, "-m", "gmnrep.provenance.cli", "audit", *workflow, *preset],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=600,
     )
-    summary = audit.stdout.strip().splitlines()[-1]
-    assert audit.returncode == 0 and summary.endswith(" OK") and "STALE" not in summary, audit.stdout[-3000:]
+    summary = audited.stdout.strip().splitlines()[-1]
+    assert audited.returncode == 0 and summary.endswith(" OK") and "STALE" not in summary, audited.stdout[-3000:]
     for layering in (preset, [*preset, "results=results/smoke"]):
         assert dry_run_outputs([*workflow, *layering], workdir) == {}, layering

@@ -78,8 +78,13 @@ def snakemake_reasons(command: list[str], cwd: Path) -> dict[str, str]:
     proc = subprocess.run([*command, "--dry-run", "--nolock"], cwd=cwd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise GmnrepError(f"snakemake --dry-run failed:\n{proc.stderr[-3000:]}")
+    return dry_run_reasons(proc.stdout)
+
+
+def dry_run_reasons(output: str) -> dict[str, str]:
+    """The reasons of a Snakemake dry run's `output` (its standard output), per output it would make."""
     reasons, outputs = {}, []
-    for line in proc.stdout.splitlines():
+    for line in output.splitlines():
         key, _, value = line.strip().partition(": ")
         if key == "output":
             outputs = value.split(", ")
