@@ -38,8 +38,10 @@ def serve(path: str) -> None:
     snakemake.cli.get_argument_parser()  # the plugin registries it collects
     parent = os.getppid()
     server = socket.socket(socket.AF_UNIX)
-    server.bind(path)
+    # bound under another name and renamed once listening: a client that sees `path` can connect
+    server.bind(f"{path}.binding")
     server.listen()
+    os.rename(f"{path}.binding", path)
     server.settimeout(1.0)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the forked runs
     while os.getppid() == parent:
