@@ -193,7 +193,9 @@ def test_the_smoke_runs_matched_networks_reach_their_target_first_and_rerun_byte
     for dataset_dir in models.iterdir():
         gmns = [model_metrics.read_metrics(p) for p in sorted((dataset_dir / "gmn").glob("*.metrics.json"))]
         target = sum(r["val_acc"] for r in gmns) / len(gmns)
-        for path in sorted((dataset_dir / "cnnmatch").glob("*.metrics.json")):
+        twins = sorted((dataset_dir / "cnnmatch").glob("*.metrics.json"))
+        assert len(twins) == 2, dataset_dir  # the smoke preset's twin, seeds 0 and 1
+        for path in twins:
             stop = model_metrics.read_metrics(path)["stop"]
             assert stop["target_val_acc"] == pytest.approx(target), path
             accuracies = [acc for _, acc in stop["evaluations"]]
