@@ -96,10 +96,11 @@ def curveball_sweep(matrix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ones = (a & differ).sum(axis=1, keepdims=True)
     differ_count = differ.sum(axis=1, keepdims=True)
     position = np.arange(columns)
-    takes = np.take_along_axis(a, ranked, axis=1)  # the columns where both agree keep their value
+    pair = np.arange(len(first))[:, None]
+    takes = a[pair, ranked]  # the columns where both agree keep their value
     takes = np.where(position < differ_count, position < ones, takes)
     new_a = np.empty_like(a)
-    np.put_along_axis(new_a, ranked, takes, axis=1)
+    new_a[pair, ranked] = takes
     result = matrix.copy()
     result[first] = new_a
     result[second] = np.where(differ, ~new_a, b)
@@ -110,9 +111,9 @@ def curveball_sweep(matrix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class ReferenceComparison:
     """`candidate` (W), `reference` (Y) and `other` (X): their rows in a stacked correctness matrix."""
 
-    candidate: slice | np.ndarray
-    reference: slice | np.ndarray
-    other: slice | np.ndarray
+    candidate: slice
+    reference: slice
+    other: slice
 
     def joint_cells(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per sample: (every candidate right & every other wrong, every reference right & every other wrong)."""
@@ -129,22 +130,23 @@ class ReferenceComparison:
         return candidate.astype(np.int8) - reference.astype(np.int8)
 
     def per_sample_and_without_each_model(self, matrix: np.ndarray) -> np.ndarray:
-        """(1 + models, samples): T's terms, then T's terms with each model (row) left out of its part."""
-        rows = np.arange(len(matrix))
-        return np.stack(
-            [self.per_sample(matrix)]
-            + [ReferenceComparison(*(_without(part, row) for part in self.parts)).per_sample(matrix) for row in rows]
-        )
+        """(1 + models, samples): T's terms, then T's terms with each model (row) left out of its
+        part (each part a slice of consecutive rows). Each cell comes from its part's count of right
+        models per sample: "every model right" is that count at the part's size, "every model
+        wrong" at zero, and without a row the count less the row's value at the size less one, or
+        at zero."""
+        counts = [matrix[part].sum(axis=0, dtype=np.int32) for part in self.parts]
+        wanted = [len(matrix[self.candidate]), len(matrix[self.reference]), 0]
+        cells = [np.repeat((count == want)[None], len(matrix) + 1, axis=0) for count, want in zip(counts, wanted)]
+        for part, part_cells, count, want in zip(self.parts, cells, counts, wanted):
+            rows = range(len(matrix))[part]
+            part_cells[1 + rows.start : 1 + rows.stop] = count - matrix[part] == max(want - 1, 0)
+        candidate, reference, wrong = cells
+        return (candidate & wrong).astype(np.int8) - (reference & wrong).astype(np.int8)
 
     @property
-    def parts(self) -> tuple[slice | np.ndarray, ...]:
+    def parts(self) -> tuple[slice, slice, slice]:
         return self.candidate, self.reference, self.other
-
-
-def _without(part: slice, row: int) -> np.ndarray:
-    """The rows of `part` but `row`."""
-    rows = np.arange(part.start, part.stop)
-    return rows[rows != row]
 
 
 def rasch_chain(matrix: np.ndarray, per_sample, draws: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
