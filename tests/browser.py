@@ -126,9 +126,23 @@ def _click(driver, text: str) -> None:
     driver.find_element(By.XPATH, f"//a[normalize-space()='{text}']").click()
 
 
+# The report's tables that list files (the landing page's verdict tables list none)
+FILE_TABLES = "[...document.querySelectorAll('table')].filter(t => t.innerText.startsWith('FILE'))"
+
+
+def _home(driver) -> None:
+    """Back to the report's main menu by the first link of its breadcrumbs (the house), as a person
+    would: no file table is shown there."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.CSS_SELECTOR, "nav nav ol li a").click()
+    _wait_for(driver, f"return !{FILE_TABLES}.length", "the main menu")
+
+
 def listed_files(driver, report: Path) -> dict[str, list[str]]:
     """Each category's files as the menu lists them, opened by clicking as a person would (category,
-    then each subcategory); AssertionError naming a category or subcategory that lists nothing."""
+    then each subcategory, then back to the main menu); AssertionError naming a category or
+    subcategory that lists nothing."""
     open_report(driver, report)
     categories = driver.execute_script(
         "return Object.fromEntries(Object.entries(categories).map(([c, s]) => [c, Object.keys(s)]))"
@@ -137,15 +151,14 @@ def listed_files(driver, report: Path) -> dict[str, list[str]]:
     for category, subcategories in categories.items():
         listed[category] = []
         for subcategory in subcategories:
-            open_report(driver, report)
             _click(driver, category)
             if len(subcategories) > 1:  # a category with one subcategory lists its files at once
                 _click(driver, subcategory)
             files = _wait_for(
                 driver,
-                "return [...document.querySelectorAll('table')].filter(t => t.innerText.startsWith('FILE'))"
-                ".flatMap(t => [...t.querySelectorAll('tbody tr')].map(r => r.innerText.trim()))",
+                f"return {FILE_TABLES}.flatMap(t => [...t.querySelectorAll('tbody tr')].map(r => r.innerText.trim()))",
                 f"the files of {category} / {subcategory}",
             )
             listed[category] += files
+            _home(driver)
     return listed
