@@ -40,6 +40,27 @@ def test_a_curveball_sweep_keeps_every_row_and_column_sum_and_moves_the_matrix()
     assert (current != matrix).mean() > 0.2
 
 
+def test_the_terms_without_each_model_are_the_terms_of_the_matrix_without_its_row():
+    """Each row of `per_sample_and_without_each_model` against its definition: T's terms of the
+    matrix with that model's row deleted and its part one row shorter (parts of 1 to 4 models)."""
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        sizes = rng.integers(1, 5, size=3)
+        matrix = rng.random((sizes.sum(), 30)) < rng.uniform(0.1, 0.9)
+        ends = np.cumsum(sizes)
+        comparison = complementarity.ReferenceComparison(
+            slice(0, ends[0]), slice(ends[0], ends[1]), slice(ends[1], ends[2])
+        )
+        terms = comparison.per_sample_and_without_each_model(matrix)
+        assert np.array_equal(terms[0], comparison.per_sample(matrix))
+        for row in range(len(matrix)):
+            shorter = np.cumsum(sizes - (np.searchsorted(ends, row, side="right") == np.arange(3)))
+            without = complementarity.ReferenceComparison(
+                slice(0, shorter[0]), slice(shorter[0], shorter[1]), slice(shorter[1], shorter[2])
+            )
+            assert np.array_equal(terms[1 + row], without.per_sample(np.delete(matrix, row, axis=0)))
+
+
 def test_the_exact_null_of_a_tiny_matrix_matches_full_enumeration():
     """W 2 models, Y 1, X 2 on 4 samples: T's distribution over every matrix with the observed
     margins (uniform under the Rasch null) against the chain's draws."""
