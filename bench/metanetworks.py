@@ -22,7 +22,7 @@ import numpy as np
 
 from gmnrep.models import registry
 from gmnrep.paper.cka_results import by_pairing, read_chance_floors, read_cka_tables
-from gmnrep.paper.statistics import mean_std
+from gmnrep.paper.spread import mean_std
 from gmnrep.representations.pairs import model_pairs
 
 

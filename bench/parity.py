@@ -10,7 +10,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from gmnrep.paper.statistics import mean_std
+from gmnrep.paper.spread import mean_std
 
 COLUMNS = ("test %", "val %", "epoch kept", "epochs", "steps", "CPU s")
 

@@ -63,3 +63,22 @@ def test_every_library_import_goes_downhill():
             continue
         for module in _imported_library_modules(path):
             assert STAGES.index(_stage(module)) <= STAGES.index(_stage(importer)), f"{importer} imports {module}"
+
+
+def test_every_name_a_bench_imports_from_the_library_exists():
+    """The benches run outside the suite (bench/, docs/performance.md): a name moved in the library
+    would break them unseen."""
+    import importlib.util
+
+    missing = []
+    for path in sorted((REPO / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "gmnrep":
+                module = importlib.import_module(node.module)
+                missing += [
+                    f"{path.name}: {node.module}.{alias.name}"
+                    for alias in node.names
+                    if not hasattr(module, alias.name)
+                    and importlib.util.find_spec(f"{node.module}.{alias.name}") is None
+                ]
+    assert not missing, missing
