@@ -1,4 +1,6 @@
 import ast
+import importlib
+import importlib.util
 import re
 import tomllib
 
@@ -68,8 +70,6 @@ def test_every_library_import_goes_downhill():
 def test_every_name_a_bench_imports_from_the_library_exists():
     """The benches run outside the suite (bench/, docs/performance.md): a name moved in the library
     would break them unseen."""
-    import importlib.util
-
     missing = []
     for path in sorted((REPO / "bench").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
